@@ -1,0 +1,22 @@
+# Sourced by the test scripts: builds and starts cometkit-server on 127.0.0.1 for the browser
+# tests, exports COMETKIT_FIXTURE_URL, and stops the server when the calling script exits.
+# COMETKIT_TEST_PORT chooses the port (default 18090, or a free one when that is taken).
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+fixture_port=${COMETKIT_TEST_PORT:-18090}
+if ! port_free "$fixture_port"; then
+  fixture_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fi
+cargo build -q -p cometkit-server
+mkdir -p target/test-logs
+target/debug/cometkit-server --host 127.0.0.1 --port "$fixture_port" --www www \
+  >target/test-logs/fixture-server.log 2>&1 &
+fixture_pid=$!
+trap 'kill $fixture_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$fixture_port/health" >/dev/null 2>&1; then break; fi
+  kill -0 $fixture_pid 2>/dev/null || { cat target/test-logs/fixture-server.log >&2; echo "fixture server died" >&2; exit 1; }
+  sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$fixture_port/health" >/dev/null || { echo "fixture server did not start" >&2; exit 1; }
+export COMETKIT_FIXTURE_URL="http://127.0.0.1:$fixture_port"
+echo "[test] fixture server on $COMETKIT_FIXTURE_URL (pid $fixture_pid)"

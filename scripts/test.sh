@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Every test cometkit has: native unit tests, clippy (native and wasm32), and the browser tests
+# in headless Chromium and Firefox against a fixture server started here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+export CHROMEDRIVER=/usr/bin/chromedriver
+export GECKODRIVER="$(command -v geckodriver)"
+export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
+
+echo "== native tests (cargo test --workspace)"
+cargo test --workspace
+
+echo "== clippy (native and wasm32)"
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p cometkit --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+echo "== browser tests (headless Chromium and Firefox)"
+source scripts/fixture-server.sh
+wasm-pack test --headless --chrome --firefox

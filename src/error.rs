@@ -1,0 +1,186 @@
+//! The one error type every cometkit primitive returns.
+//!
+//! Callers match on [`ErrorKind`] (or use the `is_*` predicates) rather than on message text.
+//! In JavaScript the same error arrives as an `Error` whose `kind` property is one of
+//! `"timeout" | "abort" | "network" | "http" | "protocol" | "invalid"`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// What went wrong, in a form a caller can branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The operation did not finish within its timeout.
+    Timeout,
+    /// The caller aborted the operation (by handle, signal, or by dropping its future).
+    Abort,
+    /// The request failed at the network level (refused, reset, CORS rejection, DNS, ...).
+    /// Browsers deliberately do not say which.
+    Network,
+    /// The server answered with a status other than 2xx or 304. The response is attached.
+    Http,
+    /// The peer broke the protocol: malformed frame, wrong content type, missing callback, ...
+    Protocol,
+    /// The caller passed something invalid (URL, option, close code, ...). Nothing was sent.
+    Invalid,
+}
+
+impl ErrorKind {
+    /// The name used for this kind in JavaScript (`error.kind`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Abort => "abort",
+            ErrorKind::Network => "network",
+            ErrorKind::Http => "http",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Invalid => "invalid",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error from any cometkit primitive.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    message: Cow<'static, str>,
+    #[cfg(feature = "xhr")]
+    response: Option<Box<crate::transport::xhr::Response>>,
+}
+
+impl Error {
+    /// An error of `kind` with a human-readable message.
+    pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            #[cfg(feature = "xhr")]
+            response: None,
+        }
+    }
+
+    /// [`ErrorKind::Invalid`]: bad input from the caller; nothing was sent.
+    pub fn invalid(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Invalid, message)
+    }
+
+    /// [`ErrorKind::Timeout`].
+    pub fn timeout(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Timeout, message)
+    }
+
+    /// [`ErrorKind::Abort`].
+    pub fn abort(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Abort, message)
+    }
+
+    /// [`ErrorKind::Network`].
+    pub fn network(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Network, message)
+    }
+
+    /// [`ErrorKind::Protocol`].
+    pub fn protocol(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Protocol, message)
+    }
+
+    /// [`ErrorKind::Http`]: the server answered with a non-success status; `response` is kept.
+    #[cfg(feature = "xhr")]
+    pub fn http(response: crate::transport::xhr::Response) -> Self {
+        let message = ["HTTP status ", &response.status().to_string(), " ", response.status_text()]
+            .concat();
+        Error {
+            kind: ErrorKind::Http,
+            message: Cow::Owned(message.trim_end().to_owned()),
+            response: Some(Box::new(response)),
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The human-readable description.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// True for [`ErrorKind::Timeout`].
+    pub fn is_timeout(&self) -> bool {
+        self.kind == ErrorKind::Timeout
+    }
+
+    /// True for [`ErrorKind::Abort`].
+    pub fn is_abort(&self) -> bool {
+        self.kind == ErrorKind::Abort
+    }
+
+    /// True for [`ErrorKind::Network`].
+    pub fn is_network(&self) -> bool {
+        self.kind == ErrorKind::Network
+    }
+
+    /// True for [`ErrorKind::Http`].
+    pub fn is_http(&self) -> bool {
+        self.kind == ErrorKind::Http
+    }
+
+    /// True for [`ErrorKind::Protocol`].
+    pub fn is_protocol(&self) -> bool {
+        self.kind == ErrorKind::Protocol
+    }
+
+    /// True for [`ErrorKind::Invalid`].
+    pub fn is_invalid(&self) -> bool {
+        self.kind == ErrorKind::Invalid
+    }
+
+    /// The HTTP status of an [`ErrorKind::Http`] error.
+    #[cfg(feature = "xhr")]
+    pub fn status(&self) -> Option<u16> {
+        self.response.as_ref().map(|r| r.status())
+    }
+
+    /// The response that came with an [`ErrorKind::Http`] error.
+    #[cfg(feature = "xhr")]
+    pub fn response(&self) -> Option<&crate::transport::xhr::Response> {
+        self.response.as_deref()
+    }
+
+    /// Takes the response out of an [`ErrorKind::Http`] error.
+    #[cfg(feature = "xhr")]
+    pub fn into_response(self) -> Option<crate::transport::xhr::Response> {
+        self.response.map(|b| *b)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_have_js_names_and_predicates() {
+        let e = Error::timeout("took too long");
+        assert!(e.is_timeout() && !e.is_abort());
+        assert_eq!(e.kind().as_str(), "timeout");
+        assert_eq!(e.to_string(), "timeout: took too long");
+        assert_eq!(Error::invalid("x").kind(), ErrorKind::Invalid);
+        assert_eq!(ErrorKind::Protocol.as_str(), "protocol");
+    }
+}

@@ -1,0 +1,133 @@
+//! Reading option objects passed from JavaScript, with an [`Error::invalid`] naming the option
+//! whenever a value has the wrong type. `undefined` and `null` both mean "not given".
+
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::Error;
+
+/// The property `key` of `obj`, or `undefined` when `obj` is not an object.
+pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue {
+    if !obj.is_object() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn given(v: &JsValue) -> bool {
+    !(v.is_undefined() || v.is_null())
+}
+
+pub(crate) fn bad(key: &str, expected: &str) -> Error {
+    Error::invalid(["option `", key, "` must be ", expected].concat())
+}
+
+/// Fails unless `obj` is `undefined`, `null` or an object.
+pub(crate) fn check_object(obj: &JsValue, what: &str) -> Result<(), Error> {
+    if given(obj) && !obj.is_object() {
+        return Err(Error::invalid([what, " must be an object"].concat()));
+    }
+    Ok(())
+}
+
+pub(crate) fn string(obj: &JsValue, key: &str) -> Result<Option<String>, Error> {
+    let v = get(obj, key);
+    if !given(&v) {
+        return Ok(None);
+    }
+    v.as_string().map(Some).ok_or_else(|| bad(key, "a string"))
+}
+
+pub(crate) fn number(obj: &JsValue, key: &str) -> Result<Option<f64>, Error> {
+    let v = get(obj, key);
+    if !given(&v) {
+        return Ok(None);
+    }
+    match v.as_f64() {
+        Some(n) if n.is_finite() => Ok(Some(n)),
+        _ => Err(bad(key, "a finite number")),
+    }
+}
+
+/// A non-negative integer that fits in `u32` (timeouts in ms, counts).
+pub(crate) fn uint(obj: &JsValue, key: &str) -> Result<Option<u32>, Error> {
+    match number(obj, key)? {
+        None => Ok(None),
+        Some(n) if n >= 0.0 && n <= u32::MAX as f64 && n.fract() == 0.0 => Ok(Some(n as u32)),
+        Some(_) => Err(bad(key, "a non-negative integer")),
+    }
+}
+
+pub(crate) fn boolean(obj: &JsValue, key: &str) -> Result<Option<bool>, Error> {
+    let v = get(obj, key);
+    if !given(&v) {
+        return Ok(None);
+    }
+    v.as_bool().map(Some).ok_or_else(|| bad(key, "a boolean"))
+}
+
+pub(crate) fn function(obj: &JsValue, key: &str) -> Result<Option<Function>, Error> {
+    let v = get(obj, key);
+    if !given(&v) {
+        return Ok(None);
+    }
+    v.dyn_into::<Function>().map(Some).map_err(|_| bad(key, "a function"))
+}
+
+/// A scalar rendered the way JS `String(v)` would for strings, numbers and booleans.
+fn scalar(v: &JsValue) -> Option<String> {
+    if let Some(s) = v.as_string() {
+        Some(s)
+    } else if v.as_f64().is_some() || v.as_bool().is_some() {
+        String::from(js_sys::JsString::from(v.clone())).into()
+    } else {
+        None
+    }
+}
+
+/// Name/value pairs given as a plain object (`{a: "1", b: 2}`), as an array of `[name, value]`
+/// pairs (repeated names allowed), or as anything iterable yielding pairs (`URLSearchParams`,
+/// `Headers`, `Map`). Values may be strings, numbers or booleans; an array value in an object
+/// repeats the name once per element.
+pub(crate) fn pairs(obj: &JsValue, key: &str) -> Result<Vec<(String, String)>, Error> {
+    let v = get(obj, key);
+    pairs_of(&v, key)
+}
+
+pub(crate) fn pairs_of(v: &JsValue, key: &str) -> Result<Vec<(String, String)>, Error> {
+    let mut out = Vec::new();
+    if !given(v) {
+        return Ok(out);
+    }
+    if !v.is_object() {
+        return Err(bad(key, "an object or an array of [name, value] pairs"));
+    }
+    let err = || bad(key, "an object or an array of [name, value] pairs of strings");
+    if let Ok(Some(iter)) = js_sys::try_iter(v) {
+        for item in iter {
+            let item = item.map_err(|_| err())?;
+            let pair: Array = item.dyn_into().map_err(|_| err())?;
+            if pair.length() != 2 {
+                return Err(err());
+            }
+            let name = pair.get(0).as_string().ok_or_else(err)?;
+            let value = scalar(&pair.get(1)).ok_or_else(err)?;
+            out.push((name, value));
+        }
+        return Ok(out);
+    }
+    let entries = Object::entries(v.unchecked_ref());
+    for entry in entries.iter() {
+        let entry: Array = entry.unchecked_into();
+        let name = entry.get(0).as_string().ok_or_else(err)?;
+        let value = entry.get(1);
+        if let Some(list) = value.dyn_ref::<Array>() {
+            for item in list.iter() {
+                out.push((name.clone(), scalar(&item).ok_or_else(err)?));
+            }
+        } else if given(&value) {
+            out.push((name, scalar(&value).ok_or_else(err)?));
+        }
+    }
+    Ok(out)
+}

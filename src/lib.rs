@@ -1,0 +1,31 @@
+//! # cometkit
+//!
+//! The browser's whole "Ajax and Comet" toolbox as Rust wrappers with async APIs, compiled to
+//! WebAssembly and exported to JavaScript:
+//!
+//! | primitive | Rust | JavaScript |
+//! |---|---|---|
+//! | [`XMLHttpRequest`](https://developer.mozilla.org/docs/Web/API/XMLHttpRequest) | [`transport::xhr`] | `request(opts)` |
+//! | XDomainRequest-style CORS request | [`transport::xdr`] | `xdrRequest(opts)` |
+//! | [`EventSource`](https://developer.mozilla.org/docs/Web/API/EventSource), native or polyfilled | [`transport::eventsource`] | `openEventSource(url, opts)` |
+//! | [`WebSocket`](https://developer.mozilla.org/docs/Web/API/WebSocket) | [`transport::websocket`] | `WebSocket` |
+//! | image ping (GET beacon through `<img>`) | [`transport::ping`] | `ping(url, params, opts)` |
+//! | JSONP (script injection) | [`transport::jsonp`] | `jsonp(url, opts)` |
+//!
+//! Layout: [`protocol`] is pure Rust (parsers, encoders, validation) with no browser access and
+//! no clock, tested natively; [`transport`] has one file per browser primitive; `js` holds
+//! everything exported to JavaScript. Every handle that owns a browser resource releases it
+//! when dropped, and dropping a future cancels its work.
+//!
+//! Synchronous XHR is deliberately not offered: on the main thread it freezes the page and
+//! browsers deprecate it.
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod protocol;
+pub mod transport;
+
+mod js;
+
+pub use error::{Error, ErrorKind};

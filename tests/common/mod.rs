@@ -1,0 +1,19 @@
+//! Shared by the browser tests: where the fixture server is, and small helpers.
+#![allow(dead_code)]
+
+/// Base URL of the fixture server the harness started (compiled in: browser tests cannot read
+/// the environment).
+pub const FIXTURE: &str = match option_env!("COMETKIT_FIXTURE_URL") {
+    Some(url) => url,
+    None => "http://127.0.0.1:8090",
+};
+
+/// `FIXTURE` + `path` (path starts with `/`).
+pub fn url(path: &str) -> String {
+    format!("{FIXTURE}{path}")
+}
+
+/// A key unique to this test run, to keep server-side counters of different tests apart.
+pub fn unique_key(prefix: &str) -> String {
+    format!("{prefix}-{}", js_sys::Math::random().to_bits())
+}
