@@ -26,6 +26,7 @@ pub mod error;
 pub mod protocol;
 pub mod transport;
 
-mod js;
+#[doc(hidden)]
+pub mod js;
 
 pub use error::{Error, ErrorKind};
