@@ -20,3 +20,20 @@ done
 curl -fsS "http://127.0.0.1:$fixture_port/health" >/dev/null || { echo "fixture server did not start" >&2; exit 1; }
 export COMETKIT_FIXTURE_URL="http://127.0.0.1:$fixture_port"
 echo "[test] fixture server on $COMETKIT_FIXTURE_URL (pid $fixture_pid)"
+
+# The npm `sockjs` 0.3.24 server (tests/interop/sockjs-node-server.js), so the Socket's browser
+# tests also run against a SockJS server nobody here wrote.
+sockjs_node_port=${COMETKIT_SOCKJS_NODE_PORT:-18095}
+if ! port_free "$sockjs_node_port"; then
+  sockjs_node_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fi
+node tests/interop/sockjs-node-server.js "$sockjs_node_port" >target/test-logs/sockjs-node.log 2>&1 &
+sockjs_node_pid=$!
+trap 'kill $fixture_pid $sockjs_node_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$sockjs_node_port/health" >/dev/null 2>&1 && break
+  kill -0 $sockjs_node_pid 2>/dev/null || { cat target/test-logs/sockjs-node.log >&2; echo "sockjs-node server died" >&2; exit 1; }
+  sleep 0.1
+done
+export COMETKIT_SOCKJS_NODE_URL="http://127.0.0.1:$sockjs_node_port"
+echo "[test] npm sockjs server on $COMETKIT_SOCKJS_NODE_URL (pid $sockjs_node_pid)"

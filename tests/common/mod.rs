@@ -17,3 +17,9 @@ pub fn url(path: &str) -> String {
 pub fn unique_key(prefix: &str) -> String {
     format!("{prefix}-{}", js_sys::Math::random().to_bits())
 }
+
+/// Base URL of the npm `sockjs` 0.3.24 server the harness started (same `/sockjs/<app>` paths).
+pub const SOCKJS_NODE: &str = match option_env!("COMETKIT_SOCKJS_NODE_URL") {
+    Some(url) => url,
+    None => "http://127.0.0.1:18095",
+};
