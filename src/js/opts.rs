@@ -1,6 +1,9 @@
 //! Reading option objects passed from JavaScript, with an [`Error::invalid`] naming the option
 //! whenever a value has the wrong type. `undefined` and `null` both mean "not given".
 
+// Each export uses a subset of these; single-feature builds leave the rest unused.
+#![allow(dead_code)]
+
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -78,8 +81,10 @@ pub(crate) fn function(obj: &JsValue, key: &str) -> Result<Option<Function>, Err
 fn scalar(v: &JsValue) -> Option<String> {
     if let Some(s) = v.as_string() {
         Some(s)
-    } else if v.as_f64().is_some() || v.as_bool().is_some() {
-        String::from(js_sys::JsString::from(v.clone())).into()
+    } else if let Some(b) = v.as_bool() {
+        Some(if b { "true" } else { "false" }.to_owned())
+    } else if let Some(n) = v.as_f64() {
+        js_sys::Number::from(n).to_string(10).ok().map(String::from)
     } else {
         None
     }
