@@ -84,7 +84,7 @@ fn scalar(v: &JsValue) -> Option<String> {
     } else if let Some(b) = v.as_bool() {
         Some(if b { "true" } else { "false" }.to_owned())
     } else if let Some(n) = v.as_f64() {
-        js_sys::Number::from(n).to_string(10).ok().map(String::from)
+        js_sys::Number::from(n).to_string_with_radix(10).ok().map(String::from)
     } else {
         None
     }

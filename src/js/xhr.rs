@@ -1,0 +1,315 @@
+//! `request(opts)`: the JavaScript face of [`crate::transport::xhr`], an
+//! [`XMLHttpRequest`](https://developer.mozilla.org/docs/Web/API/XMLHttpRequest) returning a
+//! Promise.
+
+use futures_util::StreamExt;
+use js_sys::{ArrayBuffer, Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{AbortSignal, Blob, FormData, HtmlFormElement, UrlSearchParams};
+
+use crate::js::opts;
+use crate::protocol::headers::is_json_mime;
+use crate::transport::listener::Listener;
+use crate::transport::xhr::{AbortHandle, Body, Progress, Request, Response, ResponseType};
+use crate::Error;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS: &str = r#"
+/** Name/value pairs: a plain object (an array value repeats the name), an array of pairs, or any iterable of pairs (URLSearchParams, Headers, Map). */
+export type XhrPairs =
+  | Record<string, string | number | boolean | Array<string | number | boolean>>
+  | Array<[string, string | number | boolean]>
+  | Iterable<[string, string | number | boolean]>;
+
+/** Upload or download progress of a request. */
+export interface XhrProgress {
+  /** Bytes transferred so far. */
+  loaded: number;
+  /** Total bytes expected; meaningful only when `lengthComputable`. */
+  total: number;
+  /** Whether the total is known (a Content-Length on downloads). */
+  lengthComputable: boolean;
+}
+
+/** Options of `request()`. Only one of `body`, `json` and `form` may be given. */
+export interface RequestOptions {
+  /** Absolute, or relative to the page. */
+  url: string;
+  /** Any HTTP method token. Default: `"POST"` when `body`, `json` or `form` is given (a form element's own method when `body` is one), else `"GET"`. */
+  method?: string;
+  /** Appended to the URL's query, encoded like `encodeURIComponent`. */
+  params?: XhrPairs;
+  /** Request headers. A header name that is not a token or a value with CR/LF rejects with kind `"invalid"`. */
+  headers?: XhrPairs;
+  /** Strings default to `text/plain;charset=UTF-8`; a form is serialised per its `enctype`; other kinds get the browser's Content-Type. */
+  body?: string | ArrayBuffer | ArrayBufferView | Blob | FormData | URLSearchParams | HTMLFormElement;
+  /** Sent as `JSON.stringify(json)` with `Content-Type: application/json`. */
+  json?: unknown;
+  /** Sent as `application/x-www-form-urlencoded;charset=UTF-8`. */
+  form?: XhrPairs;
+  /** Milliseconds before the request fails with kind `"timeout"`; 0 (default) means none. */
+  timeout?: number;
+  /** Send cookies and HTTP auth cross-origin. */
+  withCredentials?: boolean;
+  /** How `body` of the response is delivered; default `"text"`. */
+  responseType?: "" | "text" | "arraybuffer" | "blob" | "json" | "document";
+  /** Passed to `overrideMimeType()`, e.g. to force a charset. */
+  mimeType?: string;
+  /** Aborting it rejects the request with kind `"abort"`. */
+  signal?: AbortSignal;
+  /** Upload progress. Setting it makes cross-origin requests preflighted. */
+  onUploadProgress?: (progress: XhrProgress) => void;
+  /** Download progress. */
+  onDownloadProgress?: (progress: XhrProgress) => void;
+  /** Streams the body: called with each newly received piece of text; the promise resolves when the body is complete. Needs the text response type. An exception thrown here aborts the request and rejects with it. */
+  onChunk?: (text: string) => void;
+}
+
+/** What `request()` resolves to (and what an `"http"` error carries as `response`). */
+export interface XhrResponse<T = any> {
+  status: number;
+  statusText: string;
+  /** True for a 2xx status. */
+  ok: boolean;
+  /** The final URL after redirects ("" when unknown). */
+  url: string;
+  /** Response headers the browser exposes, by lowercase name. */
+  headers: Record<string, string>;
+  /** The body text when the response type is text, else null. */
+  text: string | null;
+  /** The body as `xhr.response` gives it for the response type. */
+  body: any;
+  /** Parsed JSON: the body for `responseType: "json"`, or the parsed text when the Content-Type is JSON (`application/json`, `*+json`). */
+  data?: T;
+}
+"#;
+
+/// Sends an HTTP request with `XMLHttpRequest` and resolves with the response.
+///
+/// Rejects with a `CometkitError` whose `kind` is `"http"` (status other than 2xx/304;
+/// `status` and `response` attached), `"timeout"`, `"abort"` (the `signal` fired),
+/// `"network"` (connection failure or CORS rejection), `"protocol"` (a JSON Content-Type with
+/// an unparsable body) or `"invalid"` (bad options; nothing was sent).
+#[wasm_bindgen(js_name = request, unchecked_return_type = "XhrResponse")]
+pub async fn request(
+    #[wasm_bindgen(unchecked_param_type = "RequestOptions")] opts: JsValue,
+) -> Result<JsValue, JsValue> {
+    if !opts.is_object() {
+        return Err(Error::invalid("request options must be an object").into());
+    }
+    let url =
+        opts::string(&opts, "url")?.ok_or_else(|| Error::invalid("option `url` is required"))?;
+    let body = read_body(&opts)?;
+    let method = match opts::string(&opts, "method")? {
+        Some(m) => m,
+        // A GET cannot carry a body, so a body implies POST; a form element brings its own method.
+        None => match &body {
+            Some(Body::Form(f)) if !f.method().eq_ignore_ascii_case("post") => "GET".to_owned(),
+            Some(_) => "POST".to_owned(),
+            None => "GET".to_owned(),
+        },
+    };
+    let mut req = Request::new(&method, &url);
+    for (name, value) in opts::pairs(&opts, "params")? {
+        req = req.query(&name, &value);
+    }
+    for (name, value) in opts::pairs(&opts, "headers")? {
+        req = req.header(&name, &value);
+    }
+    if let Some(body) = body {
+        req = req.body(body);
+    }
+    if let Some(ms) = opts::uint(&opts, "timeout")? {
+        req = req.timeout(ms);
+    }
+    if let Some(yes) = opts::boolean(&opts, "withCredentials")? {
+        req = req.with_credentials(yes);
+    }
+    req = req.response_type(read_response_type(&opts)?);
+    if let Some(mime) = opts::string(&opts, "mimeType")? {
+        req = req.override_mime_type(&mime);
+    }
+    if let Some(f) = opts::function(&opts, "onUploadProgress")? {
+        req = req.on_upload_progress(move |p| call_progress(&f, p));
+    }
+    if let Some(f) = opts::function(&opts, "onDownloadProgress")? {
+        req = req.on_download_progress(move |p| call_progress(&f, p));
+    }
+    let on_chunk = opts::function(&opts, "onChunk")?;
+    let signal = read_signal(&opts)?;
+
+    let handle = AbortHandle::new();
+    req = req.abort_handle(&handle);
+    // Lives until the request settles; dropping it removes the listener from the signal.
+    let _on_abort = match &signal {
+        Some(signal) if signal.aborted() => {
+            return Err(Error::abort("request aborted by its AbortSignal").into())
+        }
+        Some(signal) => Some(Listener::new(signal, "abort", move |_| handle.abort())),
+        None => None,
+    };
+
+    let response = match on_chunk {
+        None => req.send().await?,
+        Some(f) => {
+            let mut stream = req.stream().await?;
+            while let Some(chunk) = stream.next().await {
+                f.call1(&JsValue::NULL, &JsValue::from_str(&chunk?))?;
+            }
+            stream
+                .response()
+                .ok_or_else(|| Error::abort("request aborted"))?
+        }
+    };
+    let (js, json_ok) = build(response);
+    if !json_ok {
+        return Err(Error::protocol(
+            "response has a JSON Content-Type but its body is not valid JSON",
+        )
+        .into());
+    }
+    Ok(js)
+}
+
+/// The plain JS object a response becomes (see `XhrResponse` in the TypeScript types); used
+/// for `request()` results and for `error.response` of HTTP errors.
+pub(crate) fn response_to_js(response: Response) -> JsValue {
+    build(response).0
+}
+
+/// The response object, and false when its JSON Content-Type did not parse (then `data` is
+/// left out).
+fn build(response: Response) -> (JsValue, bool) {
+    let obj = Object::new();
+    set(&obj, "status", &JsValue::from(response.status()));
+    set(
+        &obj,
+        "statusText",
+        &JsValue::from_str(response.status_text()),
+    );
+    set(&obj, "ok", &JsValue::from_bool(response.ok()));
+    set(&obj, "url", &JsValue::from_str(response.url()));
+    let headers = Object::new();
+    for (name, value) in response.headers().iter() {
+        set(&headers, name, &JsValue::from_str(value));
+    }
+    set(&obj, "headers", &headers);
+    let raw = response.raw();
+    let null = JsValue::NULL;
+    set(&obj, "text", if raw.is_string() { raw } else { &null });
+    set(&obj, "body", raw);
+    let mut json_ok = true;
+    if response.response_type() == ResponseType::Json {
+        set(&obj, "data", raw);
+    } else if let Some(text) = raw.as_string().filter(|t| !t.trim().is_empty()) {
+        if response
+            .headers()
+            .content_type()
+            .is_some_and(|ct| is_json_mime(&ct))
+        {
+            match js_sys::JSON::parse(&text) {
+                Ok(value) => set(&obj, "data", &value),
+                Err(_) => json_ok = false,
+            }
+        }
+    }
+    (obj.into(), json_ok)
+}
+
+fn set(obj: &Object, key: &str, value: &JsValue) {
+    // Defining a data property on a fresh plain object cannot throw.
+    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+}
+
+fn given(v: &JsValue) -> bool {
+    !(v.is_undefined() || v.is_null())
+}
+
+fn read_body(opts: &JsValue) -> Result<Option<Body>, Error> {
+    let body = opts::get(opts, "body");
+    let json = opts::get(opts, "json");
+    let form = opts::get(opts, "form");
+    if [&body, &json, &form]
+        .into_iter()
+        .filter(|v| given(v))
+        .count()
+        > 1
+    {
+        return Err(Error::invalid(
+            "give only one of the options `body`, `json` and `form`",
+        ));
+    }
+    if given(&json) {
+        let text: JsValue = js_sys::JSON::stringify(&json)
+            .map_err(|_| opts::bad("json", "serialisable with JSON.stringify"))?
+            .into();
+        return text
+            .as_string()
+            .map(|s| Some(Body::Json(s)))
+            .ok_or_else(|| opts::bad("json", "serialisable with JSON.stringify"));
+    }
+    if given(&form) {
+        return Ok(Some(Body::UrlEncoded(opts::pairs_of(&form, "form")?)));
+    }
+    if !given(&body) {
+        return Ok(None);
+    }
+    if let Some(text) = body.as_string() {
+        Ok(Some(Body::Text(text)))
+    } else if body.has_type::<HtmlFormElement>() {
+        Ok(Some(Body::Form(body.unchecked_into())))
+    } else if body.has_type::<FormData>() {
+        Ok(Some(Body::FormData(body.unchecked_into())))
+    } else if body.has_type::<Blob>()
+        || body.has_type::<ArrayBuffer>()
+        || ArrayBuffer::is_view(&body)
+        || body.has_type::<UrlSearchParams>()
+    {
+        Ok(Some(Body::Js(body)))
+    } else {
+        Err(opts::bad(
+            "body",
+            "a string, ArrayBuffer, typed array, Blob, FormData, URLSearchParams or HTMLFormElement (use `json` for objects)",
+        ))
+    }
+}
+
+fn read_response_type(opts: &JsValue) -> Result<ResponseType, Error> {
+    Ok(match opts::string(opts, "responseType")?.as_deref() {
+        None | Some("") | Some("text") => ResponseType::Text,
+        Some("arraybuffer") => ResponseType::ArrayBuffer,
+        Some("blob") => ResponseType::Blob,
+        Some("json") => ResponseType::Json,
+        Some("document") => ResponseType::Document,
+        Some(_) => {
+            return Err(opts::bad(
+                "responseType",
+                "one of \"text\", \"arraybuffer\", \"blob\", \"json\", \"document\"",
+            ))
+        }
+    })
+}
+
+fn read_signal(opts: &JsValue) -> Result<Option<AbortSignal>, Error> {
+    let v = opts::get(opts, "signal");
+    if !given(&v) {
+        return Ok(None);
+    }
+    v.dyn_into::<AbortSignal>()
+        .map(Some)
+        .map_err(|_| opts::bad("signal", "an AbortSignal"))
+}
+
+fn call_progress(f: &Function, p: Progress) {
+    let obj = Object::new();
+    set(&obj, "loaded", &JsValue::from_f64(p.loaded));
+    set(&obj, "total", &JsValue::from_f64(p.total));
+    set(
+        &obj,
+        "lengthComputable",
+        &JsValue::from_bool(p.length_computable),
+    );
+    // An exception from a progress callback is ignored: it must not fail the request.
+    let _ = f.call1(&JsValue::NULL, &obj);
+}

@@ -1,0 +1,983 @@
+//! [`XMLHttpRequest`](https://developer.mozilla.org/docs/Web/API/XMLHttpRequest) as a Rust
+//! future: build a [`Request`], then [`send`](Request::send) it for a whole [`Response`] or
+//! [`stream`](Request::stream) it to read the body as it arrives (the classic "XHR streaming"
+//! Comet transport, reading each new slice of `responseText`).
+//!
+//! Every request owns its `XMLHttpRequest` and one event-listener closure. Dropping the future
+//! (or the [`ResponseStream`]) before the request has finished calls `xhr.abort()` and removes
+//! every listener, so nothing fires afterwards. An [`AbortHandle`] cancels from elsewhere.
+//!
+//! Outcomes: 2xx and 304 are `Ok`; any other status is an [`ErrorKind::Http`] error carrying
+//! the [`Response`]; the `timeout`, `abort` and `error` events become [`ErrorKind::Timeout`],
+//! [`ErrorKind::Abort`] and [`ErrorKind::Network`] (browsers do not say whether a network
+//! failure was a refused connection, DNS, or a CORS rejection). Bad input (method, header,
+//! URL, option combination) is [`ErrorKind::Invalid`] and nothing is sent.
+//!
+//! Synchronous XHR is deliberately not offered: on the main thread it freezes the page, and
+//! browsers deprecate it.
+//!
+//! [`ErrorKind::Http`]: crate::ErrorKind::Http
+//! [`ErrorKind::Timeout`]: crate::ErrorKind::Timeout
+//! [`ErrorKind::Abort`]: crate::ErrorKind::Abort
+//! [`ErrorKind::Network`]: crate::ErrorKind::Network
+//! [`ErrorKind::Invalid`]: crate::ErrorKind::Invalid
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
+
+use futures_util::future::poll_fn;
+use futures_util::stream::Stream;
+use js_sys::{ArrayBuffer, JsString, Reflect, Uint8Array};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{
+    Element, Event, FormData, HtmlFormElement, HtmlInputElement, HtmlOptionElement,
+    HtmlSelectElement, HtmlTextAreaElement, ProgressEvent, XmlHttpRequest,
+    XmlHttpRequestResponseType, XmlHttpRequestUpload,
+};
+
+use crate::protocol::form::{self, ControlTag, FormControl};
+pub use crate::protocol::headers::Headers;
+use crate::protocol::{headers, url};
+use crate::Error;
+
+const NETWORK_ERROR: &str = "request failed: network error or CORS rejection";
+const ABORTED: &str = "request aborted";
+
+/// What the response body is delivered as; sets
+/// [`xhr.responseType`](https://developer.mozilla.org/docs/Web/API/XMLHttpRequest/responseType).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponseType {
+    /// A string (the default), decoded with the response charset (UTF-8 unless said otherwise).
+    #[default]
+    Text,
+    /// An `ArrayBuffer` of the raw bytes.
+    ArrayBuffer,
+    /// A `Blob`.
+    Blob,
+    /// A value parsed by the browser with `JSON.parse`. Browsers turn invalid JSON into `null`
+    /// silently; use [`Text`](ResponseType::Text) and [`Response::json_value`] to get an error.
+    Json,
+    /// A parsed HTML/XML `Document` (not available in workers).
+    Document,
+}
+
+impl ResponseType {
+    fn to_xhr(self) -> Option<XmlHttpRequestResponseType> {
+        match self {
+            ResponseType::Text => None,
+            ResponseType::ArrayBuffer => Some(XmlHttpRequestResponseType::Arraybuffer),
+            ResponseType::Blob => Some(XmlHttpRequestResponseType::Blob),
+            ResponseType::Json => Some(XmlHttpRequestResponseType::Json),
+            ResponseType::Document => Some(XmlHttpRequestResponseType::Document),
+        }
+    }
+}
+
+/// A request body.
+pub enum Body {
+    /// A string; `Content-Type: text/plain;charset=UTF-8` unless a Content-Type header is set.
+    Text(String),
+    /// Raw bytes; no Content-Type unless one is set.
+    Bytes(Vec<u8>),
+    /// An already-serialised JSON document; `Content-Type: application/json`.
+    Json(String),
+    /// Name/value pairs, sent as `application/x-www-form-urlencoded;charset=UTF-8`.
+    UrlEncoded(Vec<(String, String)>),
+    /// A [`FormData`](https://developer.mozilla.org/docs/Web/API/FormData); the browser sends
+    /// `multipart/form-data` with its own boundary.
+    FormData(FormData),
+    /// A form element, serialised per its `enctype` (urlencoded, `multipart/form-data`, or
+    /// `text/plain`) like a submission without a submitter button. With `GET` or `HEAD` the
+    /// urlencoded fields are appended to the URL's query instead, as a GET form does. The
+    /// form's `formdata` event only fires for `multipart/form-data`.
+    Form(HtmlFormElement),
+    /// Any value `xhr.send()` accepts (`Blob`, `ArrayBuffer`, a typed array,
+    /// `URLSearchParams`, ...), passed through unchanged; the browser picks the Content-Type.
+    Js(JsValue),
+}
+
+/// Upload or download progress, from a
+/// [`ProgressEvent`](https://developer.mozilla.org/docs/Web/API/ProgressEvent).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Bytes transferred so far.
+    pub loaded: f64,
+    /// Total bytes expected; meaningful only when `length_computable`.
+    pub total: f64,
+    /// Whether the total is known (a Content-Length on downloads).
+    pub length_computable: bool,
+}
+
+/// Cancels the requests it is attached to (with [`Request::abort_handle`]), like an
+/// `AbortController`. Once aborted it stays aborted: requests attached later fail at once
+/// with [`ErrorKind::Abort`](crate::ErrorKind::Abort) without being sent.
+#[derive(Clone, Default)]
+pub struct AbortHandle {
+    inner: Rc<AbortInner>,
+}
+
+#[derive(Default)]
+struct AbortInner {
+    aborted: Cell<bool>,
+    requests: RefCell<Vec<Weak<Shared>>>,
+}
+
+impl AbortHandle {
+    /// A handle that has not been aborted.
+    pub fn new() -> AbortHandle {
+        AbortHandle::default()
+    }
+
+    /// Aborts every attached request still in flight (`xhr.abort()`); their futures or streams
+    /// then end with an [`ErrorKind::Abort`](crate::ErrorKind::Abort) error.
+    pub fn abort(&self) {
+        if self.inner.aborted.replace(true) {
+            return;
+        }
+        let requests = match self.inner.requests.try_borrow_mut() {
+            Ok(mut list) => std::mem::take(&mut *list),
+            Err(_) => return,
+        };
+        for request in requests.iter().filter_map(Weak::upgrade) {
+            request.fail(Error::abort(ABORTED), true);
+        }
+    }
+
+    /// True once [`abort`](AbortHandle::abort) has been called.
+    pub fn is_aborted(&self) -> bool {
+        self.inner.aborted.get()
+    }
+
+    fn register(&self, shared: &Rc<Shared>) {
+        if let Ok(mut list) = self.inner.requests.try_borrow_mut() {
+            list.retain(|w| w.strong_count() > 0);
+            list.push(Rc::downgrade(shared));
+        }
+    }
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle")
+            .field("aborted", &self.is_aborted())
+            .finish()
+    }
+}
+
+/// A request being built; consumed by [`send`](Request::send) or [`stream`](Request::stream).
+pub struct Request {
+    method: String,
+    url: String,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    body: Option<Body>,
+    timeout: u32,
+    credentials: bool,
+    response_type: ResponseType,
+    mime: Option<String>,
+    upload: Option<Box<dyn Fn(Progress)>>,
+    download: Option<Box<dyn Fn(Progress)>>,
+    abort: Option<AbortHandle>,
+}
+
+impl Request {
+    /// A request with any method token (`GET`, `PUT`, `X-CUSTOM`, ...) to `url` (absolute or
+    /// relative to the page). Method and URL are validated when sent. Browsers upper-case only
+    /// `DELETE`, `GET`, `HEAD`, `OPTIONS`, `POST` and `PUT`; any other method goes out exactly as
+    /// written (so write `PATCH`, not `patch`).
+    pub fn new(method: &str, url: &str) -> Request {
+        Request {
+            method: method.to_owned(),
+            url: url.to_owned(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: None,
+            timeout: 0,
+            credentials: false,
+            response_type: ResponseType::Text,
+            mime: None,
+            upload: None,
+            download: None,
+            abort: None,
+        }
+    }
+
+    /// A `GET` request.
+    pub fn get(url: &str) -> Request {
+        Request::new("GET", url)
+    }
+
+    /// A `POST` request.
+    pub fn post(url: &str) -> Request {
+        Request::new("POST", url)
+    }
+
+    /// Appends `name=value` to the URL's query, encoded like `encodeURIComponent`.
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        self.query.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sets a request header
+    /// ([`setRequestHeader`](https://developer.mozilla.org/docs/Web/API/XMLHttpRequest/setRequestHeader));
+    /// repeating a name combines the values. A name that is not an HTTP token or a value with
+    /// CR/LF/NUL fails the request as invalid. Names the browser controls (`Cookie`, `Host`,
+    /// ...) are silently dropped by the browser.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sets the body (see [`Body`] for the Content-Type each kind gets).
+    pub fn body(mut self, body: Body) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// Fails the request with a timeout error after `ms` milliseconds (`xhr.timeout`; for a
+    /// stream this bounds the whole transfer). 0, the default, means no timeout.
+    pub fn timeout(mut self, ms: u32) -> Self {
+        self.timeout = ms;
+        self
+    }
+
+    /// Sends cookies and HTTP auth cross-origin
+    /// ([`withCredentials`](https://developer.mozilla.org/docs/Web/API/XMLHttpRequest/withCredentials)).
+    pub fn with_credentials(mut self, yes: bool) -> Self {
+        self.credentials = yes;
+        self
+    }
+
+    /// How the response body is delivered ([`ResponseType::Text`] by default).
+    pub fn response_type(mut self, t: ResponseType) -> Self {
+        self.response_type = t;
+        self
+    }
+
+    /// Treats the response as having this MIME type, e.g. to force a charset
+    /// ([`overrideMimeType`](https://developer.mozilla.org/docs/Web/API/XMLHttpRequest/overrideMimeType)).
+    pub fn override_mime_type(mut self, mime: &str) -> Self {
+        self.mime = Some(mime.to_owned());
+        self
+    }
+
+    /// Calls `f` on each upload progress event. Registering it makes cross-origin requests
+    /// preflighted (browsers require that for upload listeners), so it is only attached when set.
+    pub fn on_upload_progress(mut self, f: impl Fn(Progress) + 'static) -> Self {
+        self.upload = Some(Box::new(f));
+        self
+    }
+
+    /// Calls `f` on each download progress event (the last one has `loaded == total` when the
+    /// length is known).
+    pub fn on_download_progress(mut self, f: impl Fn(Progress) + 'static) -> Self {
+        self.download = Some(Box::new(f));
+        self
+    }
+
+    /// Lets `h` abort this request.
+    pub fn abort_handle(mut self, h: &AbortHandle) -> Self {
+        self.abort = Some(h.clone());
+        self
+    }
+
+    /// Sends the request and waits for the whole response.
+    ///
+    /// `Ok` for 2xx and 304. Errors: any other status is `Http` (with the response);
+    /// `Timeout`; `Abort` (handle aborted); `Network` (connection failure or CORS rejection);
+    /// `Invalid` for a bad method, header, URL or option (nothing is sent). Dropping the future
+    /// aborts the request.
+    pub async fn send(self) -> Result<Response, Error> {
+        let response_type = self.response_type;
+        let driver = self.start(false)?;
+        poll_fn(|cx| driver.poll_until(cx, false)).await?;
+        let response = Response::from_xhr(&driver.shared.xhr, response_type);
+        check_status(response)
+    }
+
+    /// Sends the request and resolves once the status and headers have arrived, with a
+    /// [`ResponseStream`] of the body text as it comes in.
+    ///
+    /// Needs [`ResponseType::Text`]. A status other than 2xx/304 waits for that error body and
+    /// fails with `Http`; the other errors are as for [`send`](Request::send).
+    pub async fn stream(self) -> Result<ResponseStream, Error> {
+        if self.response_type != ResponseType::Text {
+            return Err(Error::invalid("streaming needs the text response type"));
+        }
+        let driver = self.start(true)?;
+        poll_fn(|cx| driver.poll_until(cx, true)).await?;
+        let xhr = &driver.shared.xhr;
+        let status = xhr.status().unwrap_or(0);
+        if !is_success(status) {
+            poll_fn(|cx| driver.poll_until(cx, false)).await?;
+            return Err(
+                match check_status(Response::from_xhr(xhr, ResponseType::Text)) {
+                    Err(e) => e,
+                    Ok(response) => Error::http(response),
+                },
+            );
+        }
+        Ok(ResponseStream {
+            status,
+            status_text: xhr.status_text().unwrap_or_default(),
+            headers: Headers::parse(&xhr.get_all_response_headers().unwrap_or_default()),
+            driver,
+            ended: false,
+        })
+    }
+
+    /// Validates everything, opens and sends the XHR, and returns the driver that owns it.
+    fn start(self, streaming: bool) -> Result<Driver, Error> {
+        if self.abort.as_ref().is_some_and(AbortHandle::is_aborted) {
+            return Err(Error::abort("request aborted before it was sent"));
+        }
+        headers::validate_method(&self.method)?;
+        for (name, value) in &self.headers {
+            headers::validate_header(name, value)?;
+        }
+        let mut target = url::append_query(&self.url, &self.query);
+        let bodyless =
+            self.method.eq_ignore_ascii_case("GET") || self.method.eq_ignore_ascii_case("HEAD");
+        let (body, content_type) = prepare_body(self.body, bodyless, &mut target)?;
+        validate_url(&target)?;
+
+        let xhr =
+            XmlHttpRequest::new().map_err(|_| Error::network("XMLHttpRequest is not available"))?;
+        xhr.open_with_async(&self.method, &target, true)
+            .map_err(|_| Error::invalid("the browser rejected the request method or URL"))?;
+        if self.timeout > 0 {
+            xhr.set_timeout(self.timeout);
+        }
+        if self.credentials {
+            xhr.set_with_credentials(true);
+        }
+        if let Some(t) = self.response_type.to_xhr() {
+            xhr.set_response_type(t);
+        }
+        if let Some(mime) = &self.mime {
+            xhr.override_mime_type(mime)
+                .map_err(|_| Error::invalid("the browser rejected the MIME type override"))?;
+        }
+        for (name, value) in &self.headers {
+            xhr.set_request_header(name, value)
+                .map_err(|_| Error::invalid("the browser rejected a request header"))?;
+        }
+        if let Some(ct) = content_type {
+            if !self
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            {
+                xhr.set_request_header("Content-Type", ct)
+                    .map_err(|_| Error::invalid("the browser rejected a request header"))?;
+            }
+        }
+
+        let shared = Rc::new(Shared {
+            xhr,
+            streaming,
+            upload: self.upload,
+            download: self.download,
+            st: RefCell::new(State::default()),
+        });
+        let closure = {
+            let shared = shared.clone();
+            Closure::<dyn Fn(Event)>::new(move |event: Event| on_event(&shared, &event))
+        };
+        let listener: &js_sys::Function = closure.as_ref().unchecked_ref();
+        for name in EVENTS {
+            // Only throws for a non-callable listener, which a Closure never is.
+            let _ = shared.xhr.add_event_listener_with_callback(name, listener);
+        }
+        // Upload listeners are only attached when asked for: their presence forces a preflight.
+        let upload = match shared.upload {
+            Some(_) => shared.xhr.upload().ok(),
+            None => None,
+        };
+        if let Some(upload) = &upload {
+            let _ = upload.add_event_listener_with_callback("progress", listener);
+        }
+        let driver = Driver {
+            shared,
+            closure,
+            upload,
+        };
+        if let Some(handle) = &self.abort {
+            handle.register(&driver.shared);
+        }
+
+        let xhr = &driver.shared.xhr;
+        let sent = match &body {
+            Prepared::None => xhr.send(),
+            Prepared::Text(s) => xhr.send_with_opt_str(Some(s)),
+            Prepared::Bytes(b) => xhr.send_with_opt_u8_array(Some(b)),
+            Prepared::FormData(f) => xhr.send_with_opt_form_data(Some(f)),
+            Prepared::Js(v) => xhr.send_with_opt_buffer_source(Some(v.unchecked_ref())),
+        };
+        sent.map_err(|_| Error::invalid("the browser refused to send the request body"))?;
+        Ok(driver)
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_success(status: u16) -> bool {
+    (200..300).contains(&status) || status == 304
+}
+
+/// `Ok` for 2xx/304, `Http` for other statuses, `Network` for status 0 (no HTTP response).
+fn check_status(response: Response) -> Result<Response, Error> {
+    match response.status {
+        0 => Err(Error::network(NETWORK_ERROR)),
+        s if is_success(s) => Ok(response),
+        _ => Err(Error::http(response)),
+    }
+}
+
+/// A body ready for `xhr.send`.
+enum Prepared {
+    None,
+    Text(String),
+    Bytes(Vec<u8>),
+    FormData(FormData),
+    Js(JsValue),
+}
+
+const FORM_URLENCODED: &str = "application/x-www-form-urlencoded;charset=UTF-8";
+const TEXT_PLAIN: &str = "text/plain;charset=UTF-8";
+
+fn prepare_body(
+    body: Option<Body>,
+    bodyless: bool,
+    target: &mut String,
+) -> Result<(Prepared, Option<&'static str>), Error> {
+    Ok(match body {
+        None => (Prepared::None, None),
+        Some(Body::Text(s)) => (Prepared::Text(s), Some(TEXT_PLAIN)),
+        Some(Body::Bytes(b)) => (Prepared::Bytes(b), None),
+        Some(Body::Json(s)) => (Prepared::Text(s), Some("application/json")),
+        Some(Body::UrlEncoded(pairs)) => (
+            Prepared::Text(form::urlencode(&pairs)),
+            Some(FORM_URLENCODED),
+        ),
+        Some(Body::FormData(f)) => (Prepared::FormData(f), None),
+        Some(Body::Js(v)) => (Prepared::Js(v), None),
+        Some(Body::Form(f)) => {
+            let enctype = f.enctype();
+            if bodyless {
+                let query = form::urlencode(&form::form_entries(&read_form(&f)));
+                *target = url::append_query_str(target, &query);
+                (Prepared::None, None)
+            } else if enctype == "multipart/form-data" {
+                let data = FormData::new_with_form(&f)
+                    .map_err(|_| Error::invalid("cannot read the form's data"))?;
+                (Prepared::FormData(data), None)
+            } else if enctype == "text/plain" {
+                (
+                    Prepared::Text(form::text_plain(&form::form_entries(&read_form(&f)))),
+                    Some(TEXT_PLAIN),
+                )
+            } else {
+                (
+                    Prepared::Text(form::urlencode(&form::form_entries(&read_form(&f)))),
+                    Some(FORM_URLENCODED),
+                )
+            }
+        }
+    })
+}
+
+/// Reads each control of `form` (`form.elements`, in tree order) into the pure description
+/// the submission rules in [`form`] work on.
+fn read_form(form: &HtmlFormElement) -> Vec<FormControl> {
+    let elements = form.elements();
+    (0..elements.length())
+        .filter_map(|i| elements.item(i))
+        .map(|el| read_control(&el))
+        .collect()
+}
+
+fn read_control(el: &Element) -> FormControl {
+    let name = el.get_attribute("name").unwrap_or_default();
+    let mut control = if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
+        let ty = input.type_();
+        let mut c = FormControl::new(ControlTag::Input, &ty, &name);
+        match ty.as_str() {
+            "checkbox" | "radio" => {
+                c.checked = input.checked();
+                c.value = el.get_attribute("value");
+            }
+            "file" => c.files = file_names(input),
+            _ => c.value = Some(input.value()),
+        }
+        c
+    } else if let Some(select) = el.dyn_ref::<HtmlSelectElement>() {
+        let mut c = FormControl::new(ControlTag::Select, "", &name);
+        let selected = select.selected_options();
+        c.selected = (0..selected.length())
+            .filter_map(|i| selected.item(i))
+            .filter(|o| !is_disabled(o))
+            .filter_map(|o| o.dyn_into::<HtmlOptionElement>().ok())
+            .map(|o| o.value())
+            .collect();
+        c
+    } else if let Some(textarea) = el.dyn_ref::<HtmlTextAreaElement>() {
+        let mut c = FormControl::new(ControlTag::TextArea, "", &name);
+        c.value = Some(textarea.value());
+        c
+    } else if el.tag_name().eq_ignore_ascii_case("button") {
+        FormControl::new(ControlTag::Button, "", &name)
+    } else {
+        FormControl::new(ControlTag::Other, "", &name)
+    };
+    control.disabled = is_disabled(el);
+    control.in_datalist = el.closest("datalist").ok().flatten().is_some();
+    control
+}
+
+/// Disabled by its own attribute, a disabled `<fieldset>` or `<optgroup>`.
+fn is_disabled(el: &Element) -> bool {
+    el.matches(":disabled").unwrap_or(false)
+}
+
+/// The names of the files chosen in a file input (read through `files` without binding the
+/// `FileList` API).
+fn file_names(input: &HtmlInputElement) -> Vec<String> {
+    let files = Reflect::get(input, &JsValue::from_str("files")).unwrap_or(JsValue::NULL);
+    if !files.is_object() {
+        return Vec::new();
+    }
+    js_sys::Array::from(&files)
+        .iter()
+        .filter_map(|file| {
+            Reflect::get(&file, &JsValue::from_str("name"))
+                .ok()?
+                .as_string()
+        })
+        .collect()
+}
+
+/// Fails unless `target` parses as a URL relative to the page's location.
+fn validate_url(target: &str) -> Result<(), Error> {
+    let base = Reflect::get(&js_sys::global(), &JsValue::from_str("location"))
+        .ok()
+        .filter(JsValue::is_object)
+        .and_then(|loc| Reflect::get(&loc, &JsValue::from_str("href")).ok())
+        .and_then(|href| href.as_string());
+    let parsed = match base {
+        Some(base) => web_sys::Url::new_with_base(target, &base),
+        None => web_sys::Url::new(target),
+    };
+    parsed
+        .map(|_| ())
+        .map_err(|_| Error::invalid("request URL is not a valid URL"))
+}
+
+/// The events every request listens to on the XHR itself.
+const EVENTS: [&str; 6] = [
+    "readystatechange",
+    "progress",
+    "load",
+    "error",
+    "timeout",
+    "abort",
+];
+
+/// What the one event closure and the futures share.
+struct Shared {
+    xhr: XmlHttpRequest,
+    streaming: bool,
+    upload: Option<Box<dyn Fn(Progress)>>,
+    download: Option<Box<dyn Fn(Progress)>>,
+    st: RefCell<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Status and headers are known (readyState >= HEADERS_RECEIVED with a real status).
+    headers: bool,
+    /// The `load` event fired.
+    done: bool,
+    /// A terminal failure happened (`error` holds it until taken).
+    failed: bool,
+    error: Option<Error>,
+    /// UTF-16 units of `responseText` already queued (streaming only).
+    offset: u32,
+    chunks: VecDeque<String>,
+    waker: Option<Waker>,
+}
+
+impl Shared {
+    fn finished(&self) -> bool {
+        self.st.try_borrow().is_ok_and(|st| st.done || st.failed)
+    }
+
+    /// Updates the state with `f` and wakes the waiting future. Never called while a borrow
+    /// is held, and no user code runs inside `f`.
+    fn update(&self, f: impl FnOnce(&mut State)) {
+        let waker = match self.st.try_borrow_mut() {
+            Ok(mut st) => {
+                f(&mut st);
+                st.waker.take()
+            }
+            Err(_) => None,
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Records a terminal failure (the first outcome wins); `abort_xhr` also cancels the
+    /// transfer. Events the abort fires synchronously find the state terminal and are ignored.
+    fn fail(&self, err: Error, abort_xhr: bool) {
+        if self.finished() {
+            return;
+        }
+        self.update(|st| {
+            st.failed = true;
+            st.error = Some(err);
+        });
+        if abort_xhr {
+            let _ = self.xhr.abort();
+        }
+    }
+
+    /// Queues the part of `responseText` not yet seen (streaming only). The offset counts
+    /// UTF-16 units and slicing happens in JS, so each event copies only the new text.
+    fn pull(&self) {
+        if !self.streaming {
+            return;
+        }
+        let Ok(response) = self.xhr.response() else {
+            return;
+        };
+        let Some(text) = response.dyn_ref::<JsString>() else {
+            return;
+        };
+        let len = text.length();
+        let offset = match self.st.try_borrow() {
+            Ok(st) if !st.failed && !st.done && len > st.offset => st.offset,
+            _ => return,
+        };
+        let chunk = String::from(text.slice(offset, len));
+        self.update(|st| {
+            st.offset = len;
+            st.chunks.push_back(chunk);
+        });
+    }
+}
+
+fn progress_of(event: &Event) -> Option<Progress> {
+    let e = event.dyn_ref::<ProgressEvent>()?;
+    Some(Progress {
+        loaded: e.loaded(),
+        total: e.total(),
+        length_computable: e.length_computable(),
+    })
+}
+
+/// The single listener of a request, for every event type.
+fn on_event(shared: &Shared, event: &Event) {
+    let from_upload = event
+        .target()
+        .is_some_and(|t| t.has_type::<XmlHttpRequestUpload>());
+    if from_upload {
+        if let (Some(f), Some(p)) = (&shared.upload, progress_of(event)) {
+            f(p);
+        }
+        return;
+    }
+    match event.type_().as_str() {
+        "readystatechange" => {
+            let ready = shared.xhr.ready_state();
+            // A network error also moves to DONE, with status 0: that is not "headers known".
+            if ready >= XmlHttpRequest::HEADERS_RECEIVED && shared.xhr.status().unwrap_or(0) != 0 {
+                let known = shared.st.try_borrow().map_or(true, |st| st.headers);
+                if !known {
+                    shared.update(|st| st.headers = true);
+                }
+                shared.pull();
+            }
+        }
+        "progress" => {
+            shared.pull();
+            if let (Some(f), Some(p)) = (&shared.download, progress_of(event)) {
+                f(p);
+            }
+        }
+        "load" => {
+            shared.pull();
+            if !shared.finished() {
+                shared.update(|st| st.done = true);
+            }
+        }
+        "error" => shared.fail(Error::network(NETWORK_ERROR), false),
+        "timeout" => shared.fail(Error::timeout("request timed out"), false),
+        "abort" => shared.fail(Error::abort(ABORTED), false),
+        _ => {}
+    }
+}
+
+/// Owns a request in flight: the XHR (through `shared`), its listener closure, and the
+/// registrations. Dropping it removes every listener and aborts an unfinished request.
+struct Driver {
+    shared: Rc<Shared>,
+    closure: Closure<dyn Fn(Event)>,
+    upload: Option<XmlHttpRequestUpload>,
+}
+
+impl Driver {
+    /// Ready when the request finished (or, with `headers`, once status and headers are in);
+    /// `Err` on a terminal failure.
+    fn poll_until(&self, cx: &mut Context<'_>, headers: bool) -> Poll<Result<(), Error>> {
+        let Ok(mut st) = self.shared.st.try_borrow_mut() else {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        };
+        if st.failed {
+            return Poll::Ready(Err(st
+                .error
+                .take()
+                .unwrap_or_else(|| Error::abort(ABORTED))));
+        }
+        if st.done || (headers && st.headers) {
+            return Poll::Ready(Ok(()));
+        }
+        st.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let listener: &js_sys::Function = self.closure.as_ref().unchecked_ref();
+        let xhr = &self.shared.xhr;
+        for name in EVENTS {
+            let _ = xhr.remove_event_listener_with_callback(name, listener);
+        }
+        if let Some(upload) = &self.upload {
+            let _ = upload.remove_event_listener_with_callback("progress", listener);
+        }
+        if !self.shared.finished() {
+            self.shared.fail(Error::abort(ABORTED), true);
+        }
+    }
+}
+
+/// A finished response (or the one attached to an HTTP error).
+pub struct Response {
+    status: u16,
+    status_text: String,
+    headers: Headers,
+    url: String,
+    response_type: ResponseType,
+    body: JsValue,
+}
+
+impl Response {
+    fn from_xhr(xhr: &XmlHttpRequest, response_type: ResponseType) -> Response {
+        Response {
+            status: xhr.status().unwrap_or(0),
+            status_text: xhr.status_text().unwrap_or_default(),
+            headers: Headers::parse(&xhr.get_all_response_headers().unwrap_or_default()),
+            url: xhr.response_url(),
+            response_type,
+            body: xhr.response().unwrap_or(JsValue::NULL),
+        }
+    }
+
+    /// A text response assembled by another transport (the XDomainRequest-style path).
+    #[cfg_attr(not(feature = "xdr"), allow(dead_code))]
+    pub(crate) fn from_text(
+        status: u16,
+        status_text: String,
+        headers: Headers,
+        text: String,
+    ) -> Response {
+        Response {
+            status,
+            status_text,
+            headers,
+            url: String::new(),
+            response_type: ResponseType::Text,
+            body: JsValue::from_str(&text),
+        }
+    }
+
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The status text (`"OK"`, `"Not Found"`; empty over HTTP/2).
+    pub fn status_text(&self) -> &str {
+        &self.status_text
+    }
+
+    /// True for a 2xx status.
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The response headers the browser exposes (cross-origin: the CORS-safelisted ones plus
+    /// those in `Access-Control-Expose-Headers`).
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The final URL after redirects
+    /// ([`responseURL`](https://developer.mozilla.org/docs/Web/API/XMLHttpRequest/responseURL));
+    /// empty when unknown.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The body as text: the string for [`ResponseType::Text`], the bytes decoded as UTF-8
+    /// (lossily) for [`ResponseType::ArrayBuffer`], `None` for the other types.
+    pub fn text(&self) -> Option<String> {
+        if let Some(s) = self.body.as_string() {
+            Some(s)
+        } else {
+            self.bytes()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        }
+    }
+
+    /// The body as bytes: the `ArrayBuffer`'s contents, or the text's UTF-8; `None` for
+    /// `Blob`, JSON and `Document` responses.
+    pub fn bytes(&self) -> Option<Vec<u8>> {
+        if let Some(buffer) = self.body.dyn_ref::<ArrayBuffer>() {
+            Some(Uint8Array::new(buffer).to_vec())
+        } else {
+            self.body.as_string().map(String::into_bytes)
+        }
+    }
+
+    /// The body parsed as JSON (`JSON.parse`). With [`ResponseType::Json`] this is the value
+    /// the browser parsed. Errors: `Protocol` when the text is not valid JSON or the body is a
+    /// `Blob`/`Document`.
+    pub fn json_value(&self) -> Result<JsValue, Error> {
+        if self.response_type == ResponseType::Json {
+            return Ok(self.body.clone());
+        }
+        let text = self
+            .text()
+            .ok_or_else(|| Error::protocol("response body is not text, cannot parse it as JSON"))?;
+        js_sys::JSON::parse(&text).map_err(|_| Error::protocol("response body is not valid JSON"))
+    }
+
+    /// The body exactly as `xhr.response` gave it (a string, `ArrayBuffer`, `Blob`, parsed
+    /// JSON value or `Document`).
+    pub fn raw(&self) -> &JsValue {
+        &self.body
+    }
+
+    /// The response type the body was requested as.
+    pub fn response_type(&self) -> ResponseType {
+        self.response_type
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("status_text", &self.status_text)
+            .field("url", &self.url)
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The body of a streamed response, as text slices in arrival order (from
+/// [`Request::stream`]). Yields each newly received part of `responseText` (on
+/// `readystatechange` at LOADING and on `progress` events), the final part at the end, then
+/// `None`. A network error, timeout or abort mid-stream yields one `Err`, then `None`.
+/// Dropping it aborts the request and removes its listeners.
+pub struct ResponseStream {
+    status: u16,
+    status_text: String,
+    headers: Headers,
+    driver: Driver,
+    ended: bool,
+}
+
+impl ResponseStream {
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The status text.
+    pub fn status_text(&self) -> &str {
+        &self.status_text
+    }
+
+    /// The response headers.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The complete response, once the transfer has finished successfully (after the stream
+    /// returned `None`); `None` before that or after a failure.
+    pub fn response(&self) -> Option<Response> {
+        let done = self
+            .driver
+            .shared
+            .st
+            .try_borrow()
+            .is_ok_and(|st| st.done && !st.failed);
+        done.then(|| Response::from_xhr(&self.driver.shared.xhr, ResponseType::Text))
+    }
+}
+
+impl Stream for ResponseStream {
+    type Item = Result<String, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        let Ok(mut st) = this.driver.shared.st.try_borrow_mut() else {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        };
+        if let Some(chunk) = st.chunks.pop_front() {
+            return Poll::Ready(Some(Ok(chunk)));
+        }
+        if st.failed {
+            let err = st.error.take().unwrap_or_else(|| Error::abort(ABORTED));
+            drop(st);
+            this.ended = true;
+            return Poll::Ready(Some(Err(err)));
+        }
+        if st.done {
+            drop(st);
+            this.ended = true;
+            return Poll::Ready(None);
+        }
+        st.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl fmt::Debug for ResponseStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseStream")
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
