@@ -8,7 +8,7 @@
 //! | [`XMLHttpRequest`](https://developer.mozilla.org/docs/Web/API/XMLHttpRequest) | [`transport::xhr`] | `request(opts)` |
 //! | XDomainRequest-style CORS request | [`transport::xdr`] | `xdrRequest(opts)` |
 //! | [`EventSource`](https://developer.mozilla.org/docs/Web/API/EventSource), native or polyfilled | [`transport::eventsource`] | `openEventSource(url, opts)` |
-//! | [`WebSocket`](https://developer.mozilla.org/docs/Web/API/WebSocket) | [`transport::websocket`] | `WebSocket` |
+//! | [`WebSocket`](https://developer.mozilla.org/docs/Web/API/WebSocket) | [`transport::websocket`] | `openWebSocket(url, opts)` |
 //! | image ping (GET beacon through `<img>`) | [`transport::ping`] | `ping(url, params, opts)` |
 //! | JSONP (script injection) | [`transport::jsonp`] | `jsonp(url, opts)` |
 //!
@@ -25,6 +25,8 @@
 pub mod error;
 pub mod protocol;
 pub mod transport;
+#[cfg(feature = "socket")]
+pub mod client;
 
 #[doc(hidden)]
 pub mod js;

@@ -5,3 +5,19 @@
 
 pub(crate) mod error;
 pub(crate) mod opts;
+#[cfg(feature = "socket")]
+pub(crate) mod events;
+#[cfg(feature = "xhr")]
+pub mod xhr;
+#[cfg(feature = "jsonp")]
+pub mod jsonp;
+#[cfg(feature = "ping")]
+pub mod ping;
+#[cfg(feature = "xdr")]
+pub mod xdr;
+#[cfg(feature = "websocket")]
+pub mod websocket;
+#[cfg(feature = "eventsource")]
+pub mod eventsource;
+#[cfg(feature = "socket")]
+pub mod socket;

@@ -2,3 +2,27 @@
 //!
 //! Nothing here touches `web-sys` or reads a clock; time, when needed, is a parameter. All of
 //! it is tested natively with `cargo test`.
+
+pub mod url;
+#[cfg(feature = "xhr")]
+pub mod form;
+#[cfg(feature = "xhr")]
+pub mod headers;
+#[cfg(feature = "jsonp")]
+pub mod jsonp;
+#[cfg(any(feature = "websocket", feature = "socket"))]
+pub mod close;
+#[cfg(feature = "websocket")]
+pub mod wsurl;
+#[cfg(any(feature = "eventsource", feature = "socket"))]
+pub mod backoff;
+#[cfg(feature = "eventsource")]
+pub mod sse;
+#[cfg(feature = "socket")]
+pub mod info;
+#[cfg(feature = "socket")]
+pub mod ladder;
+#[cfg(feature = "socket")]
+pub mod session;
+#[cfg(feature = "socket")]
+pub mod sockjs;

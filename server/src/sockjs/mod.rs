@@ -1,0 +1,333 @@
+//! A SockJS server: the server side of the realtime protocol cometkit's client speaks.
+//!
+//! [SockJS](https://github.com/sockjs/sockjs-protocol) gives a browser a WebSocket-like,
+//! message-oriented connection that works whatever the network lets through: native
+//! WebSocket, or HTTP streaming (XHR streaming, EventSource, htmlfile), or HTTP polling (XHR,
+//! JSONP). This module implements protocol 0.3.3 as sockjs-node does, as a library: build a
+//! [`SockJs`] endpoint from [`Options`] and an application callback, mount its
+//! [`router`](SockJs::router) at a prefix of an axum app, and the callback receives a
+//! [`Session`] for every client connection:
+//!
+//! ```no_run
+//! use cometkit_server::sockjs::{Options, SockJs};
+//!
+//! let echo = SockJs::new(Options::default(), |mut session| async move {
+//!     while let Some(message) = session.recv().await {
+//!         session.send(message);
+//!     }
+//! });
+//! let app: axum::Router = echo.router("/echo");
+//! ```
+//!
+//! Endpoints under the prefix: `GET /` (greeting), `GET|OPTIONS /info`, `GET /iframe*.html`,
+//! `<server>/<session>/{xhr, xhr_send, xhr_streaming, eventsource, htmlfile, jsonp,
+//! jsonp_send, websocket}` and the raw (unframed) `GET /websocket`. Every HTTP answer carries its
+//! own CORS headers (the request's `Origin` echoed with credentials allowed, or `*` without an
+//! Origin), so do not mount a SockJS router under another CORS layer.
+//!
+//! Departures from sockjs-node, all allowed by the protocol: a receiving request cut off by the
+//! network closes the session with `c[1002,"Connection interrupted"]` (served to the next
+//! requests until it times out) instead of forgetting it; WebSocket heartbeats are `h` frames
+//! rather than pings; the htmlfile transport also escapes `<`, `>` and `&` so a message cannot
+//! end its `<script>`; client payloads with lone UTF-16 surrogates decode them as U+FFFD.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use axum::Router;
+use tokio::sync::mpsc;
+
+mod http;
+pub(crate) mod json;
+mod receiver;
+mod session;
+mod websocket;
+
+pub mod demo;
+
+use session::{lock, Register, Registry, SessionCore};
+
+/// How a [`SockJs`] endpoint behaves. Build with struct update syntax:
+/// `Options { response_limit: 4096, ..Options::default() }`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Bytes of frames after which a streaming response (XHR streaming, EventSource,
+    /// htmlfile) is ended so the browser can free it; the client then opens a new one on the
+    /// same session. Default 128 KiB.
+    pub response_limit: usize,
+    /// Offer the WebSocket transports (framed `<server>/<session>/websocket` and raw
+    /// `/websocket`). Default `true`; when `false` they answer 404 and `/info` says so.
+    pub websocket: bool,
+    /// Set a `JSESSIONID` cookie (the client's, or `dummy`) on every transport answer, for load
+    /// balancers with cookie-based sticky sessions. Default `false`.
+    pub cookie_needed: bool,
+    /// Idle time after which a receiving connection gets an `h` heartbeat frame. Default 25 s.
+    pub heartbeat_delay: Duration,
+    /// How long a session without a receiving connection survives. Default 5 s.
+    pub disconnect_delay: Duration,
+    /// The sockjs-client script the `/iframe.html` page loads.
+    pub sockjs_url: String,
+    /// Largest request body `xhr_send`/`jsonp_send` accept (413 beyond). Default 1 MiB.
+    pub max_payload: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            response_limit: 128 * 1024,
+            websocket: true,
+            cookie_needed: false,
+            heartbeat_delay: Duration::from_secs(25),
+            disconnect_delay: Duration::from_secs(5),
+            sockjs_url: "https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js".into(),
+            max_payload: 1 << 20,
+        }
+    }
+}
+
+type Handler = dyn Fn(Session) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync;
+
+/// State shared by all requests of one endpoint.
+pub(crate) struct Shared {
+    pub(crate) options: Options,
+    handler: Box<Handler>,
+    sessions: Arc<Registry>,
+    pub(crate) iframe: http::Iframe,
+}
+
+impl Shared {
+    /// Finds or creates the session `key` and attaches a receiver to it. A new session's
+    /// application callback is started.
+    pub(crate) fn register(
+        &self,
+        key: &str,
+        protocol: &'static str,
+    ) -> (Arc<SessionCore>, Register) {
+        let mut map = lock(&self.sessions);
+        let (core, fresh) = match map.get(key) {
+            Some(core) => (core.clone(), None),
+            None => {
+                let (core, rx) = SessionCore::new(
+                    Some(key.to_owned()),
+                    Arc::downgrade(&self.sessions),
+                    self.options.disconnect_delay,
+                    true,
+                );
+                map.insert(key.to_owned(), core.clone());
+                (core, Some(rx))
+            }
+        };
+        let registered = core.register();
+        drop(map);
+        if let Some(rx) = fresh {
+            self.start(core.clone(), rx, protocol);
+        }
+        (core, registered)
+    }
+
+    /// The session `key`, if it exists.
+    pub(crate) fn find(&self, key: &str) -> Option<Arc<SessionCore>> {
+        lock(&self.sessions).get(key).cloned()
+    }
+
+    /// A WebSocket session (not in the registry: it lives as long as its socket).
+    pub(crate) fn open_socket_session(&self, framed: bool) -> (Arc<SessionCore>, Register) {
+        let (core, rx) = SessionCore::new(None, Weak::new(), self.options.disconnect_delay, framed);
+        let registered = core.register();
+        self.start(
+            core.clone(),
+            rx,
+            if framed { "websocket" } else { "websocket-raw" },
+        );
+        (core, registered)
+    }
+
+    fn start(
+        &self,
+        core: Arc<SessionCore>,
+        incoming: mpsc::UnboundedReceiver<String>,
+        protocol: &'static str,
+    ) {
+        let session = Session {
+            handle: SessionHandle { core, protocol },
+            incoming,
+        };
+        tokio::spawn((self.handler)(session));
+    }
+}
+
+/// One SockJS endpoint: its options, its application callback and its sessions.
+///
+/// Cloning is cheap and shares the sessions.
+#[derive(Clone)]
+pub struct SockJs {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for SockJs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SockJs")
+            .field("options", &self.shared.options)
+            .field("sessions", &lock(&self.shared.sessions).len())
+            .finish()
+    }
+}
+
+impl SockJs {
+    /// An endpoint calling `handler` with every new [`Session`] (on a task of its own). The
+    /// session stays open when the callback returns; close it with [`SessionHandle::close`].
+    pub fn new<F, Fut>(options: Options, handler: F) -> Self
+    where
+        F: Fn(Session) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let iframe = http::Iframe::new(&options.sockjs_url);
+        let handler: Box<Handler> = Box::new(move |session| Box::pin(handler(session)));
+        SockJs {
+            shared: Arc::new(Shared {
+                options,
+                handler,
+                sessions: Arc::default(),
+                iframe,
+            }),
+        }
+    }
+
+    /// A router serving this endpoint under `prefix`, a literal path such as `"/echo"` (`""`
+    /// or `"/"` for the root), to [`merge`](Router::merge) into an application.
+    ///
+    /// # Panics
+    /// As [`Router::route`] does, if `prefix` is not a valid axum path: it must not contain
+    /// `{` or `}`.
+    pub fn router(&self, prefix: &str) -> Router {
+        let prefix = prefix.trim_end_matches('/');
+        if prefix.is_empty() {
+            return self.service();
+        }
+        let prefix = if prefix.starts_with('/') {
+            prefix.to_owned()
+        } else {
+            ["/", prefix].concat()
+        };
+        let endpoint = http::Endpoint {
+            shared: self.shared.clone(),
+            prefix: prefix.as_str().into(),
+        };
+        let any = || axum::routing::any(http::dispatch);
+        Router::new()
+            .route(&prefix, any())
+            .route(&[prefix.as_str(), "/"].concat(), any())
+            .route(&[prefix.as_str(), "/{*sockjs_path}"].concat(), any())
+            .with_state(endpoint)
+    }
+
+    /// The endpoint as a router that takes the request path as relative to the endpoint, for
+    /// [`Router::fallback_service`] or [`Router::nest_service`]. (Note that `nest_service`
+    /// hides an empty segment right after its prefix: `/echo//` is seen as `/`. Prefer
+    /// [`router`](Self::router).)
+    pub fn service(&self) -> Router {
+        let endpoint = http::Endpoint {
+            shared: self.shared.clone(),
+            prefix: "".into(),
+        };
+        Router::new().fallback(http::dispatch).with_state(endpoint)
+    }
+
+    /// How many HTTP-transport sessions exist (open, or closed but not yet timed out).
+    /// WebSocket sessions are not counted.
+    pub fn session_count(&self) -> usize {
+        lock(&self.shared.sessions).len()
+    }
+}
+
+/// A client connection, given to the application callback: receive with [`recv`](Self::recv),
+/// and send or close through the [`SessionHandle`] it dereferences to.
+pub struct Session {
+    handle: SessionHandle,
+    incoming: mpsc::UnboundedReceiver<String>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("handle", &self.handle)
+            .finish()
+    }
+}
+
+impl Session {
+    /// The next message from the client, in order. `None` once the session is over: closed by
+    /// the application, interrupted, timed out (`disconnect_delay` without a receiving
+    /// request) or, for WebSockets, when the socket closed.
+    pub async fn recv(&mut self) -> Option<String> {
+        self.incoming.recv().await
+    }
+
+    /// A clonable handle for sending from elsewhere (broadcasting, other tasks).
+    pub fn handle(&self) -> SessionHandle {
+        self.handle.clone()
+    }
+}
+
+impl std::ops::Deref for Session {
+    type Target = SessionHandle;
+
+    fn deref(&self) -> &SessionHandle {
+        &self.handle
+    }
+}
+
+/// Sends to and closes a session; clonable, so an application can keep handles of all its
+/// sessions (to broadcast, for example).
+#[derive(Clone)]
+pub struct SessionHandle {
+    core: Arc<SessionCore>,
+    protocol: &'static str,
+}
+
+impl fmt::Debug for SessionHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionHandle")
+            .field("id", &self.core.id)
+            .field("protocol", &self.protocol)
+            .field("open", &self.core.is_open())
+            .finish()
+    }
+}
+
+impl SessionHandle {
+    /// A unique id for this connection, generated by the server. (It is not the session id of
+    /// the URL, which the protocol keeps from the application.)
+    pub fn id(&self) -> &str {
+        &self.core.id
+    }
+
+    /// The transport that opened the session: `websocket`, `websocket-raw`, `xhr-polling`,
+    /// `xhr-streaming`, `eventsource`, `htmlfile` or `jsonp-polling`.
+    pub fn protocol(&self) -> &'static str {
+        self.protocol
+    }
+
+    /// Queues `message` for the client. Messages queued while no request is receiving are
+    /// delivered together, in order, by the next one. Returns `false` (and drops the message)
+    /// if the session is no longer open.
+    pub fn send(&self, message: impl Into<String>) -> bool {
+        self.core.send(message.into())
+    }
+
+    /// Closes the session: the client gets `c[code,"reason"]` after the messages already
+    /// queued (a raw WebSocket gets a close frame with `code` if it is a valid WebSocket close
+    /// code, 1000 otherwise). SockJS reserves 1000 and 3000–4999 for applications. Returns
+    /// `false` if the session was not open.
+    pub fn close(&self, code: u16, reason: &str) -> bool {
+        self.core.close(code, reason)
+    }
+
+    /// Whether the session is open (messages can be sent).
+    pub fn is_open(&self) -> bool {
+        self.core.is_open()
+    }
+}

@@ -1,0 +1,257 @@
+//! Receiving HTTP requests: the response bodies of the polling and streaming transports, which
+//! carry the session's frames to the client in each transport's framing.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use futures_util::stream::{self, StreamExt};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::json::{close_frame, message_frame, quote_into};
+use super::session::{Detach, Out, Register, SessionCore};
+
+/// The page the htmlfile transport opens with; `{cb}` is the callback. Safari wants 1 KiB before
+/// it starts parsing, hence the padding added by [`Kind::prelude`].
+const HTMLFILE_HEAD: &str = r#"<!doctype html>
+<html><head>
+  <meta http-equiv="X-UA-Compatible" content="IE=edge" />
+  <meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
+</head><body><h2>Don't panic!</h2>
+  <script>
+    document.domain = document.domain;
+    var c = parent.{cb};
+    c.start();
+    function p(d) {c.message(d);};
+    window.onload = function() {c.stop();};
+  </script>
+"#;
+
+/// A receiving transport and its framing.
+pub(crate) enum Kind {
+    XhrPolling,
+    XhrStreaming,
+    EventSource,
+    /// With its (validated) callback name.
+    HtmlFile(String),
+    /// With its (validated) callback name.
+    Jsonp(String),
+}
+
+impl Kind {
+    pub(crate) fn protocol(&self) -> &'static str {
+        match self {
+            Kind::XhrPolling => "xhr-polling",
+            Kind::XhrStreaming => "xhr-streaming",
+            Kind::EventSource => "eventsource",
+            Kind::HtmlFile(_) => "htmlfile",
+            Kind::Jsonp(_) => "jsonp-polling",
+        }
+    }
+
+    pub(crate) fn content_type(&self) -> &'static str {
+        match self {
+            Kind::XhrPolling | Kind::XhrStreaming | Kind::Jsonp(_) => {
+                "application/javascript; charset=UTF-8"
+            }
+            Kind::EventSource => "text/event-stream",
+            Kind::HtmlFile(_) => "text/html; charset=UTF-8",
+        }
+    }
+
+    /// Bytes sent before any frame (not counted against the response limit).
+    fn prelude(&self) -> Option<String> {
+        match self {
+            // Old IE buffers the first 2 KiB of an XHR response.
+            Kind::XhrStreaming => Some(["h".repeat(2048).as_str(), "\n"].concat()),
+            // Opera wanted a line before the first event.
+            Kind::EventSource => Some("\r\n".into()),
+            Kind::HtmlFile(cb) => {
+                let mut page = HTMLFILE_HEAD.replace("{cb}", cb);
+                let pad = 1024usize.saturating_sub(page.len());
+                page.push_str(&" ".repeat(pad));
+                page.push_str("\r\n\r\n");
+                Some(page)
+            }
+            Kind::XhrPolling | Kind::Jsonp(_) => None,
+        }
+    }
+
+    /// `frame` in this transport's framing.
+    pub(crate) fn encode(&self, frame: &str) -> String {
+        match self {
+            Kind::XhrPolling | Kind::XhrStreaming => [frame, "\n"].concat(),
+            Kind::EventSource => {
+                // sockjs-client `decodeURI`s each event; frames are JSON so only `%` can
+                // actually occur, but CR, LF and NUL would also break the event stream.
+                let mut out = String::with_capacity(frame.len() + 10);
+                out.push_str("data: ");
+                for c in frame.chars() {
+                    match c {
+                        '%' => out.push_str("%25"),
+                        '\r' => out.push_str("%0D"),
+                        '\n' => out.push_str("%0A"),
+                        '\0' => out.push_str("%00"),
+                        c => out.push(c),
+                    }
+                }
+                out.push_str("\r\n\r\n");
+                out
+            }
+            Kind::HtmlFile(_) => {
+                let mut out = String::from("<script>\np(");
+                quote_into(&mut out, frame, true);
+                out.push_str(");\n</script>\r\n");
+                out
+            }
+            Kind::Jsonp(cb) => {
+                // The leading comment defuses the Flash "Rosetta" JSONP attack.
+                let mut out = ["/**/", cb, "("].concat();
+                quote_into(&mut out, frame, false);
+                out.push_str(");\r\n");
+                out
+            }
+        }
+    }
+
+    /// Frame bytes after which the response ends: polling transports carry one frame.
+    fn limit(&self, response_limit: usize) -> usize {
+        match self {
+            Kind::XhrPolling | Kind::Jsonp(_) => 1,
+            Kind::XhrStreaming | Kind::EventSource | Kind::HtmlFile(_) => response_limit.max(1),
+        }
+    }
+}
+
+/// A receiver attached to a session, pulling its frames.
+struct Receiver {
+    core: Arc<SessionCore>,
+    attach: u64,
+    wake: Arc<Notify>,
+    kind: Kind,
+    limit: usize,
+    sent: usize,
+    heartbeat: Duration,
+    next_heartbeat: Instant,
+    /// The response ended on its own terms (or the receiver was replaced): dropping it then is
+    /// not an interruption.
+    done: bool,
+}
+
+impl Receiver {
+    async fn next(&mut self) -> Option<Bytes> {
+        if self.done {
+            return None;
+        }
+        let frame = loop {
+            match self.core.pull(self.attach) {
+                Out::Open => break "o".to_owned(),
+                Out::Messages(messages) => break message_frame(&messages),
+                Out::Close(code, reason) => {
+                    // `pull` detached us: this is the last frame.
+                    self.done = true;
+                    return Some(self.kind.encode(&close_frame(code, &reason)).into());
+                }
+                Out::Gone => {
+                    self.done = true;
+                    return None;
+                }
+                Out::Wait => {
+                    tokio::select! {
+                        _ = self.wake.notified() => {}
+                        _ = tokio::time::sleep_until(self.next_heartbeat) => break "h".to_owned(),
+                    }
+                }
+            }
+        };
+        let bytes = self.kind.encode(&frame);
+        self.sent += bytes.len();
+        self.next_heartbeat = Instant::now() + self.heartbeat;
+        if self.sent >= self.limit {
+            self.core.detach(self.attach, Detach::Finished);
+            self.done = true;
+        }
+        Some(bytes.into())
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if !self.done {
+            // The response was dropped mid-way: the client went away.
+            self.core.detach(self.attach, Detach::Aborted);
+        }
+    }
+}
+
+/// The response body of a receiving request.
+pub(crate) fn body(
+    kind: Kind,
+    core: Arc<SessionCore>,
+    registered: Register,
+    response_limit: usize,
+    heartbeat: Duration,
+) -> Body {
+    let prelude = kind.prelude();
+    match registered {
+        Register::Busy => {
+            let mut text = prelude.unwrap_or_default();
+            text.push_str(&kind.encode(&close_frame(2010, "Another connection still open")));
+            Body::from(text)
+        }
+        Register::Attached { id, wake } => {
+            let receiver = Receiver {
+                core,
+                attach: id,
+                wake,
+                limit: kind.limit(response_limit),
+                kind,
+                sent: 0,
+                heartbeat,
+                next_heartbeat: Instant::now() + heartbeat,
+                done: false,
+            };
+            let frames = stream::unfold(
+                receiver,
+                |mut r| async move { r.next().await.map(|b| (b, r)) },
+            );
+            let all = stream::iter(prelude.map(Bytes::from)).chain(frames);
+            Body::from_stream(all.map(Ok::<_, Infallible>))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framings() {
+        assert_eq!(Kind::XhrPolling.encode("o"), "o\n");
+        assert_eq!(
+            Kind::EventSource.encode(r#"a["50%"]"#),
+            "data: a[\"50%25\"]\r\n\r\n"
+        );
+        assert_eq!(
+            Kind::Jsonp("cb".into()).encode(r#"a["x"]"#),
+            "/**/cb(\"a[\\\"x\\\"]\");\r\n"
+        );
+        assert_eq!(
+            Kind::HtmlFile("cb".into()).encode(r#"a["</script>"]"#),
+            "<script>\np(\"a[\\\"\\u003c/script\\u003e\\\"]\");\n</script>\r\n"
+        );
+    }
+
+    #[test]
+    fn preludes() {
+        let xhr = Kind::XhrStreaming.prelude().unwrap_or_default();
+        assert_eq!(xhr.len(), 2049);
+        assert!(xhr.ends_with("h\n"));
+        let html = Kind::HtmlFile("cb".into()).prelude().unwrap_or_default();
+        assert!(html.len() > 1024);
+        assert!(html.contains("var c = parent.cb;"));
+        assert_eq!(Kind::XhrPolling.prelude(), None);
+    }
+}

@@ -1,0 +1,86 @@
+//! The eventsource receiver: the browser's native
+//! [`EventSource`](https://developer.mozilla.org/docs/Web/API/EventSource) on
+//! `…/eventsource`, one SockJS frame per event (unescaped with
+//! [`eventsource_frame`](crate::protocol::sockjs::eventsource_frame)). Payloads go out through
+//! `xhr_send` ([`super::http::send`]).
+//!
+//! The browser reconnects an EventSource by itself when its response ends, which SockJS
+//! servers do after `response_limit` bytes. Like sockjs-client, the receiver instead closes
+//! the object on every `error` and, if the stream had delivered frames and the browser was
+//! going to retry, opens a fresh one on the same session. A stream that fails before any frame
+//! (refused, non-200, wrong type, CORS) fails the transport.
+
+use futures_channel::mpsc;
+use futures_util::StreamExt;
+use wasm_bindgen::JsCast;
+use web_sys::{Event, EventSource, EventSourceInit, MessageEvent};
+
+use crate::protocol::session::OpId;
+use crate::protocol::sockjs::eventsource_frame;
+use crate::transport::listener::Listener;
+
+use super::driver::{Sink, Task};
+
+enum News {
+    Data(String),
+    Error,
+}
+
+/// An open EventSource with its listeners; closed when dropped.
+struct Source {
+    es: EventSource,
+    _listeners: [Listener; 2],
+}
+
+impl Drop for Source {
+    fn drop(&mut self) {
+        self.es.close();
+    }
+}
+
+fn open(url: &str, credentials: bool) -> Option<(Source, mpsc::UnboundedReceiver<News>)> {
+    let init = EventSourceInit::new();
+    init.set_with_credentials(credentials);
+    let es = EventSource::new_with_event_source_init_dict(url, &init).ok()?;
+    let (tx, rx) = mpsc::unbounded();
+    let on_error = tx.clone();
+    let listeners = [
+        Listener::new(&es, "message", move |e: Event| {
+            if let Some(data) = e.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string()) {
+                let _ = tx.unbounded_send(News::Data(data));
+            }
+        }),
+        Listener::new(&es, "error", move |_| {
+            let _ = on_error.unbounded_send(News::Error);
+        }),
+    ];
+    Some((
+        Source {
+            es,
+            _listeners: listeners,
+        },
+        rx,
+    ))
+}
+
+/// The receiving loop at `url` (`…/eventsource`).
+pub(crate) fn receive(id: OpId, url: String, credentials: bool, sink: &Sink) -> Task {
+    let sink = sink.clone();
+    Task::spawn(async move {
+        loop {
+            let Some((source, mut rx)) = open(&url, credentials) else {
+                return sink.closed(id, 1006, "the browser refused to open the EventSource");
+            };
+            let mut frames = false;
+            while let Some(News::Data(data)) = rx.next().await {
+                frames = true;
+                sink.frame(id, eventsource_frame(&data).into_owned());
+            }
+            let retrying = source.es.ready_state() != EventSource::CLOSED;
+            drop(source);
+            if !(frames && retrying) {
+                return sink.closed(id, 1006, "EventSource failed");
+            }
+        }
+    })
+}

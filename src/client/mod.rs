@@ -1,0 +1,391 @@
+//! The SockJS-compatible negotiating socket: a WebSocket-like, message-oriented connection that
+//! picks whichever transport works between this browser and the server.
+//!
+//! [`Socket::connect`] asks the server's `/info`, then tries the transports of the ladder
+//! ([`crate::protocol::ladder`]) in order, each with a deadline derived from the measured round
+//! trip, until one opens a session: `websocket`, `xhr-streaming`, `xdr-streaming`,
+//! `eventsource`, `xhr-polling`, `xdr-polling`, `jsonp-polling`. Messages sent meanwhile are
+//! queued and delivered in order. A session lost after it was open is re-established with
+//! exponential backoff ([`SocketOptions::reconnect`]).
+//!
+//! All behaviour lives in the pure state machine [`crate::protocol::session`]; this module is
+//! the thin driver that owns the browser objects (XHRs, `<script>`s, EventSources, WebSockets,
+//! one timer) and carries out what the session asks for:
+//!
+//! | transport | receives with | sends with |
+//! |---|---|---|
+//! | `websocket` | [`WebSocket`](https://developer.mozilla.org/docs/Web/API/WebSocket), one frame per message | the same WebSocket |
+//! | `xhr-streaming` / `xhr-polling` | CORS [`XMLHttpRequest`](https://developer.mozilla.org/docs/Web/API/XMLHttpRequest) POST `…/xhr_streaming` / `…/xhr` | XHR POST `…/xhr_send` (text/plain) |
+//! | `xdr-streaming` / `xdr-polling` | the same within XDomainRequest's limits ([`crate::transport::xdr`]) | XDR-style POST `…/xhr_send` |
+//! | `eventsource` | [`EventSource`](https://developer.mozilla.org/docs/Web/API/EventSource) `…/eventsource` | XHR POST `…/xhr_send` |
+//! | `jsonp-polling` | `<script>` `…/jsonp?c=…` ([`crate::transport::jsonp`]) | no-CORS [`fetch`](https://developer.mozilla.org/docs/Web/API/fetch) POST `…/jsonp_send` |
+//!
+//! When `/info` fails with a network error (typically a server that does not answer CORS),
+//! the socket does not give up as sockjs-client would: it assumes WebSocket may work and tries
+//! only the transports that need no CORS, `websocket` then `jsonp-polling` (an unreachable
+//! server then ends with 2000 "All transports failed" rather than 1002).
+//!
+//! Dropping the [`Socket`] releases everything at once: requests are aborted, scripts removed,
+//! the EventSource and WebSocket closed, the timer cleared.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cometkit::Error> {
+//! use cometkit::client::{Socket, SocketEvent, SocketOptions};
+//! let mut socket = Socket::connect("https://example.com/sockjs/echo", SocketOptions::new())?;
+//! socket.send("hello")?;
+//! while let Some(event) = socket.next().await {
+//!     match event {
+//!         SocketEvent::Message(text) => println!("{text}"),
+//!         SocketEvent::Close { code, reason, .. } => println!("closed {code} {reason}"),
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::cell::RefCell;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll};
+
+use futures_util::stream::{Stream, StreamExt};
+use js_sys::Reflect;
+use wasm_bindgen::JsValue;
+
+use crate::protocol::session::{self, Config, Session};
+use crate::transport::random;
+use crate::Error;
+
+mod capabilities;
+mod driver;
+mod eventsource;
+mod http;
+mod jsonp;
+mod websocket;
+
+pub use crate::protocol::backoff::Backoff;
+pub use crate::protocol::ladder::TransportKind;
+pub use crate::protocol::session::{Event as SocketEvent, ReadyState, Reconnect};
+
+use driver::{Inner, Settings};
+
+/// Options of [`Socket::connect`], built with chained methods from [`SocketOptions::new`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SocketOptions {
+    transports: Vec<TransportKind>,
+    timeout_ms: u32,
+    info_timeout_ms: u32,
+    heartbeat_timeout_ms: u32,
+    reconnect: Option<Reconnect>,
+    with_credentials: bool,
+    server_id: Option<String>,
+    session_id: Option<String>,
+    max_queued_messages: usize,
+    max_queued_bytes: usize,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        SocketOptions {
+            transports: Vec::new(),
+            timeout_ms: 0,
+            info_timeout_ms: crate::protocol::info::DEFAULT_INFO_TIMEOUT_MS,
+            heartbeat_timeout_ms: session::DEFAULT_HEARTBEAT_TIMEOUT_MS,
+            reconnect: Some(Reconnect::default()),
+            with_credentials: true,
+            server_id: None,
+            session_id: None,
+            max_queued_messages: session::DEFAULT_MAX_QUEUED_MESSAGES,
+            max_queued_bytes: session::DEFAULT_MAX_QUEUED_BYTES,
+        }
+    }
+}
+
+impl SocketOptions {
+    /// The defaults: every transport in the default order, attempt timeouts from the measured
+    /// round trip, reconnection on, credentials on.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The transports allowed, in the order to try them (empty: all, in the default order).
+    /// Parse names with [`crate::protocol::ladder::parse_whitelist`].
+    pub fn transports(mut self, transports: &[TransportKind]) -> Self {
+        self.transports = transports.to_vec();
+        self
+    }
+
+    /// The least time each transport gets to open, in ms; the actual deadline is the larger
+    /// of this and `RTO × round trips` (default 0: from the round trip alone).
+    pub fn timeout(mut self, ms: u32) -> Self {
+        self.timeout_ms = ms;
+        self
+    }
+
+    /// Time allowed for `/info`, in ms (default 8000).
+    pub fn info_timeout(mut self, ms: u32) -> Self {
+        self.info_timeout_ms = ms;
+        self
+    }
+
+    /// Silence on an open session that counts as a lost connection, in ms (default 62500,
+    /// 2.5 server heartbeats; 0 disables the check).
+    pub fn heartbeat_timeout(mut self, ms: u32) -> Self {
+        self.heartbeat_timeout_ms = ms;
+        self
+    }
+
+    /// Reconnection after a lost session (default: [`Reconnect::default`]); `None` closes the
+    /// socket instead. The first connection is never retried.
+    pub fn reconnect(mut self, reconnect: Option<Reconnect>) -> Self {
+        self.reconnect = reconnect;
+        self
+    }
+
+    /// Send cookies with the CORS XHR requests and the EventSource (default `true`, as
+    /// sockjs-client, so cookie-based sticky sessions work; SockJS servers allow credentials).
+    /// XDR-style transports never send cookies; JSONP always does.
+    pub fn with_credentials(mut self, yes: bool) -> Self {
+        self.with_credentials = yes;
+        self
+    }
+
+    /// The server id path segment (default: three random digits).
+    pub fn server_id(mut self, id: &str) -> Self {
+        self.server_id = Some(id.to_owned());
+        self
+    }
+
+    /// A fixed session id for every attempt instead of a random one per attempt (for tests;
+    /// a retry on the same id meets the server's closed session).
+    pub fn session_id(mut self, id: &str) -> Self {
+        self.session_id = Some(id.to_owned());
+        self
+    }
+
+    /// Bounds on messages accepted by [`Socket::send`] and not yet delivered (defaults 1024
+    /// messages, 1 MiB).
+    pub fn max_queued(mut self, messages: usize, bytes: usize) -> Self {
+        self.max_queued_messages = messages;
+        self.max_queued_bytes = bytes;
+        self
+    }
+}
+
+/// A negotiating SockJS socket; see the [module docs](self).
+///
+/// Read its events with [`Socket::next`] or as a [`Stream`]: [`SocketEvent::TransportChanged`]
+/// and [`SocketEvent::Open`] when a session opens, [`SocketEvent::Message`]s,
+/// [`SocketEvent::Reconnecting`] when a lost session is being replaced, informational
+/// [`SocketEvent::Error`]s, and finally [`SocketEvent::Close`], after which the stream ends.
+pub struct Socket {
+    inner: Rc<RefCell<Inner>>,
+}
+
+/// A weak handle for the JS event dispatcher: it must not keep the socket alive.
+pub(crate) struct WeakSocket(Weak<RefCell<Inner>>);
+
+impl WeakSocket {
+    /// The next event; `None` once the socket is gone or after the close event.
+    pub(crate) fn poll_event(&self, cx: &mut Context<'_>) -> Poll<Option<SocketEvent>> {
+        let Some(inner) = self.0.upgrade() else {
+            return Poll::Ready(None);
+        };
+        let result = match inner.try_borrow_mut() {
+            Ok(mut inner) => inner.poll_event(cx),
+            Err(_) => {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        };
+        result
+    }
+}
+
+fn busy() -> Error {
+    Error::invalid("the socket is busy (called from inside its own event handling)")
+}
+
+/// `url` resolved against the page (`location.href`) when there is one.
+fn resolve(url: &str) -> Result<String, Error> {
+    if url.trim().is_empty() {
+        return Err(Error::invalid("url is empty"));
+    }
+    let base = Reflect::get(&js_sys::global(), &JsValue::from_str("location"))
+        .ok()
+        .filter(JsValue::is_object)
+        .and_then(|l| Reflect::get(&l, &JsValue::from_str("href")).ok())
+        .and_then(|h| h.as_string());
+    let parsed = match base {
+        Some(base) => web_sys::Url::new_with_base(url, &base),
+        None => web_sys::Url::new(url),
+    };
+    parsed
+        .map(|u| u.href())
+        .map_err(|_| Error::invalid("url is not a valid URL"))
+}
+
+/// One uniformly random `u32` from `crypto.getRandomValues` (checked to exist at connect).
+fn random_u32() -> u32 {
+    let mut bytes = [0u8; 4];
+    if random::fill(&mut bytes).is_err() {
+        return 0;
+    }
+    u32::from_le_bytes(bytes)
+}
+
+fn check_id(id: &str, what: &'static str) -> Result<(), Error> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(what))
+    }
+}
+
+impl Socket {
+    /// Starts connecting to the SockJS service at `url` (absolute, or relative to the page;
+    /// `http:` or `https:`) and returns at once, in [`ReadyState::Connecting`].
+    ///
+    /// Fails with [`ErrorKind::Invalid`](crate::ErrorKind::Invalid), with nothing sent, when
+    /// `url` is empty, does not parse, is not http(s) or has a fragment; when the server or
+    /// session id is empty, longer than 64 bytes or holds anything but ASCII letters, digits,
+    /// `-`, `_` and `~`; when a queue bound is 0; or when the page has no
+    /// `crypto.getRandomValues`. Connection failures are not errors here: they end the socket
+    /// with a [`SocketEvent::Close`] (2000 "All transports failed", 1002 "Cannot connect to
+    /// server").
+    pub fn connect(url: &str, options: SocketOptions) -> Result<Socket, Error> {
+        let url = resolve(url)?;
+        if let Some(id) = &options.session_id {
+            check_id(
+                id,
+                "session_id must be 1-64 ASCII letters, digits, '-', '_' or '~'",
+            )?;
+        }
+        random::fill(&mut [0u8; 4])?;
+        let mut config = Config::new(capabilities::detect(&url, &options.transports));
+        config.transports = options.transports;
+        config.timeout_ms = options.timeout_ms;
+        config.info_timeout_ms = options.info_timeout_ms;
+        config.heartbeat_timeout_ms = options.heartbeat_timeout_ms;
+        config.reconnect = options.reconnect;
+        config.server_id = options.server_id;
+        config.max_queued_messages = options.max_queued_messages;
+        config.max_queued_bytes = options.max_queued_bytes;
+        let session = Session::new(&url, config, Box::new(random_u32))?;
+        let settings = Settings {
+            with_credentials: options.with_credentials,
+            session_id: options.session_id,
+        };
+        Ok(Socket {
+            inner: Inner::start(session, settings),
+        })
+    }
+
+    /// Queues `message` for the server; it is sent as soon as a session is open, in order.
+    ///
+    /// Fails with [`ErrorKind::Invalid`](crate::ErrorKind::Invalid) when the socket is closed
+    /// or its queue is full (see [`SocketOptions::max_queued`]); the message is then not
+    /// queued. Never drops a message silently.
+    pub fn send(&self, message: &str) -> Result<(), Error> {
+        self.inner
+            .try_borrow_mut()
+            .map_err(|_| busy())?
+            .send(message.to_owned())
+    }
+
+    /// Closes the socket for good with `code` (1000, or 3000-4999) and `reason` (at most 123
+    /// bytes of UTF-8; empty: "Normal closure"); a [`SocketEvent::Close`] with `was_clean`
+    /// follows. Closing a closed socket does nothing.
+    ///
+    /// Fails with [`ErrorKind::Invalid`](crate::ErrorKind::Invalid), changing nothing, for
+    /// another code or a longer reason.
+    pub fn close(&self, code: u16, reason: &str) -> Result<(), Error> {
+        self.inner
+            .try_borrow_mut()
+            .map_err(|_| busy())?
+            .close(Some(code), reason)
+    }
+
+    /// The state: [`ReadyState::Closing`] once closed until the close event is read.
+    pub fn ready_state(&self) -> ReadyState {
+        self.inner
+            .try_borrow()
+            .map_or(ReadyState::Connecting, |i| i.ready_state())
+    }
+
+    /// The transport of the open session, if one is open.
+    pub fn transport(&self) -> Option<TransportKind> {
+        self.inner.try_borrow().ok()?.session().transport()
+    }
+
+    /// The service URL (absolute, trailing slashes removed).
+    pub fn url(&self) -> String {
+        self.inner
+            .try_borrow()
+            .map(|i| i.session().url().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Bytes of messages accepted by [`send`](Self::send) and not yet confirmed delivered.
+    pub fn buffered_amount(&self) -> usize {
+        self.inner
+            .try_borrow()
+            .map_or(0, |i| i.session().buffered_amount())
+    }
+
+    /// Once closed, the messages that were never confirmed delivered (some may have reached
+    /// the server); empty before.
+    pub fn take_unsent(&self) -> Vec<String> {
+        self.inner
+            .try_borrow_mut()
+            .map(|mut i| i.take_unsent())
+            .unwrap_or_default()
+    }
+
+    /// The next event, or `None` after the [`SocketEvent::Close`] event.
+    pub async fn next(&mut self) -> Option<SocketEvent> {
+        StreamExt::next(self).await
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakSocket {
+        WeakSocket(Rc::downgrade(&self.inner))
+    }
+}
+
+impl Stream for Socket {
+    type Item = SocketEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SocketEvent>> {
+        match self.inner.try_borrow_mut() {
+            Ok(mut inner) => inner.poll_event(cx),
+            Err(_) => {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        if let Ok(mut inner) = self.inner.try_borrow_mut() {
+            inner.shutdown();
+        }
+    }
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("url", &self.url())
+            .field("ready_state", &self.ready_state())
+            .field("transport", &self.transport())
+            .finish()
+    }
+}

@@ -1,0 +1,109 @@
+//! `jsonp(url, opts?)` for JavaScript: [`crate::transport::jsonp`] behind a Promise, with an
+//! optional `AbortSignal`.
+
+use futures_channel::oneshot;
+use futures_util::future::{select, Either};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::AbortSignal;
+
+use crate::js::opts;
+use crate::transport::jsonp::Jsonp;
+use crate::transport::listener::Listener;
+use crate::Error;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS: &str = r#"
+/** Query parameters: an object (an array value repeats the name), an array of `[name, value]`
+ * pairs, or any iterable of pairs such as `URLSearchParams` or `Map`. */
+export type JsonpParams =
+  | Record<string, string | number | boolean | Array<string | number | boolean>>
+  | Iterable<[string, string | number | boolean]>;
+
+/** Options of `jsonp()`. */
+export interface JsonpOptions {
+  /** Query parameters appended to the URL. */
+  params?: JsonpParams;
+  /** Name of the query parameter that carries the callback name. Default `"callback"`. */
+  callbackParam?: string;
+  /** Milliseconds to wait for the callback; `0` waits forever. Default 10000. */
+  timeout?: number;
+  /** CSP nonce set on the injected `<script>`. */
+  nonce?: string;
+  /** Aborting it cancels the call (rejects with kind `"abort"`) and removes the script. */
+  signal?: AbortSignal;
+}
+"#;
+
+/// Loads `url` as a JSONP script and resolves to the value the server passed to the callback.
+///
+/// Rejects with a `CometkitError` whose `kind` is `"invalid"` (bad URL or option, nothing was
+/// sent), `"protocol"` (the script ran without calling back), `"network"` (the script did not
+/// load: refused, HTTP error status, blocked), `"timeout"` or `"abort"` (the signal fired).
+/// Only use JSONP with servers you trust: the response runs as script in your page.
+#[wasm_bindgen(js_name = jsonp, unchecked_return_type = "any")]
+pub async fn jsonp(
+    #[wasm_bindgen(unchecked_param_type = "string")] url: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "JsonpOptions")] opts: Option<js_sys::Object>,
+) -> Result<JsValue, JsValue> {
+    let opts: JsValue = opts.map(JsValue::from).unwrap_or(JsValue::UNDEFINED);
+    let (request, signal) = build(url, &opts)?;
+    Ok(with_signal(signal, request).await?)
+}
+
+fn build(url: JsValue, opts: &JsValue) -> Result<(Jsonp, Option<AbortSignal>), Error> {
+    let url = url
+        .as_string()
+        .ok_or_else(|| Error::invalid("`url` must be a string"))?;
+    opts::check_object(opts, "JSONP options")?;
+    let mut request = Jsonp::new(url);
+    for (name, value) in opts::pairs(opts, "params")? {
+        request = request.param(name, value);
+    }
+    if let Some(param) = opts::string(opts, "callbackParam")? {
+        request = request.callback_param(param);
+    }
+    if let Some(ms) = opts::uint(opts, "timeout")? {
+        request = request.timeout(ms);
+    }
+    if let Some(nonce) = opts::string(opts, "nonce")? {
+        request = request.nonce(nonce);
+    }
+    let signal = opts::get(opts, "signal");
+    let signal = if signal.is_undefined() || signal.is_null() {
+        None
+    } else {
+        Some(
+            signal
+                .dyn_into::<AbortSignal>()
+                .map_err(|_| opts::bad("signal", "an AbortSignal"))?,
+        )
+    };
+    Ok((request, signal))
+}
+
+/// Runs `request` until it ends or `signal` aborts; an abort drops the request's future, which
+/// cleans up the script and the callback.
+async fn with_signal(signal: Option<AbortSignal>, request: Jsonp) -> Result<JsValue, Error> {
+    let Some(signal) = signal else {
+        return request.send().await;
+    };
+    if signal.aborted() {
+        return Err(Error::abort(
+            "JSONP call aborted by its signal before it started",
+        ));
+    }
+    let (tx, rx) = oneshot::channel::<()>();
+    let mut tx = Some(tx);
+    let _listener = Listener::new(&signal, "abort", move |_| {
+        if let Some(tx) = tx.take() {
+            let _ = tx.send(());
+        }
+    });
+    let send = request.send();
+    futures_util::pin_mut!(send);
+    match select(send, rx).await {
+        Either::Left((result, _)) => result,
+        Either::Right(_) => Err(Error::abort("JSONP call aborted by its signal")),
+    }
+}

@@ -1,0 +1,2020 @@
+//! The SockJS session state machine: the whole behaviour of the negotiating socket, with no I/O
+//! and no clock.
+//!
+//! It follows quinn-proto's model. The driver (the browser glue in `src/client/`) feeds inputs
+//! through `handle_*` methods, each given the current time in milliseconds, then drains
+//! [`Session::poll_action`] (requests to make: fetch `/info`, open or close a transport, post a
+//! payload), [`Session::poll_event`] (what to tell the user) and arms one timer at
+//! [`Session::poll_timeout`], calling [`Session::handle_timeout`] when it fires. Randomness
+//! (session ids, backoff jitter) comes from a function the driver injects.
+//!
+//! # Behaviour
+//!
+//! * **Connecting**: `GET <base>/info`, then the transports from [`ladder::candidates`] in order,
+//!   each at `<base>/<server_id>/<session_id>/<transport>` with a fresh session id and a deadline
+//!   of `max(timeout, RTO × round trips)`. An error or a missed deadline moves to the next rung;
+//!   when none is left the socket closes with 2000 "All transports failed" (an `/info` failure
+//!   closes it with 1002 "Cannot connect to server"). A session opens on the server's `o` frame.
+//! * **Demotion**: a transport that opens but dies within `demote_window_ms` is demoted for this
+//!   socket (tried last from then on) and the socket moves straight on to the next rung with a
+//!   new session instead of failing.
+//! * **Reconnection**: once a session has been open, losing it (transport error, a broken
+//!   frame, heartbeat silence beyond `heartbeat_timeout_ms`, an `o` frame on an open session)
+//!   schedules a new session after an exponential backoff with jitter, up to `max_attempts` in a
+//!   row; the first connection never retries (a wrong URL or server fails fast, as in
+//!   sockjs-client). A server `c` frame is final: the server chose to end the session. So is a
+//!   transport closing with an application code (1000 or 3000-4999).
+//! * **Sending**: messages sent while connecting or reconnecting are queued (bounded by count
+//!   and bytes; overflow is an error from [`Session::send`], never a silent drop) and flushed in
+//!   order, batched in one payload, when a session opens. One payload is in flight at a time;
+//!   the driver confirms it with [`Session::handle_send_done`].
+//!
+//! # Delivery guarantee
+//!
+//! A payload whose delivery is not confirmed (its `xhr_send` failed, or the transport died
+//! first) goes back to the front of the queue and is sent again on the next session: delivery
+//! is **at least once**. A server that received a payload whose answer was lost sees it twice
+//! (once per session). A WebSocket confirms a payload once the browser accepts it; data the
+//! browser had buffered when the connection dropped is lost, as with any WebSocket. Messages
+//! still unconfirmed when the socket closes for good are returned by [`Session::take_unsent`].
+
+use std::collections::VecDeque;
+
+use crate::protocol::backoff::{Backoff, Retries};
+use crate::protocol::info::{self, Info};
+use crate::protocol::ladder::{self, Capabilities, Demotions, TransportKind};
+use crate::protocol::sockjs::{self, Frame};
+use crate::Error;
+
+/// Heartbeat silence that counts as a lost connection: 2.5 × the server's 25 s interval.
+pub const DEFAULT_HEARTBEAT_TIMEOUT_MS: u32 = 62_500;
+/// A transport dying sooner than this after opening is demoted.
+pub const DEFAULT_DEMOTE_WINDOW_MS: u32 = 5_000;
+/// Default bound on messages waiting to be sent (queued or in flight).
+pub const DEFAULT_MAX_QUEUED_MESSAGES: usize = 1_024;
+/// Default bound on bytes waiting to be sent (queued or in flight).
+pub const DEFAULT_MAX_QUEUED_BYTES: usize = 1 << 20;
+/// Default session id length (sockjs-client's).
+pub const DEFAULT_SESSION_ID_LENGTH: usize = 8;
+
+/// Close code: every transport failed.
+pub const CODE_ALL_TRANSPORTS_FAILED: u16 = 2000;
+/// Close code: `/info` failed.
+pub const CODE_CANNOT_CONNECT: u16 = 1002;
+
+/// The socket's state, numbered like `WebSocket.readyState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadyState {
+    /// Connecting, or reconnecting after a lost session.
+    Connecting = 0,
+    /// A session is open.
+    Open = 1,
+    /// Closed, but the close event has not been taken with [`Session::poll_event`] yet.
+    Closing = 2,
+    /// Closed for good.
+    Closed = 3,
+}
+
+/// Reconnection policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reconnect {
+    /// Delays between attempts.
+    pub backoff: Backoff,
+    /// Attempts in a row before giving up (`None`: never give up).
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for Reconnect {
+    /// [`Backoff::default`] (1 s doubling to 30 s, up to 50 % jitter), unlimited attempts.
+    fn default() -> Self {
+        Reconnect {
+            backoff: Backoff::default(),
+            max_attempts: None,
+        }
+    }
+}
+
+/// Session options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Transports allowed, in the order to try them; empty: all, in the default order.
+    /// Build it from names with [`ladder::parse_whitelist`].
+    pub transports: Vec<TransportKind>,
+    /// What the browser offers.
+    pub capabilities: Capabilities,
+    /// Minimum time allowed to open each transport, in ms (sockjs-client's `timeout`).
+    pub timeout_ms: u32,
+    /// Time allowed for `/info`, in ms.
+    pub info_timeout_ms: u32,
+    /// Silence on an open session (no frame at all) that counts as a lost connection, in ms;
+    /// 0 disables the check.
+    pub heartbeat_timeout_ms: u32,
+    /// A transport that dies sooner than this after opening is demoted, in ms.
+    pub demote_window_ms: u32,
+    /// Reconnection after a lost session; `None` closes the socket instead.
+    pub reconnect: Option<Reconnect>,
+    /// Bound on messages waiting to be sent (at least 1).
+    pub max_queued_messages: usize,
+    /// Bound on bytes waiting to be sent (at least 1).
+    pub max_queued_bytes: usize,
+    /// The server id path segment; `None`: three random digits.
+    pub server_id: Option<String>,
+    /// Length of the random session ids (1 to 64).
+    pub session_id_length: usize,
+}
+
+impl Config {
+    /// The defaults, for a browser with these capabilities.
+    pub fn new(capabilities: Capabilities) -> Self {
+        Config {
+            transports: Vec::new(),
+            capabilities,
+            timeout_ms: 0,
+            info_timeout_ms: info::DEFAULT_INFO_TIMEOUT_MS,
+            heartbeat_timeout_ms: DEFAULT_HEARTBEAT_TIMEOUT_MS,
+            demote_window_ms: DEFAULT_DEMOTE_WINDOW_MS,
+            reconnect: Some(Reconnect::default()),
+            max_queued_messages: DEFAULT_MAX_QUEUED_MESSAGES,
+            max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
+            server_id: None,
+            session_id_length: DEFAULT_SESSION_ID_LENGTH,
+        }
+    }
+}
+
+/// Names one request or transport the session asked for; the driver passes it back with every
+/// input about that operation, so late news from an abandoned one is ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OpId(u32);
+
+impl OpId {
+    /// The number behind the id (for the driver's maps and logs).
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// Something the driver must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// `GET url` (uncached); answer with [`Session::handle_info`] or
+    /// [`Session::handle_info_failed`].
+    FetchInfo {
+        /// The request's id.
+        id: OpId,
+        /// `<base>/info`.
+        url: String,
+    },
+    /// Abort the `/info` request (it timed out or the socket closed).
+    CancelInfo {
+        /// The request's id.
+        id: OpId,
+    },
+    /// Open a transport. Report each frame with [`Session::handle_frame`] and its end with
+    /// [`Session::handle_transport_closed`]. Polling and streaming transports re-issue their
+    /// receiving request on the same URL after each complete response. There is no separate
+    /// "opened" input: the session opens on the server's `o` frame.
+    OpenTransport {
+        /// The transport's id.
+        id: OpId,
+        /// Which transport.
+        transport: TransportKind,
+        /// Where it receives (for WebSocket a `ws:`/`wss:` URL; for JSONP add the `c=`
+        /// callback parameter with [`ladder::add_query`]).
+        url: String,
+        /// Where it POSTs payloads (`None` for WebSocket).
+        send_url: Option<String>,
+        /// The attempt's deadline in ms. The session enforces it through
+        /// [`Session::poll_timeout`]; the driver needs no timer of its own.
+        timeout_ms: u32,
+    },
+    /// Close the transport and release everything it holds. Ids already closed are ignored.
+    CloseTransport {
+        /// The transport's id.
+        id: OpId,
+    },
+    /// Send `payload` (a JSON array of strings) on the transport: as one WebSocket message, or
+    /// as a text/plain POST body to its `send_url`. Confirm with [`Session::handle_send_done`].
+    Send {
+        /// The transport's id.
+        id: OpId,
+        /// The encoded payload.
+        payload: String,
+    },
+}
+
+/// Something to tell the user.
+#[derive(Debug)]
+pub enum Event {
+    /// A session is about to open on a different transport than the previous one (also before
+    /// the first open).
+    TransportChanged(TransportKind),
+    /// A session opened: the first one, or a new one after a reconnection.
+    Open,
+    /// A message from the server.
+    Message(String),
+    /// The server's heartbeat.
+    Heartbeat,
+    /// The session was lost and a new one will be tried in `delay_ms`. `attempt` counts the
+    /// backoff retries in a row (1 for the first); 0 means an immediate move to the next
+    /// transport after a demotion. Server-side session state is gone: the new session starts
+    /// fresh.
+    Reconnecting {
+        /// Why the session was lost.
+        code: u16,
+        /// Why the session was lost.
+        reason: String,
+        /// Wait before the next attempt, in ms.
+        delay_ms: u32,
+        /// Backoff retries in a row, 0 for a move after a demotion.
+        attempt: u32,
+    },
+    /// Something went wrong that the socket is handling (a failed `/info`, a malformed frame);
+    /// informational, the next events say what happens next.
+    Error(Error),
+    /// The socket closed for good; always the last event.
+    Close {
+        /// The close code.
+        code: u16,
+        /// The close reason.
+        reason: String,
+        /// Closed by the user or a server `c` frame, rather than by a failure.
+        was_clean: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    /// Not started.
+    Idle,
+    /// Waiting for `/info`.
+    Info {
+        id: OpId,
+        started: u64,
+        deadline: u64,
+    },
+    /// A transport was asked to open; waiting for its `o` frame.
+    Attempt {
+        id: OpId,
+        kind: TransportKind,
+        deadline: u64,
+    },
+    /// A session is open.
+    Open {
+        id: OpId,
+        kind: TransportKind,
+        opened_at: u64,
+        silent_deadline: Option<u64>,
+    },
+    /// Waiting out a backoff delay.
+    Waiting { until: u64 },
+    /// Closed for good.
+    Closed,
+}
+
+/// The SockJS session state machine. See the [module docs](self).
+pub struct Session {
+    base: String,
+    config: Config,
+    random: Box<dyn FnMut() -> u32>,
+    server_id: String,
+    phase: Phase,
+    next_id: u32,
+    rto: u32,
+    cycle: Vec<TransportKind>,
+    rung: usize,
+    demotions: Demotions,
+    retries: Option<Retries>,
+    ever_open: bool,
+    last_transport: Option<TransportKind>,
+    queue: VecDeque<String>,
+    inflight: Vec<String>,
+    buffered: usize,
+    actions: VecDeque<Action>,
+    events: VecDeque<Event>,
+    close_pending: bool,
+}
+
+const SESSION_ID_CHARS: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz012345";
+
+impl Session {
+    /// A session for the SockJS service at `base_url`, not started yet ([`connect`](Self::connect)).
+    ///
+    /// `random` supplies uniformly random `u32`s (for session ids, the server id when not
+    /// configured, and backoff jitter); the browser driver backs it with
+    /// `crypto.getRandomValues`.
+    ///
+    /// Fails with [`Error::invalid`] when `base_url` is not an absolute `http:`/`https:` URL
+    /// without a fragment or whitespace, the server id is empty or holds anything but ASCII
+    /// letters, digits, `-`, `_` and `~`, the session id length is not 1-64, or a queue bound
+    /// is 0.
+    pub fn new(
+        base_url: &str,
+        config: Config,
+        mut random: Box<dyn FnMut() -> u32>,
+    ) -> Result<Session, Error> {
+        let base = normalize_base(base_url)?;
+        if !(1..=64).contains(&config.session_id_length) {
+            return Err(Error::invalid("session_id_length must be between 1 and 64"));
+        }
+        if config.max_queued_messages == 0 || config.max_queued_bytes == 0 {
+            return Err(Error::invalid("the send queue bounds must be at least 1"));
+        }
+        let server_id = match &config.server_id {
+            Some(id) => {
+                let ok = !id.is_empty()
+                    && id.len() <= 64
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~'));
+                if !ok {
+                    return Err(Error::invalid(
+                        "server_id must be 1-64 ASCII letters, digits, '-', '_' or '~'",
+                    ));
+                }
+                id.clone()
+            }
+            None => three_digits(random() % 1000),
+        };
+        let retries = config
+            .reconnect
+            .as_ref()
+            .map(|r| Retries::new(r.backoff, r.max_attempts));
+        Ok(Session {
+            base,
+            config,
+            random,
+            server_id,
+            phase: Phase::Idle,
+            next_id: 0,
+            rto: 0,
+            cycle: Vec::new(),
+            rung: 0,
+            demotions: Demotions::new(),
+            retries,
+            ever_open: false,
+            last_transport: None,
+            queue: VecDeque::new(),
+            inflight: Vec::new(),
+            buffered: 0,
+            actions: VecDeque::new(),
+            events: VecDeque::new(),
+            close_pending: false,
+        })
+    }
+
+    /// The normalised base URL (trailing slashes removed).
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    /// The server id used in session URLs.
+    pub fn server_id(&self) -> &str {
+        &self.server_id
+    }
+
+    /// The socket's state.
+    pub fn ready_state(&self) -> ReadyState {
+        match self.phase {
+            Phase::Open { .. } => ReadyState::Open,
+            Phase::Closed if self.close_pending => ReadyState::Closing,
+            Phase::Closed => ReadyState::Closed,
+            _ => ReadyState::Connecting,
+        }
+    }
+
+    /// The transport of the open session.
+    pub fn transport(&self) -> Option<TransportKind> {
+        match self.phase {
+            Phase::Open { kind, .. } => Some(kind),
+            _ => None,
+        }
+    }
+
+    /// Bytes of messages accepted by [`send`](Self::send) and not yet confirmed delivered.
+    pub fn buffered_amount(&self) -> usize {
+        self.buffered
+    }
+
+    /// The transports being tried or used, best first, after demotions (empty before `/info`).
+    pub fn candidates(&self) -> &[TransportKind] {
+        &self.cycle
+    }
+
+    /// Starts connecting (once; later calls and calls after a close do nothing).
+    pub fn connect(&mut self, now: u64) {
+        if matches!(self.phase, Phase::Idle) {
+            self.start_cycle(now);
+        }
+    }
+
+    /// Queues `message` for the server; it goes out as soon as a session is open.
+    ///
+    /// Fails with [`Error::invalid`] when the socket is closed, or when accepting it would
+    /// exceed [`Config::max_queued_messages`] or [`Config::max_queued_bytes`] (the message is
+    /// then not queued: retry after [`buffered_amount`](Self::buffered_amount) drops).
+    pub fn send(&mut self, message: String) -> Result<(), Error> {
+        if matches!(self.phase, Phase::Closed) {
+            return Err(Error::invalid("send: the socket is closed"));
+        }
+        if self.queue.len() + self.inflight.len() >= self.config.max_queued_messages {
+            return Err(Error::invalid(
+                "send: the send queue is full (too many messages waiting to be sent)",
+            ));
+        }
+        if self.buffered.saturating_add(message.len()) > self.config.max_queued_bytes {
+            return Err(Error::invalid(
+                "send: the send queue is full (too many bytes waiting to be sent)",
+            ));
+        }
+        self.buffered += message.len();
+        self.queue.push_back(message);
+        self.flush();
+        Ok(())
+    }
+
+    /// Closes the socket for good with `code` (default 1000) and `reason` (default
+    /// "Normal closure"). Closing a closed socket does nothing.
+    ///
+    /// Fails with [`Error::invalid`], changing nothing, when `code` is not 1000 or 3000-4999 or
+    /// `reason` is longer than 123 bytes of UTF-8.
+    pub fn close(&mut self, code: Option<u16>, reason: &str) -> Result<(), Error> {
+        let code = code.unwrap_or(1000);
+        if !is_application_code(code) {
+            return Err(Error::invalid(
+                "close code must be 1000 or in 3000-4999 (1001-2999 are reserved to the protocol)",
+            ));
+        }
+        if reason.len() > 123 {
+            return Err(Error::invalid(
+                "close reason must be at most 123 bytes of UTF-8",
+            ));
+        }
+        if matches!(self.phase, Phase::Closed) {
+            return Ok(());
+        }
+        self.release();
+        let reason = if reason.is_empty() {
+            "Normal closure"
+        } else {
+            reason
+        };
+        self.finish(code, reason, true);
+        Ok(())
+    }
+
+    /// Messages accepted by [`send`](Self::send) that were never confirmed delivered, once the
+    /// socket is closed (empty before). Some of them may have reached the server.
+    pub fn take_unsent(&mut self) -> Vec<String> {
+        if !matches!(self.phase, Phase::Closed) {
+            return Vec::new();
+        }
+        let mut unsent = std::mem::take(&mut self.inflight);
+        unsent.extend(self.queue.drain(..));
+        self.buffered = 0;
+        unsent
+    }
+
+    /// The `/info` request `id` answered 200 with `body`.
+    pub fn handle_info(&mut self, now: u64, id: OpId, body: &str) {
+        let started = match self.phase {
+            Phase::Info {
+                id: current,
+                started,
+                ..
+            } if current == id => started,
+            _ => return,
+        };
+        self.phase = Phase::Idle;
+        let info = match Info::parse(body) {
+            Ok(info) => info,
+            Err(e) => {
+                self.events.push_back(Event::Error(e));
+                return self.cycle_failed(now, CODE_CANNOT_CONNECT, "Cannot connect to server");
+            }
+        };
+        let rtt = u32::try_from(now.saturating_sub(started)).unwrap_or(u32::MAX);
+        self.rto = info::rto(rtt);
+        let mut cycle =
+            ladder::candidates(&self.config.capabilities, &info, &self.config.transports);
+        self.demotions.apply(&mut cycle);
+        self.cycle = cycle;
+        self.rung = 0;
+        self.try_rung(now);
+    }
+
+    /// The `/info` request `id` failed (network error, non-200 status, ...).
+    pub fn handle_info_failed(&mut self, now: u64, id: OpId, error: Error) {
+        if !matches!(self.phase, Phase::Info { id: current, .. } if current == id) {
+            return;
+        }
+        self.phase = Phase::Idle;
+        self.events.push_back(Event::Error(error));
+        self.cycle_failed(now, CODE_CANNOT_CONNECT, "Cannot connect to server");
+    }
+
+    /// Transport `id` delivered `frame` (one SockJS frame, unwrapped from its transport with
+    /// the helpers in [`sockjs`]).
+    pub fn handle_frame(&mut self, now: u64, id: OpId, frame: &str) {
+        let open = match self.phase {
+            Phase::Attempt { id: current, .. } if current == id => false,
+            Phase::Open { id: current, .. } if current == id => true,
+            _ => return,
+        };
+        let frame = match sockjs::decode_frame(frame) {
+            Ok(frame) => frame,
+            Err(e) => {
+                self.events.push_back(Event::Error(e));
+                return self.transport_failed(now, 1002, "Broken framing");
+            }
+        };
+        match frame {
+            Frame::Open if open => self.transport_failed(now, 1006, "Server lost session"),
+            Frame::Open => self.opened(now),
+            Frame::Heartbeat => {
+                if open {
+                    self.touch(now);
+                    self.events.push_back(Event::Heartbeat);
+                }
+            }
+            Frame::Messages(messages) if open => {
+                self.touch(now);
+                self.events.extend(messages.into_iter().map(Event::Message));
+            }
+            Frame::Messages(_) => {
+                self.events.push_back(Event::Error(Error::protocol(
+                    "SockJS server sent messages before opening the session",
+                )));
+                self.transport_failed(now, 1002, "Broken framing");
+            }
+            Frame::Close { code, reason } => {
+                self.release();
+                self.finish(code, &reason, true);
+            }
+        }
+    }
+
+    /// Transport `id` ended without a `c` frame: network error, refused connection, non-2xx
+    /// answer, WebSocket close, ... `code` and `reason` describe it (1006 for a network
+    /// failure). An application code (1000, 3000-4999) ends the socket for good; any other
+    /// moves to the next transport or reconnects.
+    pub fn handle_transport_closed(&mut self, now: u64, id: OpId, code: u16, reason: &str) {
+        let current = match self.phase {
+            Phase::Attempt { id, .. } | Phase::Open { id, .. } => id,
+            _ => return,
+        };
+        if current != id {
+            return;
+        }
+        if is_application_code(code) {
+            self.release();
+            return self.finish(code, reason, false);
+        }
+        self.transport_failed(now, code, reason);
+    }
+
+    /// The payload last sent on transport `id` was delivered (`ok`: 2xx answer, or accepted by
+    /// the WebSocket) or not (the transport is then treated as broken and the payload is sent
+    /// again on the next session).
+    pub fn handle_send_done(&mut self, now: u64, id: OpId, ok: bool) {
+        if !matches!(self.phase, Phase::Open { id: current, .. } if current == id)
+            || self.inflight.is_empty()
+        {
+            return;
+        }
+        if ok {
+            let sent: usize = self.inflight.iter().map(String::len).sum();
+            self.buffered = self.buffered.saturating_sub(sent);
+            self.inflight.clear();
+            self.flush();
+        } else {
+            self.transport_failed(now, 1006, "Sending failed");
+        }
+    }
+
+    /// The timer armed at [`poll_timeout`](Self::poll_timeout) fired (early calls do nothing).
+    pub fn handle_timeout(&mut self, now: u64) {
+        match self.phase {
+            Phase::Info { id, deadline, .. } if now >= deadline => {
+                self.actions.push_back(Action::CancelInfo { id });
+                self.phase = Phase::Idle;
+                self.events.push_back(Event::Error(Error::timeout(
+                    "SockJS /info request timed out",
+                )));
+                self.cycle_failed(now, CODE_CANNOT_CONNECT, "Cannot connect to server");
+            }
+            Phase::Attempt { deadline, .. } if now >= deadline => {
+                self.transport_failed(now, 2007, "Transport timed out");
+            }
+            Phase::Open {
+                silent_deadline: Some(deadline),
+                ..
+            } if now >= deadline => {
+                self.transport_failed(now, 1006, "Server heartbeat timed out");
+            }
+            Phase::Waiting { until } if now >= until => self.start_cycle(now),
+            _ => {}
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) is next due, in the driver's ms clock.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        match self.phase {
+            Phase::Info { deadline, .. } | Phase::Attempt { deadline, .. } => Some(deadline),
+            Phase::Open {
+                silent_deadline, ..
+            } => silent_deadline,
+            Phase::Waiting { until } => Some(until),
+            Phase::Idle | Phase::Closed => None,
+        }
+    }
+
+    /// The next thing the driver must do.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The next event for the user. Taking the close event moves the state from
+    /// [`ReadyState::Closing`] to [`ReadyState::Closed`].
+    pub fn poll_event(&mut self) -> Option<Event> {
+        let event = self.events.pop_front();
+        if matches!(event, Some(Event::Close { .. })) {
+            self.close_pending = false;
+        }
+        event
+    }
+
+    // -----------------------------------------------------------------------------------------
+
+    fn new_id(&mut self) -> OpId {
+        self.next_id = self.next_id.wrapping_add(1);
+        OpId(self.next_id)
+    }
+
+    fn random01(&mut self) -> f64 {
+        f64::from((self.random)()) / 4_294_967_296.0
+    }
+
+    fn session_id(&mut self) -> String {
+        let mut id = String::with_capacity(self.config.session_id_length);
+        let (mut bits, mut left) = (0u32, 0);
+        for _ in 0..self.config.session_id_length {
+            if left == 0 {
+                bits = (self.random)();
+                left = 6;
+            }
+            let c = SESSION_ID_CHARS.get((bits & 31) as usize).copied();
+            id.push(char::from(c.unwrap_or(b'a')));
+            bits >>= 5;
+            left -= 1;
+        }
+        id
+    }
+
+    /// Emits the action that releases what the current phase holds.
+    fn release(&mut self) {
+        match self.phase {
+            Phase::Info { id, .. } => self.actions.push_back(Action::CancelInfo { id }),
+            Phase::Attempt { id, .. } | Phase::Open { id, .. } => {
+                self.actions.push_back(Action::CloseTransport { id })
+            }
+            Phase::Idle | Phase::Waiting { .. } | Phase::Closed => {}
+        }
+    }
+
+    fn start_cycle(&mut self, now: u64) {
+        let id = self.new_id();
+        self.phase = Phase::Info {
+            id,
+            started: now,
+            deadline: now.saturating_add(u64::from(self.config.info_timeout_ms)),
+        };
+        self.actions.push_back(Action::FetchInfo {
+            id,
+            url: ladder::add_path(&self.base, "/info"),
+        });
+    }
+
+    /// Opens the transport at `self.rung`, or fails the cycle when none is left.
+    fn try_rung(&mut self, now: u64) {
+        let Some(&kind) = self.cycle.get(self.rung) else {
+            self.phase = Phase::Idle;
+            return self.cycle_failed(now, CODE_ALL_TRANSPORTS_FAILED, "All transports failed");
+        };
+        let session_id = self.session_id();
+        let session_url = ladder::add_path(
+            &self.base,
+            &["/", &self.server_id, "/", &session_id].concat(),
+        );
+        let timeout_ms =
+            ladder::attempt_timeout(self.config.timeout_ms, self.rto, kind.spec().round_trips);
+        let id = self.new_id();
+        self.phase = Phase::Attempt {
+            id,
+            kind,
+            deadline: now.saturating_add(u64::from(timeout_ms)),
+        };
+        self.actions.push_back(Action::OpenTransport {
+            id,
+            transport: kind,
+            url: ladder::receive_url(kind, &session_url),
+            send_url: ladder::send_url(kind, &session_url),
+            timeout_ms,
+        });
+    }
+
+    /// The current transport failed: next rung while connecting; demotion and next rung for a
+    /// young open transport; reconnection (or the end) for an established one.
+    fn transport_failed(&mut self, now: u64, code: u16, reason: &str) {
+        match self.phase {
+            Phase::Attempt { .. } => {
+                self.release();
+                self.rung += 1;
+                self.try_rung(now);
+            }
+            Phase::Open {
+                kind, opened_at, ..
+            } => {
+                self.release();
+                self.phase = Phase::Idle;
+                self.requeue_inflight();
+                if ladder::died_young(opened_at, now, self.config.demote_window_ms) {
+                    self.demotions.demote(kind);
+                    self.rung += 1;
+                    if self.rung < self.cycle.len() {
+                        self.events.push_back(Event::Reconnecting {
+                            code,
+                            reason: reason.to_owned(),
+                            delay_ms: 0,
+                            attempt: 0,
+                        });
+                    }
+                    self.try_rung(now);
+                } else {
+                    // The session was stable: a new run of retries starts.
+                    if let Some(retries) = self.retries.as_mut() {
+                        retries.reset();
+                    }
+                    self.cycle_failed(now, code, reason);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A connection cycle ended without an open session (or a stable one was lost): retry
+    /// after a backoff when the socket has been open before and retries are left, else close.
+    fn cycle_failed(&mut self, now: u64, code: u16, reason: &str) {
+        if self.ever_open && self.retries.is_some() {
+            let random01 = self.random01();
+            if let Some(retries) = self.retries.as_mut() {
+                if let Some(delay_ms) = retries.next(random01) {
+                    let attempt = retries.attempt();
+                    self.phase = Phase::Waiting {
+                        until: now.saturating_add(u64::from(delay_ms)),
+                    };
+                    self.events.push_back(Event::Reconnecting {
+                        code,
+                        reason: reason.to_owned(),
+                        delay_ms,
+                        attempt,
+                    });
+                    return;
+                }
+            }
+        }
+        self.finish(code, reason, false);
+    }
+
+    fn opened(&mut self, now: u64) {
+        let Phase::Attempt { id, kind, .. } = self.phase else {
+            return;
+        };
+        self.phase = Phase::Open {
+            id,
+            kind,
+            opened_at: now,
+            silent_deadline: None,
+        };
+        self.touch(now);
+        self.ever_open = true;
+        if self.last_transport != Some(kind) {
+            self.events.push_back(Event::TransportChanged(kind));
+            self.last_transport = Some(kind);
+        }
+        self.events.push_back(Event::Open);
+        self.flush();
+    }
+
+    /// Restarts the heartbeat clock.
+    fn touch(&mut self, now: u64) {
+        let timeout = self.config.heartbeat_timeout_ms;
+        if let Phase::Open {
+            silent_deadline, ..
+        } = &mut self.phase
+        {
+            *silent_deadline = (timeout > 0).then(|| now.saturating_add(u64::from(timeout)));
+        }
+    }
+
+    /// Sends everything queued as one payload, when a session is open and nothing is in flight.
+    fn flush(&mut self) {
+        let Phase::Open { id, .. } = self.phase else {
+            return;
+        };
+        if !self.inflight.is_empty() || self.queue.is_empty() {
+            return;
+        }
+        self.inflight.extend(self.queue.drain(..));
+        let payload = sockjs::encode_payload(&self.inflight);
+        self.actions.push_back(Action::Send { id, payload });
+    }
+
+    fn requeue_inflight(&mut self) {
+        for message in self.inflight.drain(..).rev() {
+            self.queue.push_front(message);
+        }
+    }
+
+    fn finish(&mut self, code: u16, reason: &str, was_clean: bool) {
+        self.requeue_inflight();
+        self.phase = Phase::Closed;
+        self.close_pending = true;
+        self.events.push_back(Event::Close {
+            code,
+            reason: reason.to_owned(),
+            was_clean,
+        });
+    }
+}
+
+/// 1000 or 3000-4999: codes an application (user or server) chooses.
+fn is_application_code(code: u16) -> bool {
+    code == 1000 || (3000..=4999).contains(&code)
+}
+
+fn three_digits(n: u32) -> String {
+    let digit = |d: u32| char::from(b'0' + (d % 10) as u8);
+    [digit(n / 100), digit(n / 10), digit(n)].iter().collect()
+}
+
+/// Checks the base URL and removes trailing slashes from its path.
+fn normalize_base(url: &str) -> Result<String, Error> {
+    let after_scheme = ["http://", "https://"].iter().find_map(|scheme| {
+        url.get(..scheme.len())
+            .filter(|s| s.eq_ignore_ascii_case(scheme))
+            .map(|_| scheme.len())
+    });
+    let Some(after_scheme) = after_scheme else {
+        return Err(Error::invalid("url: the scheme must be http: or https:"));
+    };
+    if url.contains('#') {
+        return Err(Error::invalid("url must not contain a fragment"));
+    }
+    if url.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(Error::invalid(
+            "url must not contain whitespace or control characters",
+        ));
+    }
+    let rest = url.get(after_scheme..).unwrap_or_default();
+    let host_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    if host_end == 0 {
+        return Err(Error::invalid("url has no host"));
+    }
+    let split = url.find('?').unwrap_or(url.len());
+    let (path, query) = url.split_at(split);
+    // The host holds no '/', so trimming never reaches into it.
+    Ok([path.trim_end_matches('/'), query].concat())
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::protocol::ladder::TransportKind::*;
+    use std::collections::HashMap;
+
+    const INFO: &str = r#"{"websocket":true,"cookie_needed":false,"origins":["*:*"],"entropy":7}"#;
+
+    fn fixed_random(v: u32) -> Box<dyn FnMut() -> u32> {
+        Box::new(move || v)
+    }
+
+    fn counter_random() -> Box<dyn FnMut() -> u32> {
+        let mut n = 0;
+        Box::new(move || {
+            n += 1;
+            n
+        })
+    }
+
+    fn config() -> Config {
+        let mut c = Config::new(Capabilities::modern(false, true));
+        c.server_id = Some("000".into());
+        c
+    }
+
+    fn describe(e: Event) -> String {
+        match e {
+            Event::TransportChanged(k) => ["transport ", k.name()].concat(),
+            Event::Open => "open".into(),
+            Event::Message(m) => ["message ", &m].concat(),
+            Event::Heartbeat => "heartbeat".into(),
+            Event::Reconnecting {
+                code,
+                reason,
+                delay_ms,
+                attempt,
+            } => format!("reconnecting {code} {reason} delay={delay_ms} attempt={attempt}"),
+            Event::Error(e) => ["error ", e.kind().as_str()].concat(),
+            Event::Close {
+                code,
+                reason,
+                was_clean,
+            } => format!("close {code} {reason} clean={was_clean}"),
+        }
+    }
+
+    fn events(s: &mut Session) -> Vec<String> {
+        std::iter::from_fn(|| s.poll_event())
+            .map(describe)
+            .collect()
+    }
+
+    fn actions(s: &mut Session) -> Vec<Action> {
+        std::iter::from_fn(|| s.poll_action()).collect()
+    }
+
+    /// Connects a bare session and answers `/info` (rtt 50 ms), returning the first attempt.
+    fn to_first_attempt(s: &mut Session) -> (OpId, TransportKind, String, u32) {
+        s.connect(1_000);
+        let Some(Action::FetchInfo { id, .. }) = s.poll_action() else {
+            panic!("no FetchInfo")
+        };
+        s.handle_info(1_050, id, INFO);
+        match s.poll_action() {
+            Some(Action::OpenTransport {
+                id,
+                transport,
+                url,
+                timeout_ms,
+                ..
+            }) => (id, transport, url, timeout_ms),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // A pure simulated SockJS server and driver.
+
+    #[derive(Clone, Copy, PartialEq, Debug)]
+    enum Behaviour {
+        /// Answers `o` at once.
+        Accept,
+        /// Fails at once (connection refused).
+        Refuse,
+        /// Never answers.
+        Silent,
+    }
+
+    #[derive(Clone, PartialEq, Debug)]
+    enum InfoMode {
+        Answer(String),
+        Fail,
+        Silent,
+    }
+
+    struct Sim {
+        s: Session,
+        now: u64,
+        info: InfoMode,
+        info_rtt: u64,
+        behaviour: HashMap<TransportKind, Behaviour>,
+        echo: bool,
+        /// The next `fail_sends` payloads fail.
+        fail_sends: u32,
+        /// Payloads are received but never confirmed.
+        hold_sends: bool,
+        /// Every message the server received, in order (duplicates included).
+        received: Vec<String>,
+        /// Every transport the driver opened: kind and URL.
+        opened: Vec<(TransportKind, String)>,
+        /// Transports the driver holds open.
+        live: Vec<(OpId, TransportKind)>,
+        /// The server sends `h` every 25 s on answering transports (only during `advance`).
+        heartbeats: bool,
+        answering: Vec<OpId>,
+        cancelled_info: u32,
+        log: Vec<String>,
+    }
+
+    impl Sim {
+        fn new(config: Config, random: Box<dyn FnMut() -> u32>) -> Sim {
+            Sim {
+                s: Session::new("http://127.0.0.1:9/echo", config, random).unwrap(),
+                now: 1_000,
+                info: InfoMode::Answer(INFO.into()),
+                info_rtt: 20,
+                behaviour: HashMap::new(),
+                echo: true,
+                fail_sends: 0,
+                hold_sends: false,
+                received: Vec::new(),
+                opened: Vec::new(),
+                live: Vec::new(),
+                heartbeats: false,
+                answering: Vec::new(),
+                cancelled_info: 0,
+                log: Vec::new(),
+            }
+        }
+
+        fn start(config: Config) -> Sim {
+            let mut sim = Sim::new(config, counter_random());
+            sim.connect();
+            sim
+        }
+
+        fn connect(&mut self) {
+            self.s.connect(self.now);
+            self.pump();
+        }
+
+        fn behave(&mut self, kind: TransportKind, b: Behaviour) {
+            self.behaviour.insert(kind, b);
+        }
+
+        fn behave_all(&mut self, b: Behaviour) {
+            for k in TransportKind::ALL {
+                self.behave(k, b);
+            }
+        }
+
+        fn pump(&mut self) {
+            while let Some(action) = self.s.poll_action() {
+                match action {
+                    Action::FetchInfo { id, url } => {
+                        assert_eq!(url, "http://127.0.0.1:9/echo/info");
+                        match self.info.clone() {
+                            InfoMode::Answer(body) => {
+                                self.now += self.info_rtt;
+                                self.s.handle_info(self.now, id, &body);
+                            }
+                            InfoMode::Fail => self.s.handle_info_failed(
+                                self.now,
+                                id,
+                                Error::network("connection refused"),
+                            ),
+                            InfoMode::Silent => {}
+                        }
+                    }
+                    Action::CancelInfo { .. } => self.cancelled_info += 1,
+                    Action::OpenTransport {
+                        id, transport, url, ..
+                    } => {
+                        self.opened.push((transport, url));
+                        match self
+                            .behaviour
+                            .get(&transport)
+                            .copied()
+                            .unwrap_or(Behaviour::Accept)
+                        {
+                            Behaviour::Accept => {
+                                self.live.push((id, transport));
+                                self.answering.push(id);
+                                self.s.handle_frame(self.now, id, "o");
+                            }
+                            Behaviour::Refuse => self
+                                .s
+                                .handle_transport_closed(self.now, id, 1006, "refused"),
+                            Behaviour::Silent => self.live.push((id, transport)),
+                        }
+                    }
+                    Action::CloseTransport { id } => {
+                        self.live.retain(|&(l, _)| l != id);
+                        self.answering.retain(|&l| l != id);
+                    }
+                    Action::Send { id, payload } => {
+                        assert!(
+                            self.live.iter().any(|&(l, _)| l == id),
+                            "send on a dead transport"
+                        );
+                        if self.fail_sends > 0 {
+                            self.fail_sends -= 1;
+                            self.s.handle_send_done(self.now, id, false);
+                            continue;
+                        }
+                        let Ok(Frame::Messages(messages)) =
+                            sockjs::decode_frame(&["a", &payload].concat())
+                        else {
+                            panic!("bad payload {payload}")
+                        };
+                        self.received.extend(messages.iter().cloned());
+                        if self.hold_sends {
+                            continue;
+                        }
+                        self.s.handle_send_done(self.now, id, true);
+                        if self.echo {
+                            let frame = ["a", &sockjs::encode_payload(&messages)].concat();
+                            self.s.handle_frame(self.now, id, &frame);
+                        }
+                    }
+                }
+            }
+            let log = events(&mut self.s);
+            self.log.extend(log);
+        }
+
+        /// Lets simulated time pass, firing every timer due on the way (and sending
+        /// heartbeats every 25 s when `heartbeats` is on).
+        fn advance(&mut self, mut ms: u64) {
+            while self.heartbeats && ms >= 25_000 {
+                self.advance_quietly(25_000);
+                ms -= 25_000;
+                if let Some(&id) = self.answering.last() {
+                    self.s.handle_frame(self.now, id, "h");
+                    self.pump();
+                }
+            }
+            self.advance_quietly(ms);
+        }
+
+        fn advance_quietly(&mut self, ms: u64) {
+            let target = self.now + ms;
+            while let Some(t) = self.s.poll_timeout() {
+                if t > target {
+                    break;
+                }
+                self.now = self.now.max(t);
+                self.s.handle_timeout(self.now);
+                self.pump();
+            }
+            // Inputs may have moved the clock past the target (the simulated /info rtt).
+            self.now = self.now.max(target);
+        }
+
+        fn current(&self) -> OpId {
+            self.live.last().expect("no live transport").0
+        }
+
+        fn frame(&mut self, frame: &str) {
+            let id = self.current();
+            self.s.handle_frame(self.now, id, frame);
+            self.pump();
+        }
+
+        /// The live transport drops (network failure).
+        fn drop_transport(&mut self) {
+            let id = self.current();
+            self.live.retain(|&(l, _)| l != id);
+            self.answering.retain(|&l| l != id);
+            self.s.handle_transport_closed(self.now, id, 1006, "gone");
+            self.pump();
+        }
+
+        fn send(&mut self, m: &str) {
+            self.s.send(m.to_string()).unwrap();
+            self.pump();
+        }
+
+        fn take_log(&mut self) -> Vec<String> {
+            std::mem::take(&mut self.log)
+        }
+
+        fn kinds_opened(&self) -> Vec<TransportKind> {
+            self.opened.iter().map(|(k, _)| *k).collect()
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+
+    #[test]
+    fn happy_open_send_receive() {
+        let mut s = Session::new("http://h:1/echo/", config(), fixed_random(0)).unwrap();
+        assert_eq!(s.url(), "http://h:1/echo");
+        assert_eq!(s.ready_state(), ReadyState::Connecting);
+        assert_eq!(s.poll_action(), None);
+        assert_eq!(s.poll_timeout(), None);
+        s.connect(1_000);
+        let Some(Action::FetchInfo { id, url }) = s.poll_action() else {
+            panic!()
+        };
+        assert_eq!(url, "http://h:1/echo/info");
+        assert_eq!(s.poll_timeout(), Some(9_000));
+        s.connect(1_001); // a second connect does nothing
+        assert_eq!(s.poll_action(), None);
+        // rtt 50 -> RTO 350 -> websocket (2 round trips) gets 700 ms.
+        s.handle_info(1_050, id, INFO);
+        let a = s.poll_action().unwrap();
+        let Action::OpenTransport { id: t, .. } = a else {
+            panic!("{a:?}")
+        };
+        assert_eq!(
+            a,
+            Action::OpenTransport {
+                id: t,
+                transport: WebSocket,
+                url: "ws://h:1/echo/000/aaaaaaaa/websocket".into(),
+                send_url: None,
+                timeout_ms: 700,
+            }
+        );
+        assert_eq!(s.poll_timeout(), Some(1_750));
+        assert!(events(&mut s).is_empty());
+        s.handle_frame(1_100, t, "o");
+        assert_eq!(events(&mut s), ["transport websocket", "open"]);
+        assert_eq!(s.ready_state(), ReadyState::Open);
+        assert_eq!(s.transport(), Some(WebSocket));
+        assert_eq!(s.poll_timeout(), Some(1_100 + 62_500));
+        s.send("hi \"there\"".into()).unwrap();
+        assert_eq!(
+            actions(&mut s),
+            [Action::Send {
+                id: t,
+                payload: r#"["hi \"there\""]"#.into()
+            }]
+        );
+        // One payload in flight at a time: the next waits for the confirmation.
+        s.send("x".into()).unwrap();
+        s.send("y".into()).unwrap();
+        assert_eq!(s.poll_action(), None);
+        assert_eq!(s.buffered_amount(), 12);
+        s.handle_send_done(1_110, t, true);
+        assert_eq!(
+            actions(&mut s),
+            [Action::Send {
+                id: t,
+                payload: r#"["x","y"]"#.into()
+            }]
+        );
+        s.handle_send_done(1_120, t, true);
+        assert_eq!(s.buffered_amount(), 0);
+        s.handle_frame(1_130, t, r#"a["one","😀"]"#);
+        s.handle_frame(1_140, t, "h");
+        assert_eq!(events(&mut s), ["message one", "message 😀", "heartbeat"]);
+        assert_eq!(s.poll_timeout(), Some(1_140 + 62_500));
+    }
+
+    #[test]
+    fn ids_come_from_the_injected_random_source() {
+        // counter: 1 -> server id "001"; 2 -> "c" + "aaaaa", 3 -> "d" + "a".
+        let mut c = config();
+        c.server_id = None;
+        let mut s = Session::new("https://h/echo?x=1", c, counter_random()).unwrap();
+        assert_eq!(s.server_id(), "001");
+        let (_, kind, url, _) = to_first_attempt(&mut s);
+        assert_eq!(kind, WebSocket);
+        assert_eq!(url, "wss://h/echo/001/caaaaada/websocket?x=1");
+        let mut c = config();
+        c.server_id = Some("node-7".into());
+        c.session_id_length = 3;
+        c.transports = vec![XhrStreaming];
+        let mut s = Session::new("http://h/echo", c, fixed_random(31 | (1 << 5))).unwrap();
+        let (_, kind, url, _) = to_first_attempt(&mut s);
+        assert_eq!(kind, XhrStreaming);
+        assert_eq!(url, "http://h/echo/node-7/5ba/xhr_streaming");
+    }
+
+    #[test]
+    fn invalid_urls_and_options_are_rejected() {
+        for url in [
+            "",
+            "ftp://h/x",
+            "ws://h/echo",
+            "//h/echo",
+            "http://",
+            "http:///echo",
+            "http://?x",
+            "http://h/echo#frag",
+            "http://h/ echo",
+            "http://h/\necho",
+        ] {
+            let e = Session::new(url, config(), fixed_random(0)).err().unwrap();
+            assert!(e.is_invalid(), "{url}");
+        }
+        assert_eq!(
+            Session::new("HTTPS://h//", config(), fixed_random(0))
+                .unwrap()
+                .url(),
+            "HTTPS://h"
+        );
+        for id in ["", "a.b", "a/b", "é", &"x".repeat(65)] {
+            let mut c = config();
+            c.server_id = Some(id.to_string());
+            let e = Session::new("http://h", c, fixed_random(0)).err().unwrap();
+            assert!(e.is_invalid() && e.message().contains("server_id"), "{id}");
+        }
+        for len in [0, 65] {
+            let mut c = config();
+            c.session_id_length = len;
+            assert!(Session::new("http://h", c, fixed_random(0))
+                .err()
+                .unwrap()
+                .is_invalid());
+        }
+        let mut c = config();
+        c.max_queued_bytes = 0;
+        assert!(Session::new("http://h", c, fixed_random(0))
+            .err()
+            .unwrap()
+            .is_invalid());
+    }
+
+    #[test]
+    fn falls_back_rung_by_rung_on_timeouts_then_closes_2000() {
+        let mut sim = Sim::new(config(), counter_random());
+        sim.info_rtt = 0; // RTO 300
+        sim.behave_all(Behaviour::Silent);
+        sim.connect();
+        for (i, kind) in TransportKind::ALL.iter().enumerate() {
+            assert_eq!(sim.kinds_opened().len(), i + 1);
+            assert_eq!(sim.kinds_opened()[i], *kind);
+            let timeout = 300 * u64::from(kind.spec().round_trips);
+            assert_eq!(sim.s.poll_timeout(), Some(sim.now + timeout));
+            // An early timer does nothing.
+            sim.s.handle_timeout(sim.now + timeout - 1);
+            sim.pump();
+            assert_eq!(sim.kinds_opened().len(), i + 1);
+            sim.advance(timeout);
+        }
+        assert_eq!(
+            sim.take_log(),
+            ["close 2000 All transports failed clean=false"]
+        );
+        assert!(sim.live.is_empty(), "every abandoned transport was closed");
+        assert_eq!(sim.s.ready_state(), ReadyState::Closed);
+        // Every attempt used a new session id.
+        let mut urls: Vec<&String> = sim.opened.iter().map(|(_, u)| u).collect();
+        urls.sort();
+        urls.dedup();
+        assert_eq!(urls.len(), 7);
+    }
+
+    #[test]
+    fn configured_timeout_is_a_minimum() {
+        let mut c = config();
+        c.timeout_ms = 5_000;
+        let mut s = Session::new("http://h", c, fixed_random(0)).unwrap();
+        let (_, _, _, timeout) = to_first_attempt(&mut s);
+        assert_eq!(timeout, 5_000);
+    }
+
+    #[test]
+    fn falls_back_rung_by_rung_on_errors() {
+        let mut sim = Sim::new(config(), counter_random());
+        sim.behave_all(Behaviour::Refuse);
+        sim.behave(JsonpPolling, Behaviour::Accept);
+        sim.connect();
+        assert_eq!(sim.kinds_opened(), TransportKind::ALL.to_vec());
+        assert_eq!(sim.take_log(), ["transport jsonp-polling", "open"]);
+        assert!(sim.opened[6].1.ends_with("/jsonp"));
+        sim.send("m");
+        assert_eq!(sim.take_log(), ["message m"]);
+    }
+
+    #[test]
+    fn whitelist_order_is_followed_and_unavailable_rungs_skipped() {
+        let mut c = config();
+        c.transports = vec![EventSource, WebSocket, XhrPolling];
+        let mut sim = Sim::new(c, counter_random());
+        sim.info = InfoMode::Answer(
+            r#"{"websocket":false,"cookie_needed":true,"origins":[],"entropy":0}"#.into(),
+        );
+        sim.behave(EventSource, Behaviour::Refuse);
+        sim.connect();
+        assert_eq!(sim.kinds_opened(), [EventSource, XhrPolling]);
+        assert_eq!(sim.s.candidates(), [EventSource, XhrPolling]);
+        assert_eq!(sim.take_log(), ["transport xhr-polling", "open"]);
+    }
+
+    #[test]
+    fn no_candidate_at_all_closes_2000() {
+        let mut c = config();
+        c.transports = vec![WebSocket];
+        let mut sim = Sim::new(c, counter_random());
+        sim.info = InfoMode::Answer(r#"{"websocket":false,"cookie_needed":false}"#.into());
+        sim.connect();
+        assert!(sim.opened.is_empty());
+        assert_eq!(
+            sim.take_log(),
+            ["close 2000 All transports failed clean=false"]
+        );
+    }
+
+    #[test]
+    fn info_failures_close_1002() {
+        // Network failure.
+        let mut sim = Sim::new(config(), counter_random());
+        sim.info = InfoMode::Fail;
+        sim.connect();
+        assert_eq!(
+            sim.take_log(),
+            [
+                "error network",
+                "close 1002 Cannot connect to server clean=false"
+            ]
+        );
+        // Malformed body.
+        let mut sim = Sim::new(config(), counter_random());
+        sim.info = InfoMode::Answer("<html>".into());
+        sim.connect();
+        assert_eq!(
+            sim.take_log(),
+            [
+                "error protocol",
+                "close 1002 Cannot connect to server clean=false"
+            ]
+        );
+        // No answer: the info deadline cancels the request.
+        let mut sim = Sim::new(config(), counter_random());
+        sim.info = InfoMode::Silent;
+        sim.connect();
+        sim.advance(7_999);
+        assert!(sim.take_log().is_empty());
+        sim.advance(1);
+        assert_eq!(sim.cancelled_info, 1);
+        assert_eq!(
+            sim.take_log(),
+            [
+                "error timeout",
+                "close 1002 Cannot connect to server clean=false"
+            ]
+        );
+        assert_eq!(sim.s.poll_timeout(), None);
+    }
+
+    #[test]
+    fn transport_dying_young_is_demoted_and_the_ladder_continues() {
+        let mut sim = Sim::start(config());
+        assert_eq!(sim.take_log(), ["transport websocket", "open"]);
+        sim.advance(1_000);
+        sim.drop_transport();
+        assert_eq!(
+            sim.take_log(),
+            [
+                "reconnecting 1006 gone delay=0 attempt=0",
+                "transport xhr-streaming",
+                "open"
+            ]
+        );
+        assert_eq!(sim.kinds_opened(), [WebSocket, XhrStreaming]);
+        assert_ne!(sim.opened[0].1, sim.opened[1].1);
+        // Later reconnections put websocket last.
+        sim.advance(10_000);
+        sim.drop_transport();
+        let log = sim.take_log();
+        assert_eq!(log.len(), 1);
+        assert!(
+            log[0].starts_with("reconnecting 1006 gone delay="),
+            "{log:?}"
+        );
+        sim.advance(60_000);
+        assert_eq!(sim.take_log(), ["open"]);
+        assert_eq!(sim.kinds_opened()[2], XhrStreaming);
+        assert_eq!(sim.s.candidates().last(), Some(&WebSocket));
+        assert_eq!(sim.s.candidates().first(), Some(&XhrStreaming));
+    }
+
+    #[test]
+    fn young_deaths_through_the_whole_ladder_close_2000_without_reconnect() {
+        let mut c = config();
+        c.reconnect = None;
+        c.transports = vec![WebSocket, XhrPolling];
+        let mut sim = Sim::start(c);
+        sim.advance(100);
+        sim.drop_transport();
+        sim.advance(100);
+        sim.drop_transport();
+        assert_eq!(
+            sim.take_log(),
+            [
+                "transport websocket",
+                "open",
+                "reconnecting 1006 gone delay=0 attempt=0",
+                "transport xhr-polling",
+                "open",
+                "close 2000 All transports failed clean=false"
+            ]
+        );
+    }
+
+    #[test]
+    fn stable_drop_without_reconnect_closes_with_the_transport_code() {
+        let mut c = config();
+        c.reconnect = None;
+        let mut sim = Sim::start(c);
+        sim.advance(10_000);
+        sim.drop_transport();
+        assert_eq!(
+            sim.take_log(),
+            ["transport websocket", "open", "close 1006 gone clean=false"]
+        );
+    }
+
+    fn backoff_config(max_attempts: Option<u32>) -> Config {
+        let mut c = config();
+        c.reconnect = Some(Reconnect {
+            backoff: Backoff {
+                min: 1_000,
+                max: 8_000,
+                factor: 2.0,
+                jitter: 0.5,
+            },
+            max_attempts,
+        });
+        c
+    }
+
+    #[test]
+    fn reconnects_with_exponential_backoff_and_gives_up_after_max_attempts() {
+        // random01 = 0.5 -> each delay is base × 1.25.
+        let mut sim = Sim::new(backoff_config(Some(3)), fixed_random(1 << 31));
+        sim.connect();
+        sim.advance(10_000);
+        sim.info = InfoMode::Fail;
+        sim.drop_transport();
+        let dropped_at = sim.now;
+        assert_eq!(
+            sim.take_log(),
+            [
+                "transport websocket",
+                "open",
+                "reconnecting 1006 gone delay=1250 attempt=1"
+            ]
+        );
+        assert_eq!(sim.s.ready_state(), ReadyState::Connecting);
+        assert_eq!(sim.s.poll_timeout(), Some(dropped_at + 1_250));
+        sim.advance(1_249);
+        assert!(sim.take_log().is_empty());
+        sim.advance(1);
+        assert_eq!(
+            sim.take_log(),
+            [
+                "error network",
+                "reconnecting 1002 Cannot connect to server delay=2500 attempt=2"
+            ]
+        );
+        sim.advance(2_500);
+        assert_eq!(
+            sim.take_log(),
+            [
+                "error network",
+                "reconnecting 1002 Cannot connect to server delay=5000 attempt=3"
+            ]
+        );
+        sim.advance(5_000);
+        assert_eq!(
+            sim.take_log(),
+            [
+                "error network",
+                "close 1002 Cannot connect to server clean=false"
+            ]
+        );
+        assert_eq!(sim.s.poll_timeout(), None);
+    }
+
+    #[test]
+    fn backoff_caps_at_max_and_resets_after_a_stable_session() {
+        let mut sim = Sim::new(backoff_config(None), fixed_random(0));
+        sim.connect();
+        sim.advance(10_000);
+        sim.behave_all(Behaviour::Refuse);
+        sim.drop_transport();
+        let mut delays = Vec::new();
+        for _ in 0..6 {
+            let log = sim.take_log();
+            let last = log.last().unwrap().clone();
+            let delay: u64 = last
+                .split("delay=")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            delays.push(delay);
+            sim.advance(delay);
+        }
+        assert_eq!(delays, [1_000, 2_000, 4_000, 8_000, 8_000, 8_000]);
+        // The server comes back: the next attempt opens; a later drop starts at 1 s again.
+        sim.behave_all(Behaviour::Accept);
+        sim.advance(8_000);
+        assert_eq!(sim.take_log().last().unwrap(), "open");
+        sim.advance(10_000);
+        sim.drop_transport();
+        assert_eq!(
+            sim.take_log(),
+            ["reconnecting 1006 gone delay=1000 attempt=1"]
+        );
+    }
+
+    #[test]
+    fn queue_is_flushed_in_order_and_bounded_by_count() {
+        let mut c = config();
+        c.max_queued_messages = 3;
+        let mut sim = Sim::new(c, counter_random());
+        sim.behave_all(Behaviour::Silent);
+        sim.send("a");
+        sim.send("bb");
+        sim.connect();
+        sim.send("ccc");
+        let e = sim.s.send("d".into()).unwrap_err();
+        assert!(e.is_invalid() && e.message().contains("too many messages"));
+        assert_eq!(sim.s.buffered_amount(), 6);
+        // Opening flushes all three, in order, in one payload.
+        sim.frame("o");
+        assert_eq!(sim.received, ["a", "bb", "ccc"]);
+        assert_eq!(
+            sim.take_log(),
+            [
+                "transport websocket",
+                "open",
+                "message a",
+                "message bb",
+                "message ccc"
+            ]
+        );
+        assert_eq!(sim.s.buffered_amount(), 0);
+        sim.send("d");
+        assert_eq!(sim.received, ["a", "bb", "ccc", "d"]);
+    }
+
+    #[test]
+    fn queue_is_bounded_by_bytes_in_flight_too() {
+        let mut c = config();
+        c.max_queued_bytes = 5;
+        let mut sim = Sim::new(c, counter_random());
+        sim.hold_sends = true;
+        sim.connect();
+        sim.send("abc");
+        assert_eq!(sim.received, ["abc"]);
+        let e = sim.s.send("def".into()).unwrap_err();
+        assert!(e.is_invalid() && e.message().contains("too many bytes"));
+        sim.send("de");
+        let e = sim.s.send("".into()).err();
+        assert!(e.is_none(), "an empty message fits");
+        assert_eq!(sim.s.buffered_amount(), 5);
+        let big = "x".repeat(6);
+        assert!(sim.s.send(big).unwrap_err().is_invalid());
+    }
+
+    #[test]
+    fn failed_send_is_requeued_before_newer_messages() {
+        let mut sim = Sim::start(config());
+        sim.advance(10_000);
+        sim.fail_sends = 1;
+        sim.send("1");
+        sim.s.send("2".into()).unwrap();
+        assert!(sim.received.is_empty());
+        assert_eq!(sim.s.ready_state(), ReadyState::Connecting);
+        let log = sim.take_log();
+        assert!(
+            log.last()
+                .unwrap()
+                .starts_with("reconnecting 1006 Sending failed"),
+            "{log:?}"
+        );
+        sim.send("3");
+        assert_eq!(sim.s.buffered_amount(), 3);
+        sim.advance(60_000);
+        assert_eq!(sim.received, ["1", "2", "3"]);
+        assert_eq!(sim.s.buffered_amount(), 0);
+    }
+
+    #[test]
+    fn unconfirmed_payload_is_sent_again_at_least_once() {
+        let mut sim = Sim::start(config());
+        sim.advance(10_000);
+        sim.hold_sends = true;
+        sim.send("m");
+        sim.hold_sends = false;
+        sim.drop_transport();
+        sim.advance(60_000);
+        // The server got it on the dead session and again on the new one.
+        assert_eq!(sim.received, ["m", "m"]);
+        assert_eq!(sim.s.buffered_amount(), 0);
+    }
+
+    #[test]
+    fn heartbeat_silence_counts_as_a_drop() {
+        let mut sim = Sim::new(backoff_config(None), fixed_random(0));
+        sim.connect();
+        let opened = sim.now;
+        assert_eq!(sim.s.poll_timeout(), Some(opened + 62_500));
+        sim.advance(60_000);
+        sim.frame("h");
+        assert_eq!(sim.s.poll_timeout(), Some(sim.now + 62_500));
+        sim.advance(30_000);
+        sim.frame(r#"a["still here"]"#);
+        sim.advance(62_499);
+        assert_eq!(
+            sim.take_log(),
+            [
+                "transport websocket",
+                "open",
+                "heartbeat",
+                "message still here"
+            ]
+        );
+        sim.advance(1);
+        assert_eq!(
+            sim.take_log(),
+            ["reconnecting 1006 Server heartbeat timed out delay=1000 attempt=1"]
+        );
+        assert!(sim.live.is_empty());
+        // 0 disables the check.
+        let mut c = config();
+        c.heartbeat_timeout_ms = 0;
+        let sim = Sim::start(c);
+        assert_eq!(sim.s.poll_timeout(), None);
+    }
+
+    #[test]
+    fn server_close_frame_is_final() {
+        let mut sim = Sim::start(config());
+        sim.send("unanswered");
+        sim.echo = false;
+        sim.hold_sends = true;
+        sim.send("pending");
+        let id = sim.current();
+        sim.s.handle_frame(sim.now, id, r#"c[3000,"Go away!"]"#);
+        assert_eq!(sim.s.ready_state(), ReadyState::Closing);
+        sim.pump();
+        assert_eq!(
+            sim.take_log(),
+            [
+                "transport websocket",
+                "open",
+                "message unanswered",
+                "close 3000 Go away! clean=true"
+            ]
+        );
+        assert_eq!(sim.s.ready_state(), ReadyState::Closed);
+        assert!(sim.live.is_empty());
+        assert_eq!(sim.s.poll_timeout(), None);
+        sim.advance(100_000);
+        assert!(
+            sim.opened.len() == 1 && sim.take_log().is_empty(),
+            "no reconnection"
+        );
+        assert!(sim.s.send("late".into()).unwrap_err().is_invalid());
+        assert_eq!(sim.s.take_unsent(), ["pending"]);
+        // A close frame while connecting is final too.
+        let mut sim = Sim::new(config(), counter_random());
+        sim.behave_all(Behaviour::Silent);
+        sim.connect();
+        sim.frame(r#"c[2010,"Another connection still open"]"#);
+        assert_eq!(
+            sim.take_log(),
+            ["close 2010 Another connection still open clean=true"]
+        );
+    }
+
+    #[test]
+    fn user_close_in_each_state() {
+        // Idle.
+        let mut s = Session::new("http://h", config(), fixed_random(0)).unwrap();
+        s.close(None, "").unwrap();
+        assert!(actions(&mut s).is_empty());
+        assert_eq!(s.ready_state(), ReadyState::Closing);
+        assert_eq!(events(&mut s), ["close 1000 Normal closure clean=true"]);
+        assert_eq!(s.ready_state(), ReadyState::Closed);
+        s.connect(0);
+        assert!(actions(&mut s).is_empty());
+        // Fetching /info.
+        let mut s = Session::new("http://h", config(), fixed_random(0)).unwrap();
+        s.connect(0);
+        let Some(Action::FetchInfo { id, .. }) = s.poll_action() else {
+            panic!()
+        };
+        s.close(Some(3001), "bye").unwrap();
+        assert_eq!(actions(&mut s), [Action::CancelInfo { id }]);
+        assert_eq!(events(&mut s), ["close 3001 bye clean=true"]);
+        s.handle_info(10, id, INFO); // late answer: ignored
+        assert!(actions(&mut s).is_empty() && events(&mut s).is_empty());
+        // Attempting a transport.
+        let mut s = Session::new("http://h", config(), fixed_random(0)).unwrap();
+        let (t, ..) = to_first_attempt(&mut s);
+        s.close(Some(4999), "").unwrap();
+        assert_eq!(actions(&mut s), [Action::CloseTransport { id: t }]);
+        assert_eq!(events(&mut s), ["close 4999 Normal closure clean=true"]);
+        // Open, with a message queued behind one in flight.
+        let mut s = Session::new("http://h", config(), fixed_random(0)).unwrap();
+        let (t, ..) = to_first_attempt(&mut s);
+        s.handle_frame(2_000, t, "o");
+        s.send("in flight".into()).unwrap();
+        s.send("queued".into()).unwrap();
+        actions(&mut s);
+        assert!(s.take_unsent().is_empty(), "nothing taken while open");
+        s.close(None, "done").unwrap();
+        assert_eq!(actions(&mut s), [Action::CloseTransport { id: t }]);
+        assert_eq!(
+            events(&mut s),
+            ["transport websocket", "open", "close 1000 done clean=true"]
+        );
+        assert_eq!(s.take_unsent(), ["in flight", "queued"]);
+        assert_eq!(s.buffered_amount(), 0);
+        s.handle_frame(2_100, t, r#"a["late"]"#);
+        s.handle_transport_closed(2_100, t, 1006, "x");
+        assert!(events(&mut s).is_empty());
+        // Waiting to reconnect.
+        let mut sim = Sim::start(config());
+        sim.advance(10_000);
+        sim.drop_transport();
+        assert!(sim.s.poll_timeout().is_some());
+        sim.s.close(None, "").unwrap();
+        sim.pump();
+        assert_eq!(sim.s.poll_timeout(), None);
+        assert_eq!(
+            sim.take_log().last().unwrap(),
+            "close 1000 Normal closure clean=true"
+        );
+        // Already closed: nothing happens.
+        sim.s.close(Some(3000), "again").unwrap();
+        sim.pump();
+        assert!(sim.take_log().is_empty());
+    }
+
+    #[test]
+    fn user_close_validates_code_and_reason() {
+        let mut s = Session::new("http://h", config(), fixed_random(0)).unwrap();
+        for code in [0, 999, 1001, 1006, 2000, 2999, 5000, u16::MAX] {
+            let e = s.close(Some(code), "").unwrap_err();
+            assert!(e.is_invalid(), "{code}");
+        }
+        assert!(s
+            .close(Some(1000), &"é".repeat(62))
+            .unwrap_err()
+            .is_invalid());
+        assert_eq!(s.ready_state(), ReadyState::Connecting, "nothing changed");
+        s.close(Some(3000), &"x".repeat(123)).unwrap();
+        assert_eq!(s.ready_state(), ReadyState::Closing);
+    }
+
+    #[test]
+    fn open_frame_on_an_open_session_means_the_server_lost_it() {
+        let mut sim = Sim::start(config());
+        sim.advance(10_000);
+        sim.frame("o");
+        let log = sim.take_log();
+        assert!(log
+            .last()
+            .unwrap()
+            .starts_with("reconnecting 1006 Server lost session"));
+    }
+
+    #[test]
+    fn malformed_frames_break_the_transport() {
+        // While open: an error event, then a reconnection.
+        let mut sim = Sim::start(config());
+        sim.advance(10_000);
+        sim.frame("a[\"broken");
+        let log = sim.take_log();
+        assert_eq!(log[2], "error protocol");
+        assert!(
+            log[3].starts_with("reconnecting 1002 Broken framing"),
+            "{log:?}"
+        );
+        // Messages before `o`: an error and the next rung.
+        let mut sim = Sim::new(config(), counter_random());
+        sim.behave(WebSocket, Behaviour::Silent);
+        sim.connect();
+        sim.frame(r#"a["early"]"#);
+        assert_eq!(
+            sim.take_log(),
+            ["error protocol", "transport xhr-streaming", "open"]
+        );
+    }
+
+    #[test]
+    fn application_close_codes_from_a_transport_are_final() {
+        let mut sim = Sim::new(config(), counter_random());
+        sim.behave_all(Behaviour::Silent);
+        sim.connect();
+        let id = sim.current();
+        sim.s
+            .handle_transport_closed(sim.now, id, 3003, "forbidden");
+        sim.pump();
+        assert_eq!(sim.take_log(), ["close 3003 forbidden clean=false"]);
+        assert!(sim.live.is_empty());
+        let mut sim = Sim::start(config());
+        sim.advance(10_000);
+        let id = sim.current();
+        sim.s.handle_transport_closed(sim.now, id, 1000, "bye");
+        sim.pump();
+        assert_eq!(sim.take_log().last().unwrap(), "close 1000 bye clean=false");
+    }
+
+    #[test]
+    fn news_from_abandoned_operations_is_ignored() {
+        let mut sim = Sim::new(config(), counter_random());
+        sim.behave(WebSocket, Behaviour::Silent);
+        sim.behave(XhrStreaming, Behaviour::Silent);
+        sim.connect();
+        let old = sim.current();
+        sim.advance(10_000); // websocket times out, xhr-streaming too, xdr-streaming opens
+        assert_eq!(sim.kinds_opened(), [WebSocket, XhrStreaming, XdrStreaming]);
+        sim.take_log();
+        sim.s.handle_frame(sim.now, old, "o");
+        sim.s.handle_frame(sim.now, old, r#"a["ghost"]"#);
+        sim.s.handle_transport_closed(sim.now, old, 1006, "late");
+        sim.s.handle_send_done(sim.now, old, false);
+        sim.s.handle_info(sim.now, OpId(1), INFO);
+        sim.s
+            .handle_info_failed(sim.now, OpId(1), Error::network("x"));
+        sim.pump();
+        assert!(sim.take_log().is_empty());
+        assert_eq!(sim.s.transport(), Some(XdrStreaming));
+        assert_eq!(sim.opened.len(), 3);
+    }
+
+    #[test]
+    fn full_sessions_over_every_transport() {
+        for kind in TransportKind::ALL {
+            let mut c = config();
+            c.transports = vec![kind];
+            let mut sim = Sim::start(c);
+            let (_, url) = sim.opened[0].clone();
+            assert!(url.ends_with(kind.spec().receive_path), "{url}");
+            let sent: Vec<String> = (0..20).map(|i| format!("{}-{i}", kind.name())).collect();
+            for m in &sent {
+                sim.send(m);
+            }
+            sim.frame("h");
+            sim.s.close(None, "").unwrap();
+            sim.pump();
+            let mut want = vec![["transport ", kind.name()].concat(), "open".into()];
+            want.extend(sent.iter().map(|m| ["message ", m].concat()));
+            want.push("heartbeat".into());
+            want.push("close 1000 Normal closure clean=true".into());
+            assert_eq!(sim.take_log(), want);
+            assert_eq!(sim.received, sent);
+            assert!(sim.live.is_empty());
+        }
+    }
+
+    /// Random sends, drops, failed sends, silences and outages against the simulated server:
+    /// once the network heals, every message has reached the server, first copies in order.
+    #[test]
+    fn chaos_never_loses_or_reorders_messages() {
+        for seed in 1..=30u64 {
+            let mut state = seed;
+            let mut rnd = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 16) as u32
+            };
+            let mut c = config();
+            c.max_queued_messages = 100_000;
+            c.max_queued_bytes = 1 << 30;
+            let mut sim = Sim::new(c, fixed_random(12345));
+            sim.heartbeats = true;
+            sim.connect();
+            let mut sent = Vec::new();
+            for step in 0..300 {
+                match rnd() % 10 {
+                    0..=3 => {
+                        let m = format!("{seed}/{step}");
+                        sim.send(&m);
+                        sent.push(m);
+                    }
+                    4 if !sim.live.is_empty() => sim.drop_transport(),
+                    5 => sim.fail_sends = rnd() % 2,
+                    6 => {
+                        let b = match rnd() % 3 {
+                            0 => Behaviour::Accept,
+                            1 => Behaviour::Refuse,
+                            _ => Behaviour::Silent,
+                        };
+                        let k = TransportKind::ALL[(rnd() % 7) as usize];
+                        sim.behave(k, b);
+                    }
+                    7 => {
+                        sim.info = match rnd() % 4 {
+                            0 => InfoMode::Fail,
+                            1 => InfoMode::Silent,
+                            _ => InfoMode::Answer(INFO.into()),
+                        }
+                    }
+                    _ => sim.advance(u64::from(rnd() % 20_000)),
+                }
+                assert_ne!(sim.s.ready_state(), ReadyState::Closed, "seed {seed}");
+            }
+            // Heal everything and let it settle.
+            sim.behave_all(Behaviour::Accept);
+            sim.info = InfoMode::Answer(INFO.into());
+            sim.fail_sends = 0;
+            sim.advance(200_000);
+            assert_eq!(sim.s.ready_state(), ReadyState::Open, "seed {seed}");
+            assert_eq!(sim.s.buffered_amount(), 0, "seed {seed}");
+            let mut first = Vec::new();
+            for m in &sim.received {
+                if !first.contains(m) {
+                    first.push(m.clone());
+                }
+            }
+            assert_eq!(first, sent, "seed {seed}");
+        }
+    }
+}

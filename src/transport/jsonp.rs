@@ -1,0 +1,309 @@
+//! JSONP: a cross-origin GET answered by a script that calls back into the page.
+//!
+//! Works against any server that can wrap its JSON in a function call, with no CORS headers,
+//! in every browser. The price: the response runs as script with the page's full authority, so
+//! only use JSONP with servers you trust completely; the HTTP status and headers are invisible;
+//! and a failed request is only reported as "the script did not load".
+//!
+//! How a call runs ([`Jsonp::send`]):
+//! 1. a fresh callback name with 128 random bits (see [`crate::protocol::jsonp`]) is installed
+//!    as a global on `window`, backed by a wasm closure owned by the pending operation;
+//! 2. a [`<script>`](https://developer.mozilla.org/docs/Web/HTML/Element/script) whose URL
+//!    carries that name is appended to the document;
+//! 3. the first of these ends the call: the callback is called (success), the script's `load`
+//!    fires without a call (protocol error: the script ran and did not call back), its `error`
+//!    fires (network error: refused, HTTP error status, blocked), or the timeout elapses.
+//!
+//! Whatever ends it, including dropping the future, the cleanup is the same checklist: clear
+//! the timer, null the script's `onload`/`onerror`, remove the `<script>`, and remove the
+//! global. When the response might still arrive (timeout or drop before the script finished),
+//! the global is replaced by a plain JavaScript no-op that deletes itself when called, so a late
+//! response neither throws nor reaches freed wasm memory.
+//!
+//! On a cross-origin isolated page (`Cross-Origin-Embedder-Policy: require-corp`) the server
+//! must also send `Cross-Origin-Resource-Policy: cross-origin`, or the browser blocks the script
+//! and the call fails as a network error.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use futures_channel::oneshot;
+use gloo_timers::callback::Timeout;
+use js_sys::Reflect;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Document, HtmlScriptElement, Url, Window};
+
+use crate::protocol::jsonp as rules;
+use crate::transport::random;
+use crate::Error;
+
+/// Default time a JSONP call may take: 10 seconds.
+pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
+
+#[wasm_bindgen(inline_js = "export function cometkit_jsonp_park(name) {\n\
+    var g = globalThis;\n\
+    g[name] = function () { delete g[name]; };\n\
+}")]
+extern "C" {
+    /// Replaces the global `name` by a function that only deletes itself (no `eval`, no
+    /// `Function` constructor: fine under a strict Content Security Policy).
+    #[wasm_bindgen(js_name = cometkit_jsonp_park)]
+    fn park(name: &str);
+}
+
+/// A JSONP request, configured with builder methods and run by [`Jsonp::send`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::transport::jsonp::Jsonp;
+/// let data = Jsonp::new("https://api.example.com/items")
+///     .param("page", "2")
+///     .callback_param("cb")
+///     .timeout(5_000)
+///     .send()
+///     .await?;
+/// # let _ = data; Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a Jsonp request does nothing until `send` is awaited"]
+pub struct Jsonp {
+    url: String,
+    params: Vec<(String, String)>,
+    callback_param: String,
+    timeout_ms: u32,
+    nonce: Option<String>,
+}
+
+impl Jsonp {
+    /// A JSONP request to `url`, resolved against the page's base URL; it must be http or
+    /// https. Parameters already in the URL are kept.
+    pub fn new(url: impl Into<String>) -> Self {
+        Jsonp {
+            url: url.into(),
+            params: Vec::new(),
+            callback_param: String::from("callback"),
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            nonce: None,
+        }
+    }
+
+    /// Appends the query parameter `name=value` (URL-encoded for you; repeats are kept).
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.params.push((name.into(), value.into()));
+        self
+    }
+
+    /// The query parameter that carries the callback name (default `callback`). Must be
+    /// non-empty; it replaces any parameter of that name already in the URL.
+    pub fn callback_param(mut self, name: impl Into<String>) -> Self {
+        self.callback_param = name.into();
+        self
+    }
+
+    /// How long to wait for the callback, in milliseconds (default [`DEFAULT_TIMEOUT_MS`]);
+    /// `0` waits without limit (a server that never answers then keeps the call pending).
+    pub fn timeout(mut self, ms: u32) -> Self {
+        self.timeout_ms = ms;
+        self
+    }
+
+    /// The [CSP nonce](https://developer.mozilla.org/docs/Web/HTML/Global_attributes/nonce)
+    /// set on the `<script>` element, for pages whose Content Security Policy allows scripts
+    /// by nonce.
+    pub fn nonce(mut self, nonce: impl Into<String>) -> Self {
+        self.nonce = Some(nonce.into());
+        self
+    }
+
+    /// Runs the request and resolves to the value the server passed to the callback (its
+    /// first argument; `undefined` when called without one).
+    ///
+    /// Fails with:
+    /// - [`Invalid`](crate::ErrorKind::Invalid) before anything is sent: no window/document,
+    ///   a URL that does not parse or is not http(s), an empty callback parameter name, a
+    ///   parameter with the callback parameter's name, or no `crypto.getRandomValues`;
+    /// - [`Protocol`](crate::ErrorKind::Protocol): the script loaded and ran but did not call
+    ///   the callback (not a JSONP response, wrong callback parameter, or a syntax error);
+    /// - [`Network`](crate::ErrorKind::Network): the script did not load (connection failure,
+    ///   HTTP error status, blocked by CSP or by a non-JavaScript MIME type);
+    /// - [`Timeout`](crate::ErrorKind::Timeout): nothing of the above within the timeout.
+    ///
+    /// Dropping the future cancels the call and cleans up (see the module docs).
+    pub async fn send(self) -> Result<JsValue, Error> {
+        rules::check_callback_param(&self.callback_param).map_err(Error::invalid)?;
+        let window = web_sys::window().ok_or_else(|| Error::invalid("JSONP needs a window"))?;
+        let document = window
+            .document()
+            .ok_or_else(|| Error::invalid("JSONP needs a document"))?;
+        let url = resolve_http_url(&document, &self.url)?;
+        let query = url.search_params();
+        for (name, value) in &self.params {
+            if *name == self.callback_param {
+                return Err(Error::invalid(
+                    "a JSONP parameter has the same name as the callback parameter",
+                ));
+            }
+            query.append(name, value);
+        }
+        let name = fresh_name(&window)?;
+        query.set(&self.callback_param, &name);
+
+        let script: HtmlScriptElement = document
+            .create_element("script")
+            .ok()
+            .and_then(|e| e.dyn_into().ok())
+            .ok_or_else(|| Error::invalid("could not create a script element"))?;
+        let parent = match document.head() {
+            Some(head) => head.unchecked_into::<web_sys::Element>(),
+            None => document
+                .document_element()
+                .ok_or_else(|| Error::invalid("the document has no root element"))?,
+        };
+
+        let (tx, rx) = oneshot::channel::<Outcome>();
+        let slot: Slot = Rc::new(RefCell::new(Some(tx)));
+        let finished = Rc::new(Cell::new(false));
+
+        let callback = {
+            let (slot, finished) = (slot.clone(), finished.clone());
+            Closure::<dyn FnMut(JsValue)>::new(move |value: JsValue| {
+                finished.set(true);
+                settle(&slot, Outcome::Called(value));
+            })
+        };
+        let onload = {
+            let (slot, finished) = (slot.clone(), finished.clone());
+            Closure::<dyn FnMut()>::new(move || {
+                finished.set(true);
+                settle(&slot, Outcome::Loaded);
+            })
+        };
+        let onerror = {
+            let (slot, finished) = (slot.clone(), finished.clone());
+            Closure::<dyn FnMut()>::new(move || {
+                finished.set(true);
+                settle(&slot, Outcome::Failed);
+            })
+        };
+        let timer = (self.timeout_ms > 0).then(|| {
+            let slot = slot.clone();
+            Timeout::new(self.timeout_ms, move || settle(&slot, Outcome::TimedOut))
+        });
+
+        Reflect::set(&window, &JsValue::from_str(&name), callback.as_ref())
+            .map_err(|_| Error::invalid("could not install the JSONP callback on window"))?;
+        script.set_onload(Some(onload.as_ref().unchecked_ref()));
+        script.set_onerror(Some(onerror.as_ref().unchecked_ref()));
+        if let Some(nonce) = &self.nonce {
+            script.set_nonce(nonce);
+        }
+        script.set_src(&url.href());
+        // From here on every exit path, including a drop of this future, runs the cleanup.
+        let pending = Pending {
+            window,
+            name,
+            script,
+            finished,
+            timer,
+            _callback: callback,
+            _onload: onload,
+            _onerror: onerror,
+        };
+        if parent.append_child(&pending.script).is_err() {
+            // Nothing was requested, so no late call can come: delete rather than park.
+            pending.finished.set(true);
+            return Err(Error::network("could not insert the JSONP script element"));
+        }
+
+        let outcome = rx.await;
+        drop(pending);
+        match outcome {
+            Ok(Outcome::Called(value)) => Ok(value),
+            Ok(Outcome::Loaded) => Err(Error::protocol("JSONP response did not call the callback")),
+            Ok(Outcome::Failed) => Err(Error::network(
+                "JSONP script failed to load (network error, HTTP error status or blocked)",
+            )),
+            Ok(Outcome::TimedOut) => Err(Error::timeout(
+                "JSONP response did not arrive within the timeout",
+            )),
+            Err(_) => Err(Error::abort("JSONP call was cancelled")),
+        }
+    }
+}
+
+enum Outcome {
+    Called(JsValue),
+    Loaded,
+    Failed,
+    TimedOut,
+}
+
+/// The first event to arrive takes the sender; later ones (a second call, the `load` that
+/// follows a call) find it empty and do nothing.
+type Slot = Rc<RefCell<Option<oneshot::Sender<Outcome>>>>;
+
+fn settle(slot: &Slot, outcome: Outcome) {
+    let tx = slot.borrow_mut().take();
+    if let Some(tx) = tx {
+        let _ = tx.send(outcome);
+    }
+}
+
+/// Owns everything a pending call put into the page; dropping it is the cleanup checklist.
+struct Pending {
+    window: Window,
+    name: String,
+    script: HtmlScriptElement,
+    /// Set once the script ran or failed: no call can come later, so the global can go.
+    finished: Rc<Cell<bool>>,
+    timer: Option<Timeout>,
+    _callback: Closure<dyn FnMut(JsValue)>,
+    _onload: Closure<dyn FnMut()>,
+    _onerror: Closure<dyn FnMut()>,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        drop(self.timer.take());
+        self.script.set_onload(None);
+        self.script.set_onerror(None);
+        self.script.remove();
+        if self.finished.get() {
+            let target: &js_sys::Object = self.window.as_ref();
+            let _ = Reflect::delete_property(target, &JsValue::from_str(&self.name));
+        } else {
+            // The script may still arrive and call the name: leave a self-deleting no-op, so
+            // the wasm closure can be freed (fields drop after this) without ever dangling.
+            park(&self.name);
+        }
+    }
+}
+
+/// A callback name not yet used on `window`. With 128 random bits a clash means something
+/// else squats on the name; a few retries make that harmless.
+fn fresh_name(window: &Window) -> Result<String, Error> {
+    for _ in 0..4 {
+        let mut bytes = [0u8; rules::CALLBACK_RANDOM_BYTES];
+        random::fill(&mut bytes)?;
+        let name = rules::callback_name(&bytes);
+        if !Reflect::has(window, &JsValue::from_str(&name)).unwrap_or(true) {
+            return Ok(name);
+        }
+    }
+    Err(Error::invalid(
+        "could not find an unused JSONP callback name",
+    ))
+}
+
+/// `url` resolved against the document's base URL; only http and https are accepted.
+fn resolve_http_url(document: &Document, url: &str) -> Result<Url, Error> {
+    let base = document.base_uri().ok().flatten().unwrap_or_default();
+    let parsed = Url::new_with_base(url, &base)
+        .map_err(|_| Error::invalid("the JSONP URL is not a valid URL"))?;
+    match parsed.protocol().as_str() {
+        "http:" | "https:" => Ok(parsed),
+        _ => Err(Error::invalid("the JSONP URL must be http or https")),
+    }
+}

@@ -1,0 +1,53 @@
+//! Cryptographically strong random bytes from
+//! [`crypto.getRandomValues`](https://developer.mozilla.org/docs/Web/API/Crypto/getRandomValues).
+//!
+//! Used by the `jsonp` transport (unguessable callback names) and the `ping` transport
+//! (cache-busting tokens). `Math.random` is not used: its output is predictable enough to guess
+//! a pending JSONP callback name.
+
+use js_sys::Reflect;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::Error;
+
+/// Fills `buf` from `crypto.getRandomValues` of the global object (window or worker).
+///
+/// Fails with [`crate::ErrorKind::Invalid`] (nothing was sent) when the environment has no Web
+/// Crypto.
+pub(crate) fn fill(buf: &mut [u8]) -> Result<(), Error> {
+    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
+        .ok()
+        .and_then(|c| c.dyn_into::<web_sys::Crypto>().ok())
+        .ok_or_else(|| Error::invalid("this environment has no crypto.getRandomValues"))?;
+    crypto
+        .get_random_values_with_u8_array(buf)
+        .map(drop)
+        .map_err(|_| Error::invalid("crypto.getRandomValues failed"))
+}
+
+/// Lowercase hexadecimal of `bytes`.
+#[cfg_attr(not(feature = "ping"), allow(dead_code))]
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::hex;
+
+    #[test]
+    fn hex_encodes_every_nibble() {
+        assert_eq!(hex(&[]), "");
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(
+            hex(&[0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0]),
+            "123456789abcdef0"
+        );
+    }
+}

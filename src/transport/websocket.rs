@@ -1,0 +1,458 @@
+//! The browser's [`WebSocket`](https://developer.mozilla.org/docs/Web/API/WebSocket) as an owned
+//! Rust handle with an async event stream.
+//!
+//! [`WebSocket::open`] resolves a relative URL against the page, maps `http:`/`https:` to
+//! `ws:`/`wss:` and strips a fragment (see [`crate::protocol::wsurl`]), validates subprotocols,
+//! and connects with `binaryType = "arraybuffer"`. The four browser events are funnelled into one
+//! channel and read with [`WebSocket::next`] (or as a [`Stream`]); the stream ends after the
+//! [`WsEvent::Close`] event. Sending or closing with bad input returns an [`Error`] of kind
+//! `invalid` instead of a browser exception, and nothing is sent.
+//!
+//! Dropping the handle closes the socket with code 1000 (if it is still connecting or open)
+//! and removes every listener.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use futures_util::stream::{Stream, StreamExt};
+use js_sys::{Array, ArrayBuffer, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{BinaryType, CloseEvent, Event, EventTarget, MessageEvent};
+
+use crate::protocol::close::{self, CloseClass};
+use crate::protocol::wsurl;
+use crate::transport::listener::Listener;
+use crate::Error;
+
+/// The connection state, as
+/// [`WebSocket.readyState`](https://developer.mozilla.org/docs/Web/API/WebSocket/readyState).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadyState {
+    /// 0: the handshake has not finished yet.
+    Connecting,
+    /// 1: messages can be sent and received.
+    Open,
+    /// 2: the closing handshake has started.
+    Closing,
+    /// 3: the connection is closed (or could not be opened).
+    Closed,
+}
+
+impl ReadyState {
+    fn from_u16(n: u16) -> Self {
+        match n {
+            0 => ReadyState::Connecting,
+            1 => ReadyState::Open,
+            2 => ReadyState::Closing,
+            _ => ReadyState::Closed,
+        }
+    }
+}
+
+/// A received message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text frame.
+    Text(String),
+    /// A binary frame.
+    Binary(Vec<u8>),
+}
+
+/// How the connection ended, from the
+/// [`close` event](https://developer.mozilla.org/docs/Web/API/CloseEvent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseInfo {
+    /// The close code: the peer's, or 1006 when the connection dropped or never opened.
+    pub code: u16,
+    /// The peer's close reason (may be empty).
+    pub reason: String,
+    /// True when the closing handshake completed.
+    pub was_clean: bool,
+}
+
+impl CloseInfo {
+    /// What the code says about how the connection ended.
+    pub fn class(&self) -> CloseClass {
+        close::classify(self.code)
+    }
+
+    /// True when the connection was lost rather than closed (code 1006).
+    pub fn is_abnormal(&self) -> bool {
+        close::is_abnormal(self.code)
+    }
+}
+
+/// One event from the socket, in the order the browser fired them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsEvent {
+    /// The handshake succeeded.
+    Open,
+    /// A message arrived.
+    Message(Message),
+    /// The browser reports a failure (it gives no detail); a [`WsEvent::Close`] follows.
+    Error,
+    /// The connection closed; the last event of the stream.
+    Close(CloseInfo),
+}
+
+/// An event as it left the browser, before conversion: the JS export passes message data on
+/// without copying it.
+pub(crate) enum Raw {
+    Open,
+    Message(JsValue),
+    Error,
+    Close(CloseInfo),
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Open,
+    Message,
+    Error,
+    Close,
+}
+
+fn forward(tx: &UnboundedSender<Raw>, kind: Kind, event: &Event) {
+    let raw = match kind {
+        Kind::Open => Raw::Open,
+        Kind::Error => Raw::Error,
+        Kind::Message => match event.dyn_ref::<MessageEvent>() {
+            Some(m) => Raw::Message(m.data()),
+            None => return,
+        },
+        Kind::Close => match event.dyn_ref::<CloseEvent>() {
+            Some(c) => Raw::Close(CloseInfo {
+                code: c.code(),
+                reason: c.reason(),
+                was_clean: c.was_clean(),
+            }),
+            None => return,
+        },
+    };
+    let last = matches!(raw, Raw::Close(_));
+    let _ = tx.unbounded_send(raw);
+    if last {
+        tx.close_channel();
+    }
+}
+
+/// One listener; a single closure type for all four events keeps the wasm small.
+fn listen(target: &EventTarget, kind: Kind, tx: UnboundedSender<Raw>) -> Listener {
+    let name = match kind {
+        Kind::Open => "open",
+        Kind::Message => "message",
+        Kind::Error => "error",
+        Kind::Close => "close",
+    };
+    Listener::new(target, name, move |e: Event| forward(&tx, kind, &e))
+}
+
+/// The page's URL (`location.href`), in a window or a worker.
+fn base_href() -> Option<String> {
+    let location = Reflect::get(&js_sys::global(), &JsValue::from_str("location")).ok()?;
+    if !location.is_object() {
+        return None;
+    }
+    Reflect::get(&location, &JsValue::from_str("href"))
+        .ok()?
+        .as_string()
+}
+
+/// Resolves `url` against the page and maps it to a `ws:`/`wss:` URL.
+pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
+    if url.trim().is_empty() {
+        return Err(Error::invalid("WebSocket URL is empty"));
+    }
+    let parsed = match base_href() {
+        Some(base) => web_sys::Url::new_with_base(url, &base),
+        None => web_sys::Url::new(url),
+    }
+    .map_err(|_| Error::invalid("WebSocket URL does not parse"))?;
+    wsurl::to_ws_url(&parsed.href())
+}
+
+fn js_message(err: &JsValue) -> String {
+    Reflect::get(err, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_default()
+}
+
+/// The browser socket and its listeners; closes the socket when dropped. Shared by
+/// [`WebSocket`] and the JS export.
+pub(crate) struct Conn {
+    ws: web_sys::WebSocket,
+    _listeners: [Listener; 4],
+}
+
+impl Conn {
+    /// Validates, resolves and connects; events arrive on the returned receiver, which ends
+    /// after the close event or when the `Conn` is dropped.
+    pub(crate) fn connect(
+        url: &str,
+        protocols: &[&str],
+    ) -> Result<(Conn, UnboundedReceiver<Raw>), Error> {
+        wsurl::check_protocols(protocols)?;
+        let url = resolve_url(url)?;
+        let ws = if protocols.is_empty() {
+            web_sys::WebSocket::new(&url)
+        } else {
+            let list = Array::new();
+            for p in protocols {
+                list.push(&JsValue::from_str(p));
+            }
+            web_sys::WebSocket::new_with_str_sequence(&url, &list)
+        }
+        .map_err(|e| {
+            Error::invalid(
+                [
+                    "the browser refused to open the WebSocket: ",
+                    &js_message(&e),
+                ]
+                .concat(),
+            )
+        })?;
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        let (tx, rx) = mpsc::unbounded();
+        let listeners = [
+            listen(&ws, Kind::Open, tx.clone()),
+            listen(&ws, Kind::Message, tx.clone()),
+            listen(&ws, Kind::Error, tx.clone()),
+            listen(&ws, Kind::Close, tx),
+        ];
+        Ok((
+            Conn {
+                ws,
+                _listeners: listeners,
+            },
+            rx,
+        ))
+    }
+
+    pub(crate) fn raw(&self) -> &web_sys::WebSocket {
+        &self.ws
+    }
+
+    pub(crate) fn ready_state(&self) -> ReadyState {
+        ReadyState::from_u16(self.ws.ready_state())
+    }
+
+    /// Fails unless the socket is open: the browser throws while connecting and silently drops
+    /// data once closing.
+    pub(crate) fn check_open(&self) -> Result<(), Error> {
+        match self.ready_state() {
+            ReadyState::Open => Ok(()),
+            ReadyState::Connecting => Err(Error::invalid("WebSocket is not open yet (connecting)")),
+            _ => Err(Error::invalid("WebSocket is not open (closing or closed)")),
+        }
+    }
+
+    pub(crate) fn send_failed(err: JsValue) -> Error {
+        Error::invalid(["WebSocket send failed: ", &js_message(&err)].concat())
+    }
+
+    pub(crate) fn close_with(&self, code: u16, reason: &str) -> Result<(), Error> {
+        close::check_close(code, reason)?;
+        self.ws
+            .close_with_code_and_reason(code, reason)
+            .map_err(|e| {
+                Error::invalid(["the browser refused the close: ", &js_message(&e)].concat())
+            })
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if matches!(
+            self.ready_state(),
+            ReadyState::Connecting | ReadyState::Open
+        ) {
+            let _ = self.ws.close_with_code(close::NORMAL);
+        }
+    }
+}
+
+/// An open (or opening) [WebSocket](https://developer.mozilla.org/docs/Web/API/WebSocket).
+///
+/// Read events with [`WebSocket::next`] or through [`Stream`]; wait for the handshake with
+/// [`WebSocket::opened`]. Dropping it closes the connection with code 1000 and removes its
+/// listeners; events not yet read are discarded.
+pub struct WebSocket {
+    conn: Conn,
+    rx: UnboundedReceiver<Raw>,
+    opened: bool,
+}
+
+impl WebSocket {
+    /// Opens a connection to `url`
+    /// ([`new WebSocket(url)`](https://developer.mozilla.org/docs/Web/API/WebSocket/WebSocket)).
+    ///
+    /// `url` may be relative (resolved against the page) and may use `http:`/`https:`, mapped
+    /// to `ws:`/`wss:`; a fragment is removed. Returns at once, in state
+    /// [`ReadyState::Connecting`].
+    ///
+    /// Fails with kind `invalid` when the URL is empty, does not parse, or has another scheme
+    /// (`ftp:`, `javascript:`, `data:`, ...), or when the browser refuses it (for example
+    /// `ws:` from an `https:` page). A refused handshake or an unreachable server is not an
+    /// error here: it arrives as [`WsEvent::Error`] then [`WsEvent::Close`] with code 1006
+    /// (see [`WebSocket::opened`]).
+    pub fn open(url: &str) -> Result<WebSocket, Error> {
+        Self::open_with_protocols(url, &[])
+    }
+
+    /// Like [`WebSocket::open`], offering subprotocols in order of preference; after the
+    /// handshake [`WebSocket::protocol`] names the one the server chose.
+    ///
+    /// Also fails with kind `invalid` when a name is empty, is not an HTTP token, or is listed
+    /// twice.
+    pub fn open_with_protocols(url: &str, protocols: &[&str]) -> Result<WebSocket, Error> {
+        let (conn, rx) = Conn::connect(url, protocols)?;
+        Ok(WebSocket {
+            conn,
+            rx,
+            opened: false,
+        })
+    }
+
+    /// Sends a text message
+    /// ([`send`](https://developer.mozilla.org/docs/Web/API/WebSocket/send)).
+    ///
+    /// Fails with kind `invalid` unless the socket is [`ReadyState::Open`].
+    pub fn send_text(&self, text: &str) -> Result<(), Error> {
+        self.conn.check_open()?;
+        self.conn.ws.send_with_str(text).map_err(Conn::send_failed)
+    }
+
+    /// Sends a binary message. Fails with kind `invalid` unless the socket is open.
+    pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), Error> {
+        self.conn.check_open()?;
+        self.conn
+            .ws
+            .send_with_u8_array(bytes)
+            .map_err(Conn::send_failed)
+    }
+
+    /// Starts the closing handshake with code 1000 and no reason
+    /// ([`close`](https://developer.mozilla.org/docs/Web/API/WebSocket/close)). Does nothing
+    /// when already closing or closed; while connecting, abandons the connection.
+    pub fn close(&self) -> Result<(), Error> {
+        self.conn.close_with(close::NORMAL, "")
+    }
+
+    /// Starts the closing handshake with `code` and `reason`.
+    ///
+    /// Fails with kind `invalid`, leaving the socket as it was, when `code` is not 1000 or in
+    /// 3000-4999, or `reason` is longer than 123 UTF-8 bytes (see [`crate::protocol::close`]).
+    pub fn close_with(&self, code: u16, reason: &str) -> Result<(), Error> {
+        self.conn.close_with(code, reason)
+    }
+
+    /// The connection state.
+    pub fn ready_state(&self) -> ReadyState {
+        self.conn.ready_state()
+    }
+
+    /// Bytes queued by `send_*` but not yet transmitted
+    /// ([`bufferedAmount`](https://developer.mozilla.org/docs/Web/API/WebSocket/bufferedAmount)).
+    pub fn buffered_amount(&self) -> u32 {
+        self.conn.ws.buffered_amount()
+    }
+
+    /// The subprotocol the server chose, or `""`
+    /// ([`protocol`](https://developer.mozilla.org/docs/Web/API/WebSocket/protocol)).
+    pub fn protocol(&self) -> String {
+        self.conn.ws.protocol()
+    }
+
+    /// The absolute `ws:`/`wss:` URL connected to
+    /// ([`url`](https://developer.mozilla.org/docs/Web/API/WebSocket/url)).
+    pub fn url(&self) -> String {
+        self.conn.ws.url()
+    }
+
+    /// The extensions the server accepted, e.g. `permessage-deflate`
+    /// ([`extensions`](https://developer.mozilla.org/docs/Web/API/WebSocket/extensions)).
+    pub fn extensions(&self) -> String {
+        self.conn.ws.extensions()
+    }
+
+    /// The next event, or `None` once the [`WsEvent::Close`] event has been returned.
+    pub async fn next(&mut self) -> Option<WsEvent> {
+        StreamExt::next(self).await
+    }
+
+    /// Waits until the socket is open (returns at once if it already was).
+    ///
+    /// Fails with kind `network`, naming the close code (1006 for a refused handshake or an
+    /// unreachable server), when the connection closes first. Events before the open event
+    /// (an error) are consumed.
+    pub async fn opened(&mut self) -> Result<(), Error> {
+        if self.opened {
+            return Ok(());
+        }
+        while let Some(event) = self.next().await {
+            match event {
+                WsEvent::Open => return Ok(()),
+                WsEvent::Close(info) => {
+                    let code = info.code.to_string();
+                    return Err(Error::network(
+                        [
+                            "WebSocket closed before it opened: code ",
+                            &code,
+                            " (",
+                            close::describe(info.code),
+                            ")",
+                        ]
+                        .concat(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Err(Error::network("WebSocket closed before it opened"))
+    }
+}
+
+impl std::fmt::Debug for WebSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("url", &self.url())
+            .field("ready_state", &self.ready_state())
+            .finish()
+    }
+}
+
+impl Stream for WebSocket {
+    type Item = WsEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WsEvent>> {
+        let this = self.get_mut();
+        loop {
+            let raw = match this.rx.poll_next_unpin(cx) {
+                Poll::Ready(Some(raw)) => raw,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            };
+            let event = match raw {
+                Raw::Open => {
+                    this.opened = true;
+                    WsEvent::Open
+                }
+                Raw::Error => WsEvent::Error,
+                Raw::Close(info) => WsEvent::Close(info),
+                Raw::Message(data) => {
+                    if let Some(text) = data.as_string() {
+                        WsEvent::Message(Message::Text(text))
+                    } else if let Some(buf) = data.dyn_ref::<ArrayBuffer>() {
+                        WsEvent::Message(Message::Binary(Uint8Array::new(buf).to_vec()))
+                    } else {
+                        // binaryType is always "arraybuffer" here; nothing else can arrive.
+                        continue;
+                    }
+                }
+            };
+            return Poll::Ready(Some(event));
+        }
+    }
+}
