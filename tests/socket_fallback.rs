@@ -19,8 +19,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 #[wasm_bindgen(inline_js = r#"
-export async function control(url) {
-  const r = await fetch(url, { method: "POST", cache: "no-store" });
+export async function control(url, method) {
+  const r = await fetch(url, { method: method, cache: "no-store" });
   if (!r.ok) throw new Error("chaos control " + url + " answered " + r.status);
   return r.json();
 }
@@ -59,18 +59,25 @@ export async function js_echo(socket, messages) {
     "the echoes", 20000);
   out.transport = socket.transport;
   out.readyState = socket.readyState;
+  socket.onclose = null;
   socket.close(1000, "done");
+  socket.free();
   return out;
 }
 "#)]
 extern "C" {
     #[wasm_bindgen(catch)]
-    async fn control(url: &str) -> Result<JsValue, JsValue>;
+    async fn control(url: &str, method: &str) -> Result<JsValue, JsValue>;
     fn now_ms() -> f64;
     fn take_global(name: &str) -> JsValue;
     fn put_global(name: &str, value: &JsValue);
     #[wasm_bindgen(catch)]
     async fn js_echo(socket: JsValue, messages: js_sys::Array) -> Result<JsValue, JsValue>;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `console.log`, as `web_sys::console::log_1` (the crate's web-sys has no `console`).
     #[wasm_bindgen(js_namespace = console, js_name = log)]
     fn console_log(line: &str);
 }
@@ -86,9 +93,15 @@ fn echo_url(key: &str) -> String {
     common::url(&format!("/chaos/{key}/echo"))
 }
 
-/// Calls a control endpoint of `key` (`set?...`, `restart`, `state`, `received`).
+/// Calls a control endpoint of `key`: POST `set?...` and `restart`, GET `state` and
+/// `received`.
 async fn chaos(key: &str, what: &str) -> JsValue {
-    match control(&common::url(&format!("/chaos/{key}/{what}"))).await {
+    let method = if what == "state" || what == "received" {
+        "GET"
+    } else {
+        "POST"
+    };
+    match control(&common::url(&format!("/chaos/{key}/{what}")), method).await {
         Ok(v) => v,
         Err(e) => panic!("chaos {what}: {e:?}"),
     }
@@ -135,7 +148,8 @@ struct Seen {
     /// `attempt` of every reconnection.
     reconnects: Vec<u32>,
     messages: Vec<String>,
-    errors: u32,
+    /// The messages of the informational errors.
+    errors: Vec<String>,
 }
 
 impl Seen {
@@ -146,7 +160,7 @@ impl Seen {
             SocketEvent::Open => self.opens += 1,
             SocketEvent::Message(m) => self.messages.push(m),
             SocketEvent::Reconnecting { attempt, .. } => self.reconnects.push(attempt),
-            SocketEvent::Error(_) => self.errors += 1,
+            SocketEvent::Error(e) => self.errors.push(e.message().to_owned()),
             SocketEvent::Heartbeat => {}
             SocketEvent::Close { code, reason, .. } => {
                 panic!("the socket closed: {code} {reason}; before: {self:?}")
@@ -394,6 +408,8 @@ async fn cors_refused_through_the_js_surface() {
         Some("jsonp-polling")
     );
     assert_eq!(field(&out, "opens").as_f64(), Some(1.0));
+    // The failed /info is reported (informational) before the socket settles.
+    assert!(field(&out, "errors").as_f64().is_some_and(|n| n >= 1.0));
     assert_eq!(field(&out, "closes").as_f64(), Some(0.0));
     assert_eq!(field(&out, "readyState").as_f64(), Some(1.0));
 }

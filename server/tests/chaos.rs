@@ -588,10 +588,14 @@ async fn cors_off_strips_every_cors_header() {
     assert!(!r.has_cors());
     r.expect("\r\ndata: o\r\n\r\n").await;
     drop(r);
-    // JSONP needs no CORS: it works.
+    // JSONP needs no CORS: it works (in cross-origin-isolated pages too).
     let url = format!("/chaos/{key}/echo/000/{}", unique("s"));
     let r = request(addr, "GET", &format!("{url}/jsonp?c=cb"), &origin, "").await;
     assert!(!r.has_cors());
+    assert_eq!(
+        r.header("cross-origin-resource-policy"),
+        Some("cross-origin")
+    );
     assert_eq!(r.text().await, "/**/cb(\"o\");\r\n");
     let r = request(
         addr,

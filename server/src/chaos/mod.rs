@@ -35,7 +35,9 @@
 //!   is unaffected in effect.
 //! - `cors=off`: every `Access-Control-*` header is stripped from the endpoint's answers,
 //!   preflights included, so cross-origin XHR and EventSource fail while `<script>` JSONP and
-//!   form posts still work. WebSockets are not subject to CORS: combine with `ws=block` to
+//!   no-CORS posts still work (the endpoint's answers always carry
+//!   `Cross-Origin-Resource-Policy: cross-origin`, so they do even in cross-origin-isolated
+//!   pages such as the test runner's). WebSockets are not subject to CORS: combine with `ws=block` to
 //!   leave only JSONP.
 //! - `response_limit`: bytes after which a streaming response ends (default 128 KiB, or the
 //!   `response_limit` of the [`Options`] given to [`routes_with`]). Changing it restarts the
@@ -51,7 +53,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
@@ -649,6 +651,13 @@ async fn endpoint(
     if !faults.cors {
         strip_cors(&mut res);
     }
+    // Browser-test pages run cross-origin isolated (wasm-bindgen-test-runner serves them with
+    // `Cross-Origin-Embedder-Policy: require-corp`): without this, their no-CORS loads (JSONP
+    // scripts, `jsonp_send` posts) are blocked whatever the faults. Not a CORS header, so
+    // `cors=off` keeps it.
+    res.headers_mut()
+        .entry(HeaderName::from_static("cross-origin-resource-policy"))
+        .or_insert(HeaderValue::from_static("cross-origin"));
     res
 }
 

@@ -196,6 +196,12 @@ fn response(
 ) -> Response {
     let mut res = Response::new(body.into());
     *res.status_mut() = status;
+    // SockJS is cross-origin by design: let pages with `Cross-Origin-Embedder-Policy:
+    // require-corp` load the jsonp transport's scripts too.
+    res.headers_mut().insert(
+        header::HeaderName::from_static("cross-origin-resource-policy"),
+        header::HeaderValue::from_static("cross-origin"),
+    );
     if let Some(ct) = content_type {
         set(&mut res, header::CONTENT_TYPE, ct);
     }

@@ -86,6 +86,9 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>, framed: bo
                     incoming = socket.recv() => {
                         let Some(Ok(message)) = incoming else { break None };
                         if let Message::Close(_) = message {
+                            // Complete the closing handshake: flushing sends the reply close
+                            // frame tungstenite queued, so the client sees a clean close.
+                            let _ = socket.send(Message::Close(None)).await;
                             break None;
                         }
                         let Some(text) = text_of(message) else { continue };
