@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything cometkit's build, demo and tests need, skipping whatever is already present.
 # As root it installs; otherwise it prints exactly what is missing and how to install it, and fails.
+# wasm-opt comes from the npm package `binaryen` (see scripts/wasm-opt.sh): Debian's binaryen 108
+# corrupts wasm-bindgen 0.2.130 output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -39,7 +41,6 @@ apt_pkgs=()
 [ -x /usr/bin/chromium ] || apt_pkgs+=(chromium)
 [ -x /usr/bin/chromedriver ] || apt_pkgs+=(chromium-driver)
 [ -x /usr/bin/firefox-esr ] || apt_pkgs+=(firefox-esr)
-command -v wasm-opt >/dev/null || apt_pkgs+=(binaryen)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if $root; then
     step "installing ${apt_pkgs[*]} with apt-get"

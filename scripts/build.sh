@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-export PATH="$HOME/.cargo/bin:$PATH"
+source scripts/wasm-opt.sh
 wasm-pack build --release --target bundler --out-dir pkg --out-name cometkit -- "$@"
 wasm-pack build --release --target web --out-dir pkg-web --out-name cometkit -- "$@"

@@ -1,50 +1,58 @@
 #!/usr/bin/env bash
 # Release size of the wasm package (wasm + JS glue, raw and gzip -9) for the full build and each
 # single-feature build, beside the peers' minified+gzip sizes from node_modules.
+# The JS glue is the --target web module (cometkit.js) plus its snippets, as a page loads them.
 # Writes the table to stdout and to target/size/report.md. `SIZE_FEATURES="xhr ping"` limits the
 # single-feature builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh >/dev/null
-export PATH="$HOME/.cargo/bin:$PATH"
+source scripts/wasm-opt.sh
 out=target/size
 mkdir -p "$out"
-features=${SIZE_FEATURES:-"xhr xdr eventsource websocket jsonp ping socket"}
+all_features="xhr xdr eventsource websocket jsonp ping socket"
+features=${SIZE_FEATURES:-$all_features}
 
-gz() { gzip -9 -c "$1" | wc -c; }
+gz() { gzip -9 -c "$@" | wc -c; }
 kb() { awk -v b="$1" 'BEGIN { printf "%.1f KB", b / 1024 }'; }
 
+full_gz=0
 rows=()
 measure() { # name dir
-  local wasm="$2/cometkit_bg.wasm" js="$2/cometkit.js"
+  local dir=$2 wasm="$2/cometkit_bg.wasm"
+  local js=("$dir/cometkit.js")
+  while IFS= read -r -d '' f; do js+=("$f"); done < <(find "$dir/snippets" -name '*.js' -print0 2>/dev/null)
   local wr wg jr jg
-  wr=$(wc -c <"$wasm"); wg=$(gz "$wasm"); jr=$(wc -c <"$js"); jg=$(gz "$js")
-  rows+=("| $1 | $(kb "$wr") | $(kb "$wg") | $(kb "$jr") | $(kb "$jg") | **$(kb $((wg + jg)))** |")
+  wr=$(wc -c <"$wasm"); wg=$(gz "$wasm")
+  jr=$(cat "${js[@]}" | wc -c); jg=$(cat "${js[@]}" | gz)
+  local total=$((wg + jg)) share=""
+  if [ "$1" = full ]; then full_gz=$total; fi
+  if [ "$full_gz" -gt 0 ]; then share=$(awk -v a="$total" -v b="$full_gz" 'BEGIN { printf "%d %%", 100 * a / b }'); fi
+  rows+=("| $1 | $(kb "$wr") | $(kb "$wg") | $(kb "$jr") | $(kb "$jg") | $(kb $((wr + jr))) | **$(kb "$total")** | $share |")
 }
 
-build() { # name [cargo feature args...]
-  local name=$1; shift
-  echo "[size] building $name" >&2
-  wasm-pack build --quiet --release --target web --no-pack --out-dir "$out/$name" --out-name cometkit -- "$@" >&2
-  measure "$name" "$out/$name"
+build() { # name features
+  echo "[size] building $1 (features: $2)" >&2
+  wasm-pack build --quiet --release --target web --no-pack --out-dir "$out/$1" --out-name cometkit \
+    -- --no-default-features --features "$2" >&2
+  measure "$1" "$out/$1"
 }
 
-build full
-for f in $features; do build "$f" --no-default-features --features "$f"; done
+build full "$all_features"
+for f in $features; do build "$f" "$f"; done
 
-peer() { # name file
-  if [ -f "$1" ]; then :; fi
-  local file=$2
-  if [ -f "$file" ]; then
-    rows+=("| peer: $1 (min.js) | | | $(kb "$(wc -c <"$file")") | $(kb "$(gz "$file")") | **$(kb "$(gz "$file")")** |")
-  fi
+peer() { # package file
+  local file="node_modules/$1/$2" version
+  [ -f "$file" ] || { echo "[size] $file missing: run npm ci" >&2; return; }
+  version=$(node -p "require('$1/package.json').version")
+  rows+=("| peer: $1 $version ($2) | | | $(kb "$(wc -c <"$file")") | $(kb "$(gz "$file")") | $(kb "$(wc -c <"$file")") | **$(kb "$(gz "$file")")** | |")
 }
-peer "engine.io-client $(node -p 'require("engine.io-client/package.json").version')" node_modules/engine.io-client/dist/engine.io.min.js
-peer "socket.io-client $(node -p 'require("socket.io-client/package.json").version')" node_modules/socket.io-client/dist/socket.io.min.js
-peer "sockjs-client $(node -p 'require("sockjs-client/package.json").version')" node_modules/sockjs-client/dist/sockjs.min.js
+peer socket.io-client dist/socket.io.min.js
+peer engine.io-client dist/engine.io.min.js
+peer sockjs-client dist/sockjs.min.js
 
 {
-  echo "| build | wasm | wasm gzip | JS glue | JS glue gzip | total gzip |"
-  echo "|---|---|---|---|---|---|"
+  echo "| build | wasm | wasm gzip | JS glue | JS glue gzip | total | total gzip | vs full |"
+  echo "|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 } | tee "$out/report.md"

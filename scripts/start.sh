@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 export PATH="$HOME/.cargo/bin:$PATH"
+source scripts/wasm-opt.sh
 wasm-pack build --release --target web --out-dir www/pkg --out-name cometkit
 exec cargo run --release -q -p cometkit-server -- --www www "$@"

@@ -24,5 +24,8 @@ echo "== browser tests (headless Chromium and Firefox)"
 source scripts/fixture-server.sh
 wasm-pack test --headless --chrome --firefox
 
+echo "== web: packages, TypeScript declarations, Vite app, Playwright demo (headless Chromium)"
+bash scripts/test-web.sh
+
 echo "== interop: official sockjs-client 1.6.1 against cometkit-server (Playwright, Chromium)"
 npm run -s test:interop

@@ -44,10 +44,6 @@ export class LatencyChart {
     this.draw();
   }
 
-  get count() {
-    return this.samples.length;
-  }
-
   renderLegend() {
     this.legend.replaceChildren(...[...this.seen].map((name) => {
       const item = document.createElement('span');
@@ -74,8 +70,8 @@ export class LatencyChart {
     ctx.lineWidth = 1;
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
-    for (let k = 0; k <= 4; k++) {
-      const ms = (top * k) / 4;
+    for (let k = 0; k <= 5; k++) {
+      const ms = (top * k) / 5;
       const gy = Math.round(y(ms)) + 0.5;
       ctx.beginPath();
       ctx.moveTo(PAD.left, gy);
@@ -86,15 +82,18 @@ export class LatencyChart {
     ctx.textAlign = 'left';
     ctx.textBaseline = 'alphabetic';
     if (samples.length === 0) {
-      ctx.fillText('Connect to see round trips (one probe a second).', PAD.left + 8, PAD.top + 20);
+      ctx.fillText('Connect to see round trips (two probes a second).', PAD.left + 8, PAD.top + 20);
       return;
     }
-    ctx.fillText(`last ${samples.length} round trips`, PAD.left, height - 6);
+    ctx.fillText(samples.length === 1 ? 'first round trip' : `last ${samples.length} round trips`, PAD.left, height - 6);
 
-    // Transport changes: a dashed vertical line labelled with the new transport.
+    // Transport changes: a dashed vertical line labelled with the new transport (labels on
+    // three staggered rows, so changes close together stay readable).
     ctx.setLineDash([3, 3]);
+    let change = 0;
     for (let i = 1; i < samples.length; i++) {
       if (samples[i].transport === samples[i - 1].transport) continue;
+      const row = change++ % 3;
       const mx = Math.round(x(i)) + 0.5;
       ctx.strokeStyle = colorOf(samples[i].transport);
       ctx.beginPath();
@@ -102,7 +101,7 @@ export class LatencyChart {
       ctx.lineTo(mx, PAD.top + plotH);
       ctx.stroke();
       ctx.fillStyle = colorOf(samples[i].transport);
-      ctx.fillText(samples[i].transport, Math.min(mx + 3, width - PAD.right - 80), PAD.top + 10);
+      ctx.fillText(samples[i].transport, Math.min(mx + 3, width - PAD.right - 80), PAD.top + 10 + 13 * row);
     }
     ctx.setLineDash([]);
 

@@ -9,7 +9,7 @@ const STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'];
 const STATE_TONES = ['warn', 'ok', 'warn', 'bad'];
 /** Latency probes are echo messages with this prefix; they feed the chart, not the log. */
 const PROBE = '__rtt__ ';
-const PROBE_EVERY_MS = 1000;
+const PROBE_EVERY_MS = 500;
 const STATUS_EVERY_MS = 100;
 
 export function setupSocket(ck) {
@@ -77,14 +77,16 @@ export function setupSocket(ck) {
       render();
     });
     s.addEventListener('error', (e) => {
-      if (current()) log(logList, `error: ${describe(e)}`, 'error');
+      if (current()) log(logList, `error: ${e.error ? errorText(e.error) : 'unknown'}`, 'error');
     });
-    // Informational events of the negotiating socket, shown when the package sends them.
-    for (const type of ['reconnecting', 'transport']) {
-      s.addEventListener(type, (e) => {
-        if (current()) log(logList, `${type}: ${describe(e)}`, 'event');
-      });
-    }
+    s.addEventListener('transport', (e) => {
+      if (current()) log(logList, `trying ${e.transport}`, 'event');
+    });
+    s.addEventListener('reconnecting', (e) => {
+      if (!current()) return;
+      const next = e.attempt > 0 ? `retry ${e.attempt} in ${e.delay} ms` : 'moving to the next transport';
+      log(logList, `session lost (${e.code} ${e.reason}): ${next}`, 'event');
+    });
   }
 
   function disconnect() {
@@ -133,7 +135,6 @@ export function setupSocket(ck) {
     const transport = socket && state !== 3 ? transportOf(socket) : null;
     setPill($('sock-transport'), transport || 'none', transport ? 'ok' : '');
     if (transport && transport !== shownTransport) {
-      if (shownTransport) log(logList, `transport changed: ${shownTransport} → ${transport}`, 'event');
       history.push(transport);
       $('sock-history').textContent = history.join(' → ');
     }
@@ -185,15 +186,4 @@ export function setupSocket(ck) {
 function transportOf(s) {
   const t = s.transport;
   return typeof t === 'string' && t ? t : null;
-}
-
-/** What an event carries, for the log. */
-function describe(e) {
-  const parts = [];
-  for (const name of ['transport', 'code', 'reason', 'delay', 'attempt', 'message']) {
-    if (e[name] !== undefined && e[name] !== '') parts.push(`${name}=${e[name]}`);
-  }
-  if (e.error) parts.push(errorText(e.error));
-  if (e.detail !== undefined && e.detail !== null) parts.push(JSON.stringify(e.detail));
-  return parts.join(' ') || e.type;
 }
