@@ -94,11 +94,16 @@ impl Error {
     /// [`ErrorKind::Http`]: the server answered with a non-success status; `response` is kept.
     #[cfg(feature = "xhr")]
     pub fn http(response: crate::transport::xhr::Response) -> Self {
-        let message = ["HTTP status ", &response.status().to_string(), " ", response.status_text()]
-            .concat();
+        let mut message = String::from("HTTP status ");
+        push_decimal(&mut message, u32::from(response.status()));
+        let text = response.status_text().trim_end();
+        if !text.is_empty() {
+            message.push(' ');
+            message.push_str(text);
+        }
         Error {
             kind: ErrorKind::Http,
-            message: Cow::Owned(message.trim_end().to_owned()),
+            message: Cow::Owned(message),
             response: Some(Box::new(response)),
         }
     }
@@ -162,6 +167,25 @@ impl Error {
     }
 }
 
+/// `parts` joined into one string. Used instead of `[..].concat()`: the generic join behind
+/// it carries formatted panics, which link `core::fmt`'s machinery into the wasm.
+pub(crate) fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        out.push_str(part);
+    }
+    out
+}
+
+/// Appends `n` in decimal. Used instead of `to_string()`, which would link `core::fmt`'s
+/// number formatting into the wasm for one status code.
+pub(crate) fn push_decimal(out: &mut String, n: u32) {
+    if n >= 10 {
+        push_decimal(out, n / 10);
+    }
+    out.push(char::from(b'0' + (n % 10) as u8));
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.kind, self.message)
@@ -182,5 +206,14 @@ mod tests {
         assert_eq!(e.to_string(), "timeout: took too long");
         assert_eq!(Error::invalid("x").kind(), ErrorKind::Invalid);
         assert_eq!(ErrorKind::Protocol.as_str(), "protocol");
+    }
+
+    #[test]
+    fn push_decimal_writes_every_digit() {
+        for n in [0, 7, 10, 204, 1006, 65535, u32::MAX] {
+            let mut s = String::from("x");
+            push_decimal(&mut s, n);
+            assert_eq!(s, ["x", &n.to_string()].concat());
+        }
     }
 }

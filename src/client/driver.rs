@@ -85,7 +85,9 @@ impl Sink {
     }
 
     pub(crate) fn closed(&self, id: OpId, code: u16, reason: impl Into<Cow<'static, str>>) {
-        let _ = self.0.unbounded_send(Input::Closed(id, code, reason.into()));
+        let _ = self
+            .0
+            .unbounded_send(Input::Closed(id, code, reason.into()));
     }
 
     /// The transport failed with `err`: 1002 for a protocol error, 1006 for everything else
@@ -287,11 +289,16 @@ impl Inner {
             match action {
                 Action::FetchInfo { id, url } => {
                     self.no_cors = false;
-                    let task = http::fetch_info(id, url, self.settings.with_credentials, &self.sink);
+                    let task =
+                        http::fetch_info(id, url, self.settings.with_credentials, &self.sink);
                     self.info = Some((id, task));
                 }
                 Action::CancelInfo { id } => {
-                    if self.info.as_ref().is_some_and(|(current, _)| *current == id) {
+                    if self
+                        .info
+                        .as_ref()
+                        .is_some_and(|(current, _)| *current == id)
+                    {
                         self.info = None;
                     }
                 }
@@ -361,7 +368,9 @@ impl Inner {
                 Ok((conn, task)) => (task, Some(conn)),
                 Err(e) => {
                     let reason = e.message().to_owned();
-                    return self.session.handle_transport_closed(now(), id, 1006, &reason);
+                    return self
+                        .session
+                        .handle_transport_closed(now(), id, 1006, &reason);
                 }
             },
             TransportKind::XhrStreaming | TransportKind::XhrPolling => (
@@ -440,15 +449,21 @@ async fn run(mut rx: UnboundedReceiver<Input>, inner: Weak<RefCell<Inner>>) {
 /// `url` (`…/<server>/<session>/<transport>[?query]`, as the session builds it) with the
 /// session segment replaced by `session_id`.
 pub(crate) fn with_session_id(url: &str, session_id: &str) -> String {
-    let split = url.find('?').unwrap_or(url.len());
-    let (path, query) = url.split_at(split);
+    // split_once rather than split_at: no panic path.
+    let (path, sep, query) = match url.split_once('?') {
+        Some((path, query)) => (path, "?", query),
+        None => (url, "", ""),
+    };
     let transport = path.rfind('/');
-    let session = transport.and_then(|t| path.get(..t)).and_then(|p| p.rfind('/'));
+    let session = transport
+        .and_then(|t| path.get(..t))
+        .and_then(|p| p.rfind('/'));
     match (session, transport) {
         (Some(s), Some(t)) => [
             path.get(..=s).unwrap_or_default(),
             session_id,
             path.get(t..).unwrap_or_default(),
+            sep,
             query,
         ]
         .concat(),

@@ -46,7 +46,10 @@ fn open(url: &str, credentials: bool) -> Option<(Source, mpsc::UnboundedReceiver
     let on_error = tx.clone();
     let listeners = [
         Listener::new(&es, "message", move |e: Event| {
-            if let Some(data) = e.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string()) {
+            if let Some(data) = e
+                .dyn_ref::<MessageEvent>()
+                .and_then(|m| m.data().as_string())
+            {
                 let _ = tx.unbounded_send(News::Data(data));
             }
         }),

@@ -43,7 +43,10 @@ pub(crate) fn fetch_info(id: OpId, url: String, credentials: bool, sink: &Sink) 
         let result = if cors::detect() == CorsSupport::Xdr {
             XdrRequest::new("GET", &url).send().await
         } else {
-            Request::get(&url).with_credentials(credentials).send().await
+            Request::get(&url)
+                .with_credentials(credentials)
+                .send()
+                .await
         };
         sink.info(id, result.map(|r| r.text().unwrap_or_default()));
     })
@@ -52,18 +55,29 @@ pub(crate) fn fetch_info(id: OpId, url: String, credentials: bool, sink: &Sink) 
 /// One complete response (polling).
 async fn post(url: &str, flavor: Flavor) -> Result<Response, Error> {
     match flavor {
-        Flavor::Xhr(credentials) => Request::post(url).with_credentials(credentials).send().await,
+        Flavor::Xhr(credentials) => {
+            Request::post(url)
+                .with_credentials(credentials)
+                .send()
+                .await
+        }
         Flavor::Xdr => XdrRequest::new("POST", url).send().await,
     }
 }
 
 /// The receiving loop of `kind` at `url`.
-pub(crate) fn receive(id: OpId, kind: TransportKind, url: String, flavor: Flavor, sink: &Sink) -> Task {
+pub(crate) fn receive(
+    id: OpId,
+    kind: TransportKind,
+    url: String,
+    flavor: Flavor,
+    sink: &Sink,
+) -> Task {
     let sink = sink.clone();
     if kind.spec().streaming {
         Task::spawn(async move {
-            while let Err(e) = stream_once(id, &url, flavor, &sink).await {
-                if let Some(e) = e {
+            loop {
+                if let Err(e) = stream_once(id, &url, flavor, &sink).await {
                     return sink.failed(id, e);
                 }
             }
@@ -89,19 +103,18 @@ pub(crate) fn receive(id: OpId, kind: TransportKind, url: String, flavor: Flavor
     }
 }
 
-/// One streaming response, frame by frame. `Err(None)`: it ended normally (open the next one);
-/// `Err(Some(e))`: the transport failed. Never `Ok` (keeps the caller's loop a `while let`).
-async fn stream_once(id: OpId, url: &str, flavor: Flavor, sink: &Sink) -> Result<(), Option<Error>> {
+/// One streaming response, frame by frame; `Ok` when it ended normally (open the next one).
+async fn stream_once(id: OpId, url: &str, flavor: Flavor, sink: &Sink) -> Result<(), Error> {
     let request = match flavor {
         Flavor::Xhr(credentials) => Request::post(url).with_credentials(credentials),
         Flavor::Xdr => Request::post(url).body(Body::Text(String::new())),
     };
-    let mut stream = request.stream().await.map_err(Some)?;
+    let mut stream = request.stream().await?;
     let mut text = String::new();
     let mut reader = XhrStreamReader::new();
     let mut frames = 0u32;
     while let Some(chunk) = stream.next().await {
-        text.push_str(&chunk.map_err(Some)?);
+        text.push_str(&chunk?);
         while let Some(frame) = reader.next_frame(&text) {
             frames = frames.saturating_add(1);
             sink.frame(id, frame.to_owned());
@@ -114,9 +127,9 @@ async fn stream_once(id: OpId, url: &str, flavor: Flavor, sink: &Sink) -> Result
         }
     }
     if frames == 0 {
-        return Err(Some(Error::protocol(NO_FRAME)));
+        return Err(Error::protocol(NO_FRAME));
     }
-    Err(None)
+    Ok(())
 }
 
 /// POSTs `payload` (a JSON array of strings, as `text/plain`) to `url` (`…/xhr_send`),
@@ -131,7 +144,11 @@ pub(crate) fn send(id: OpId, url: String, payload: String, flavor: Flavor, sink:
                 .send()
                 .await
                 .map(drop),
-            Flavor::Xdr => XdrRequest::new("POST", &url).body(payload).send().await.map(drop),
+            Flavor::Xdr => XdrRequest::new("POST", &url)
+                .body(payload)
+                .send()
+                .await
+                .map(drop),
         };
         sink.send_done(id, result.is_ok());
     })

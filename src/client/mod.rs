@@ -18,15 +18,24 @@
 //! | `xhr-streaming` / `xhr-polling` | CORS [`XMLHttpRequest`](https://developer.mozilla.org/docs/Web/API/XMLHttpRequest) POST `…/xhr_streaming` / `…/xhr` | XHR POST `…/xhr_send` (text/plain) |
 //! | `xdr-streaming` / `xdr-polling` | the same within XDomainRequest's limits ([`crate::transport::xdr`]) | XDR-style POST `…/xhr_send` |
 //! | `eventsource` | [`EventSource`](https://developer.mozilla.org/docs/Web/API/EventSource) `…/eventsource` | XHR POST `…/xhr_send` |
-//! | `jsonp-polling` | `<script>` `…/jsonp?c=…` ([`crate::transport::jsonp`]) | no-CORS [`fetch`](https://developer.mozilla.org/docs/Web/API/fetch) POST `…/jsonp_send` |
+//! | `jsonp-polling` | `<script>` `…/jsonp?c=…` in a hidden `<iframe>` (removing it cancels the poll) | no-CORS [`fetch`](https://developer.mozilla.org/docs/Web/API/fetch) POST `…/jsonp_send` |
 //!
 //! When `/info` fails with a network error (typically a server that does not answer CORS),
 //! the socket does not give up as sockjs-client would: it assumes WebSocket may work and tries
 //! only the transports that need no CORS, `websocket` then `jsonp-polling` (an unreachable
 //! server then ends with 2000 "All transports failed" rather than 1002).
 //!
-//! Dropping the [`Socket`] releases everything at once: requests are aborted, scripts removed,
-//! the EventSource and WebSocket closed, the timer cleared.
+//! XDR-style transports are offered when the page has an `XDomainRequest`, or when the
+//! transport whitelist names them: no browser that runs WebAssembly has a native one, so they
+//! then run on XHR held to XDomainRequest's limits (no cookies, no preflight).
+//!
+//! Dropping the [`Socket`] releases everything at once: requests are aborted (the server sees
+//! its receiving request end), JSONP frames and scripts removed, the EventSource and WebSocket
+//! closed, the timer cleared.
+//!
+//! Test hooks: [`SocketOptions::session_id`] and [`SocketOptions::server_id`] fix the session
+//! URL, and short [`SocketOptions::timeout`], [`SocketOptions::heartbeat_timeout`] and
+//! [`SocketOptions::reconnect`] delays make failures quick to provoke.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), cometkit::Error> {

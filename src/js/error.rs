@@ -1,8 +1,21 @@
 //! Turning [`Error`] into a JavaScript `Error` with a `kind` property.
 
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
 use crate::Error;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS: &str = r#"
+/** What went wrong: the `kind` of every error cometkit throws or rejects with. */
+export type CometkitErrorKind = "timeout" | "abort" | "network" | "http" | "protocol" | "invalid";
+
+/** The `Error` cometkit throws and rejects with; switch on `kind`. */
+export interface CometkitError extends Error {
+  name: "CometkitError";
+  kind: CometkitErrorKind;
+}
+"#;
 
 /// A JS `Error` whose `name` is `"CometkitError"` and whose `kind` is the [`crate::ErrorKind`]
 /// name; HTTP errors also carry `status` and `response`.

@@ -73,7 +73,7 @@ export interface EventSourceErrorEvent extends Event {
   readonly fatal: boolean;
   /** The cause, when known (polyfill only): a cometkit Error with `kind`
    * "http" (status other than 200; has `status`), "protocol" (wrong Content-Type) or "network". */
-  readonly error?: Error & { kind: string; status?: number };
+  readonly error?: CometkitError;
 }
 
 /** The events of a `CometEventSource`, by name. Named server events are `MessageEvent`s too. */
@@ -91,6 +91,7 @@ export class CometEventSource {
   private constructor();
   /** Closes the source and releases it. */
   free(): void;
+  [Symbol.dispose](): void;
   static readonly CONNECTING: 0;
   static readonly OPEN: 1;
   static readonly CLOSED: 2;
@@ -107,19 +108,19 @@ export class CometEventSource {
   readonly lastEventId: string;
   /** True when the XHR polyfill is in use. */
   readonly polyfilled: boolean;
-  onopen: ((ev: Event) => any) | null;
-  onmessage: ((ev: MessageEvent<string>) => any) | null;
-  onerror: ((ev: EventSourceErrorEvent) => any) | null;
+  onopen: ((ev: Event) => unknown) | null;
+  onmessage: ((ev: MessageEvent<string>) => unknown) | null;
+  onerror: ((ev: EventSourceErrorEvent) => unknown) | null;
   /** Closes the connection; no more events, no reconnection. */
   close(): void;
   addEventListener<K extends keyof CometEventSourceEventMap>(
     type: K,
-    listener: (ev: CometEventSourceEventMap[K]) => any,
+    listener: (ev: CometEventSourceEventMap[K]) => unknown,
     options?: boolean | AddEventListenerOptions,
   ): void;
   addEventListener(
     type: string,
-    listener: (ev: MessageEvent<string>) => any,
+    listener: (ev: MessageEvent<string>) => unknown,
     options?: boolean | AddEventListenerOptions,
   ): void;
   addEventListener(
@@ -129,7 +130,7 @@ export class CometEventSource {
   ): void;
   removeEventListener<K extends keyof CometEventSourceEventMap>(
     type: K,
-    listener: (ev: CometEventSourceEventMap[K]) => any,
+    listener: (ev: CometEventSourceEventMap[K]) => unknown,
     options?: boolean | EventListenerOptions,
   ): void;
   removeEventListener(

@@ -33,6 +33,17 @@ export interface JsonpOptions {
   /** Aborting it cancels the call (rejects with kind `"abort"`) and removes the script. */
   signal?: AbortSignal;
 }
+
+/**
+ * Loads `url` as a JSONP script and resolves to the value the server passed to the callback,
+ * typed `T` by the caller (nothing checks it).
+ *
+ * Rejects with a `CometkitError` whose `kind` is `"invalid"` (bad URL or option, nothing was
+ * sent), `"protocol"` (the script ran without calling back), `"network"` (the script did not
+ * load: refused, HTTP error status, blocked), `"timeout"` or `"abort"` (the signal fired).
+ * Only use JSONP with servers you trust: the response runs as script in your page.
+ */
+export function jsonp<T = unknown>(url: string, opts?: JsonpOptions): Promise<T>;
 "#;
 
 /// Loads `url` as a JSONP script and resolves to the value the server passed to the callback.
@@ -41,7 +52,8 @@ export interface JsonpOptions {
 /// sent), `"protocol"` (the script ran without calling back), `"network"` (the script did not
 /// load: refused, HTTP error status, blocked), `"timeout"` or `"abort"` (the signal fired).
 /// Only use JSONP with servers you trust: the response runs as script in your page.
-#[wasm_bindgen(js_name = jsonp, unchecked_return_type = "any")]
+// Declared by hand above (generic result).
+#[wasm_bindgen(js_name = jsonp, skip_typescript)]
 pub async fn jsonp(
     #[wasm_bindgen(unchecked_param_type = "string")] url: JsValue,
     #[wasm_bindgen(unchecked_optional_param_type = "JsonpOptions")] opts: Option<js_sys::Object>,

@@ -22,13 +22,13 @@ fn given(v: &JsValue) -> bool {
 }
 
 pub(crate) fn bad(key: &str, expected: &str) -> Error {
-    Error::invalid(["option `", key, "` must be ", expected].concat())
+    Error::invalid(crate::error::concat(&["option `", key, "` must be ", expected]))
 }
 
 /// Fails unless `obj` is `undefined`, `null` or an object.
 pub(crate) fn check_object(obj: &JsValue, what: &str) -> Result<(), Error> {
     if given(obj) && !obj.is_object() {
-        return Err(Error::invalid([what, " must be an object"].concat()));
+        return Err(Error::invalid(crate::error::concat(&[what, " must be an object"])));
     }
     Ok(())
 }
@@ -108,31 +108,39 @@ pub(crate) fn pairs_of(v: &JsValue, key: &str) -> Result<Vec<(String, String)>, 
         return Err(bad(key, "an object or an array of [name, value] pairs"));
     }
     let err = || bad(key, "an object or an array of [name, value] pairs of strings");
-    if let Ok(Some(iter)) = js_sys::try_iter(v) {
-        for item in iter {
-            let item = item.map_err(|_| err())?;
-            let pair: Array = item.dyn_into().map_err(|_| err())?;
-            if pair.length() != 2 {
-                return Err(err());
-            }
-            let name = pair.get(0).as_string().ok_or_else(err)?;
-            let value = scalar(&pair.get(1)).ok_or_else(err)?;
-            out.push((name, value));
-        }
-        return Ok(out);
-    }
-    let entries = Object::entries(v.unchecked_ref());
+    // Both shapes become one JS array of [name, value] entries, read by a single loop: an
+    // iterable through `Array.from` (one import instead of the iterator protocol's five), a
+    // plain object through `Object.entries`.
+    let iterable = Reflect::get(v, &js_sys::Symbol::iterator()).is_ok_and(|f| f.is_function());
+    let entries = if iterable {
+        array_from(v).map_err(|_| err())?
+    } else {
+        Object::entries(v.unchecked_ref())
+    };
     for entry in entries.iter() {
-        let entry: Array = entry.unchecked_into();
+        let entry: Array = entry.dyn_into().map_err(|_| err())?;
+        if iterable && entry.length() != 2 {
+            return Err(err());
+        }
         let name = entry.get(0).as_string().ok_or_else(err)?;
         let value = entry.get(1);
-        if let Some(list) = value.dyn_ref::<Array>() {
-            for item in list.iter() {
-                out.push((name.clone(), scalar(&item).ok_or_else(err)?));
+        match value.dyn_ref::<Array>() {
+            // Only an object's values may be arrays (the name repeats); null/undefined skip.
+            Some(list) if !iterable => {
+                for item in list.iter() {
+                    out.push((name.clone(), scalar(&item).ok_or_else(err)?));
+                }
             }
-        } else if given(&value) {
-            out.push((name, scalar(&value).ok_or_else(err)?));
+            _ if !iterable && !given(&value) => {}
+            _ => out.push((name, scalar(&value).ok_or_else(err)?)),
         }
     }
     Ok(out)
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `Array.from(v)`, with an exception thrown by the iteration returned as `Err`.
+    #[wasm_bindgen(catch, js_namespace = Array, js_name = from)]
+    fn array_from(v: &JsValue) -> Result<Array, JsValue>;
 }

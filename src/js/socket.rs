@@ -80,7 +80,7 @@ export interface SocketTransportEvent extends Event {
 /** The `error` event: something the socket is handling; the next events say what follows. */
 export interface SocketErrorEvent extends Event {
   /** A cometkit Error with `kind`. */
-  readonly error: Error & { kind: string };
+  readonly error: CometkitError;
 }
 
 /** The `reconnecting` event: the session was lost, a new one is tried after `delay` ms. */
@@ -135,11 +135,11 @@ export class Socket {
   readonly url: string;
   /** Bytes of messages sent but not yet confirmed delivered. */
   readonly bufferedAmount: number;
-  onopen: ((ev: Event) => any) | null;
-  onmessage: ((ev: MessageEvent<string>) => any) | null;
-  onclose: ((ev: CloseEvent) => any) | null;
-  onerror: ((ev: SocketErrorEvent) => any) | null;
-  ontransport: ((ev: SocketTransportEvent) => any) | null;
+  onopen: ((ev: Event) => unknown) | null;
+  onmessage: ((ev: MessageEvent<string>) => unknown) | null;
+  onclose: ((ev: CloseEvent) => unknown) | null;
+  onerror: ((ev: SocketErrorEvent) => unknown) | null;
+  ontransport: ((ev: SocketTransportEvent) => unknown) | null;
   /** Queues a message, sent in order once a session is open. Throws (kind "invalid") when the
    * socket is closed or the queue is full, or for a non-string. */
   send(data: string): void;
@@ -150,7 +150,7 @@ export class Socket {
   close(code?: number, reason?: string): void;
   addEventListener<K extends keyof SocketEventMap>(
     type: K,
-    listener: (ev: SocketEventMap[K]) => any,
+    listener: (ev: SocketEventMap[K]) => unknown,
     options?: boolean | AddEventListenerOptions,
   ): void;
   addEventListener(
@@ -160,7 +160,7 @@ export class Socket {
   ): void;
   removeEventListener<K extends keyof SocketEventMap>(
     type: K,
-    listener: (ev: SocketEventMap[K]) => any,
+    listener: (ev: SocketEventMap[K]) => unknown,
     options?: boolean | EventListenerOptions,
   ): void;
   removeEventListener(
@@ -398,8 +398,10 @@ impl JsSocket {
 
     /// The transport of the open session, or `null`.
     #[wasm_bindgen(getter)]
-    pub fn transport(&self) -> Option<String> {
-        self.socket.transport().map(|k| k.name().to_owned())
+    pub fn transport(&self) -> JsValue {
+        self.socket
+            .transport()
+            .map_or(JsValue::NULL, |k| JsValue::from_str(k.name()))
     }
 
     /// The service URL.

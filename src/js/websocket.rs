@@ -48,7 +48,7 @@ export interface WebSocketOptions {
 /** The events of a `CometWebSocket`, by name. */
 export interface CometWebSocketEventMap {
   open: Event;
-  message: MessageEvent;
+  message: MessageEvent<string | ArrayBuffer | Blob>;
   error: Event;
   close: CloseEvent;
 }
@@ -76,10 +76,10 @@ export class CometWebSocket {
   readonly extensions: string;
   /** How binary messages arrive; other values are ignored, as by the browser. */
   binaryType: "arraybuffer" | "blob";
-  onopen: ((ev: Event) => any) | null;
-  onmessage: ((ev: MessageEvent) => any) | null;
-  onerror: ((ev: Event) => any) | null;
-  onclose: ((ev: CloseEvent) => any) | null;
+  onopen: ((ev: Event) => unknown) | null;
+  onmessage: ((ev: MessageEvent<string | ArrayBuffer | Blob>) => unknown) | null;
+  onerror: ((ev: Event) => unknown) | null;
+  onclose: ((ev: CloseEvent) => unknown) | null;
   /** Sends a message. Throws (kind "invalid") unless the socket is open, or for other data types. */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void;
   /**
@@ -90,7 +90,7 @@ export class CometWebSocket {
   close(code?: number, reason?: string): void;
   addEventListener<K extends keyof CometWebSocketEventMap>(
     type: K,
-    listener: (ev: CometWebSocketEventMap[K]) => any,
+    listener: (ev: CometWebSocketEventMap[K]) => unknown,
     options?: boolean | AddEventListenerOptions,
   ): void;
   addEventListener(
@@ -100,7 +100,7 @@ export class CometWebSocket {
   ): void;
   removeEventListener<K extends keyof CometWebSocketEventMap>(
     type: K,
-    listener: (ev: CometWebSocketEventMap[K]) => any,
+    listener: (ev: CometWebSocketEventMap[K]) => unknown,
     options?: boolean | EventListenerOptions,
   ): void;
   removeEventListener(

@@ -37,7 +37,7 @@ export type CorsSupport = "xhr" | "xdr" | "none";
 /// `headers`, `withCredentials: true`, `json`, `form`, a non-string `body`, a method other than
 /// GET/POST, a body with GET, a URL that is not http(s) or not the page's scheme; nothing is
 /// sent), `"http"` (non-2xx status, XHR path), `"network"`, or `"timeout"`.
-#[wasm_bindgen(js_name = xdrRequest, unchecked_return_type = "XhrResponse")]
+#[wasm_bindgen(js_name = xdrRequest, unchecked_return_type = "XhrResponse<unknown, string>")]
 pub async fn xdr_request(
     #[wasm_bindgen(unchecked_param_type = "XdrRequestOptions")] opts: JsValue,
 ) -> Result<JsValue, JsValue> {
@@ -53,14 +53,11 @@ fn build(opts: &JsValue) -> Result<XdrRequest, Error> {
     for key in ["headers", "json", "form"] {
         let v = opts::get(opts, key);
         if !(v.is_undefined() || v.is_null()) {
-            return Err(Error::invalid(
-                [
-                    "option `",
-                    key,
-                    "` is not available in an XDR-style request",
-                ]
-                .concat(),
-            ));
+            return Err(Error::invalid(crate::error::concat(&[
+                "option `",
+                key,
+                "` is not available in an XDR-style request",
+            ])));
         }
     }
     if opts::boolean(opts, "withCredentials")? == Some(true) {

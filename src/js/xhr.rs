@@ -66,8 +66,11 @@ export interface RequestOptions {
   onChunk?: (text: string) => void;
 }
 
-/** What `request()` resolves to (and what an `"http"` error carries as `response`). */
-export interface XhrResponse<T = any> {
+/**
+ * What `request()` resolves to (and what an `"http"` error carries as `response`). `T` is the
+ * type of the parsed JSON in `data`, `B` the type of `body`, which follows `responseType`.
+ */
+export interface XhrResponse<T = unknown, B = unknown> {
   status: number;
   statusText: string;
   /** True for a 2xx status. */
@@ -78,11 +81,36 @@ export interface XhrResponse<T = any> {
   headers: Record<string, string>;
   /** The body text when the response type is text, else null. */
   text: string | null;
-  /** The body as `xhr.response` gives it for the response type. */
-  body: any;
+  /** The body as `xhr.response` gives it: a string for `"text"` (the default), an
+   * `ArrayBuffer`, a `Blob`, a `Document` (or null), or the parsed JSON (or null). */
+  body: B;
   /** Parsed JSON: the body for `responseType: "json"`, or the parsed text when the Content-Type is JSON (`application/json`, `*+json`). */
   data?: T;
 }
+
+/** On a `kind: "http"` error of `request()` or `xdrRequest()`: the status and the response. */
+export interface CometkitError {
+  /** The HTTP status (`kind: "http"` errors of requests). */
+  status?: number;
+  /** The whole response (`kind: "http"` errors of requests). */
+  response?: XhrResponse;
+}
+
+/**
+ * Sends an HTTP request with `XMLHttpRequest` and resolves with the response. `T` types the
+ * parsed JSON in `data` (nothing checks it); the type of `body` follows `responseType`.
+ *
+ * Rejects with a `CometkitError` whose `kind` is `"http"` (status other than 2xx/304;
+ * `status` and `response` attached), `"timeout"`, `"abort"` (the `signal` fired),
+ * `"network"` (connection failure or CORS rejection), `"protocol"` (a JSON Content-Type with
+ * an unparsable body) or `"invalid"` (bad options; nothing was sent).
+ */
+export function request<T = unknown>(opts: RequestOptions & { responseType: "arraybuffer" }): Promise<XhrResponse<T, ArrayBuffer>>;
+export function request<T = unknown>(opts: RequestOptions & { responseType: "blob" }): Promise<XhrResponse<T, Blob>>;
+export function request<T = unknown>(opts: RequestOptions & { responseType: "document" }): Promise<XhrResponse<T, Document | null>>;
+export function request<T = unknown>(opts: RequestOptions & { responseType: "json" }): Promise<XhrResponse<T, T | null>>;
+export function request<T = unknown>(opts: RequestOptions & { responseType?: "" | "text" }): Promise<XhrResponse<T, string>>;
+export function request<T = unknown>(opts: RequestOptions): Promise<XhrResponse<T>>;
 "#;
 
 /// Sends an HTTP request with `XMLHttpRequest` and resolves with the response.
@@ -91,53 +119,12 @@ export interface XhrResponse<T = any> {
 /// `status` and `response` attached), `"timeout"`, `"abort"` (the `signal` fired),
 /// `"network"` (connection failure or CORS rejection), `"protocol"` (a JSON Content-Type with
 /// an unparsable body) or `"invalid"` (bad options; nothing was sent).
-#[wasm_bindgen(js_name = request, unchecked_return_type = "XhrResponse")]
+// Declared by hand above (overloads by response type).
+#[wasm_bindgen(js_name = request, skip_typescript)]
 pub async fn request(
     #[wasm_bindgen(unchecked_param_type = "RequestOptions")] opts: JsValue,
 ) -> Result<JsValue, JsValue> {
-    if !opts.is_object() {
-        return Err(Error::invalid("request options must be an object").into());
-    }
-    let url =
-        opts::string(&opts, "url")?.ok_or_else(|| Error::invalid("option `url` is required"))?;
-    let body = read_body(&opts)?;
-    let method = match opts::string(&opts, "method")? {
-        Some(m) => m,
-        // A GET cannot carry a body, so a body implies POST; a form element brings its own method.
-        None => match &body {
-            Some(Body::Form(f)) if !f.method().eq_ignore_ascii_case("post") => "GET".to_owned(),
-            Some(_) => "POST".to_owned(),
-            None => "GET".to_owned(),
-        },
-    };
-    let mut req = Request::new(&method, &url);
-    for (name, value) in opts::pairs(&opts, "params")? {
-        req = req.query(&name, &value);
-    }
-    for (name, value) in opts::pairs(&opts, "headers")? {
-        req = req.header(&name, &value);
-    }
-    if let Some(body) = body {
-        req = req.body(body);
-    }
-    if let Some(ms) = opts::uint(&opts, "timeout")? {
-        req = req.timeout(ms);
-    }
-    if let Some(yes) = opts::boolean(&opts, "withCredentials")? {
-        req = req.with_credentials(yes);
-    }
-    req = req.response_type(read_response_type(&opts)?);
-    if let Some(mime) = opts::string(&opts, "mimeType")? {
-        req = req.override_mime_type(&mime);
-    }
-    if let Some(f) = opts::function(&opts, "onUploadProgress")? {
-        req = req.on_upload_progress(move |p| call_progress(&f, p));
-    }
-    if let Some(f) = opts::function(&opts, "onDownloadProgress")? {
-        req = req.on_download_progress(move |p| call_progress(&f, p));
-    }
-    let on_chunk = opts::function(&opts, "onChunk")?;
-    let signal = read_signal(&opts)?;
+    let (mut req, on_chunk, signal) = prepare(&opts)?;
 
     let handle = AbortHandle::new();
     req = req.abort_handle(&handle);
@@ -170,6 +157,55 @@ pub async fn request(
         .into());
     }
     Ok(js)
+}
+
+/// Reads and checks every option (synchronously: the `?`s stay out of the request's async
+/// state machine) into the request, the `onChunk` callback and the abort signal.
+fn prepare(opts: &JsValue) -> Result<(Request, Option<Function>, Option<AbortSignal>), Error> {
+    if !opts.is_object() {
+        return Err(Error::invalid("request options must be an object"));
+    }
+    let url =
+        opts::string(opts, "url")?.ok_or_else(|| Error::invalid("option `url` is required"))?;
+    let body = read_body(opts)?;
+    let method = match opts::string(opts, "method")? {
+        Some(m) => m,
+        // A GET cannot carry a body, so a body implies POST; a form element brings its own method.
+        None => match &body {
+            Some(Body::Form(f)) if !f.method().eq_ignore_ascii_case("post") => "GET".to_owned(),
+            Some(_) => "POST".to_owned(),
+            None => "GET".to_owned(),
+        },
+    };
+    let mut req = Request::new(&method, &url);
+    for (name, value) in opts::pairs(opts, "params")? {
+        req = req.query(&name, &value);
+    }
+    for (name, value) in opts::pairs(opts, "headers")? {
+        req = req.header(&name, &value);
+    }
+    if let Some(body) = body {
+        req = req.body(body);
+    }
+    if let Some(ms) = opts::uint(opts, "timeout")? {
+        req = req.timeout(ms);
+    }
+    if let Some(yes) = opts::boolean(opts, "withCredentials")? {
+        req = req.with_credentials(yes);
+    }
+    req = req.response_type(read_response_type(opts)?);
+    if let Some(mime) = opts::string(opts, "mimeType")? {
+        req = req.override_mime_type(&mime);
+    }
+    if let Some(f) = opts::function(opts, "onUploadProgress")? {
+        req = req.on_upload_progress(move |p| call_progress(&f, p));
+    }
+    if let Some(f) = opts::function(opts, "onDownloadProgress")? {
+        req = req.on_download_progress(move |p| call_progress(&f, p));
+    }
+    let on_chunk = opts::function(opts, "onChunk")?;
+    let signal = read_signal(opts)?;
+    Ok((req, on_chunk, signal))
 }
 
 /// The plain JS object a response becomes (see `XhrResponse` in the TypeScript types); used

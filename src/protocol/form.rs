@@ -128,7 +128,7 @@ pub fn form_entries(controls: &[FormControl]) -> Vec<(String, String)> {
 
 /// Replaces every CR not followed by LF, and every LF not preceded by CR, with CRLF.
 pub fn normalize_newlines(s: &str) -> String {
-    if !s.contains(['\r', '\n']) {
+    if !s.bytes().any(|b| b == b'\r' || b == b'\n') {
         return s.to_owned();
     }
     let mut out = String::with_capacity(s.len() + 8);

@@ -4,6 +4,7 @@
 //! bad one is reported as [`ErrorKind::Invalid`](crate::ErrorKind::Invalid) instead of a
 //! browser `SyntaxError`.
 
+use crate::protocol::url::split_byte;
 use crate::Error;
 
 /// Response headers, names lowercased, in the order the browser listed them.
@@ -31,9 +32,21 @@ impl Headers {
     /// skipped rather than failing the response.
     pub fn parse(text: &str) -> Headers {
         let mut headers = Headers::new();
-        for line in text.split('\n') {
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            let Some((name, value)) = line.split_once(':') else {
+        // Byte splits rather than `split('\n')`/`split_once(':')`: see `url::split_byte`.
+        let mut rest = Some(text);
+        while let Some(chunk) = rest {
+            let line = match split_byte(chunk, b'\n') {
+                Some((line, next)) => {
+                    rest = Some(next);
+                    line
+                }
+                None => {
+                    rest = None;
+                    chunk
+                }
+            };
+            let line = line.strip_suffix("\r").unwrap_or(line);
+            let Some((name, value)) = split_byte(line, b':') else {
                 continue;
             };
             if is_token(name) {
@@ -86,8 +99,8 @@ impl Headers {
 
 /// The lowercased `type/subtype` of a MIME type string, or `None` when it has no `/`.
 pub fn mime_essence(mime: &str) -> Option<String> {
-    let essence = trim_ows(mime.split(';').next().unwrap_or(""));
-    let (ty, sub) = essence.split_once('/')?;
+    let essence = trim_ows(split_byte(mime, b';').map_or(mime, |(essence, _)| essence));
+    let (ty, sub) = split_byte(essence, b'/')?;
     if ty.is_empty() || sub.is_empty() {
         return None;
     }

@@ -338,15 +338,18 @@ impl Demotions {
 /// `url` with `path` appended to its path, before any query string
 /// (`http://h/echo?t=1` + `/info` = `http://h/echo/info?t=1`).
 pub fn add_path(url: &str, path: &str) -> String {
-    let split = url.find('?').unwrap_or(url.len());
-    let (base, query) = url.split_at(split);
-    [base, path, query].concat()
+    // split_once, not find + split_at: split_at carries a panic path (and its formatting code).
+    let (base, sep, query) = match url.split_once('?') {
+        Some((base, query)) => (base, "?", query),
+        None => (url, "", ""),
+    };
+    crate::error::concat(&[base, path, sep, query])
 }
 
 /// `url` with `param` (already encoded, `name=value`) added to its query string.
 pub fn add_query(url: &str, param: &str) -> String {
     let sep = if url.contains('?') { "&" } else { "?" };
-    [url, sep, param].concat()
+    crate::error::concat(&[url, sep, param])
 }
 
 /// The URL `kind` receives on for the session at `session_url` (`<base>/<server>/<session>`);
@@ -372,9 +375,9 @@ fn to_ws_scheme(url: &str) -> String {
             .is_some_and(|s| s.eq_ignore_ascii_case(p))
     };
     if lower_starts("https:") {
-        ["wss:", url.get(6..).unwrap_or_default()].concat()
+        crate::error::concat(&["wss:", url.get(6..).unwrap_or_default()])
     } else if lower_starts("http:") {
-        ["ws:", url.get(5..).unwrap_or_default()].concat()
+        crate::error::concat(&["ws:", url.get(5..).unwrap_or_default()])
     } else {
         url.to_owned()
     }

@@ -704,7 +704,7 @@ impl Session {
         let session_id = self.session_id();
         let session_url = ladder::add_path(
             &self.base,
-            &["/", &self.server_id, "/", &session_id].concat(),
+            &crate::error::concat(&["/", &self.server_id, "/", &session_id]),
         );
         let timeout_ms =
             ladder::attempt_timeout(self.config.timeout_ms, self.rto, kind.spec().round_trips);
@@ -881,10 +881,17 @@ fn normalize_base(url: &str) -> Result<String, Error> {
     if host_end == 0 {
         return Err(Error::invalid("url has no host"));
     }
-    let split = url.find('?').unwrap_or(url.len());
-    let (path, query) = url.split_at(split);
+    // split_once, not find + split_at: split_at carries a panic path (and its formatting code).
+    let (path, sep, query) = match url.split_once('?') {
+        Some((path, query)) => (path, "?", query),
+        None => (url, "", ""),
+    };
     // The host holds no '/', so trimming never reaches into it.
-    Ok([path.trim_end_matches('/'), query].concat())
+    Ok(crate::error::concat(&[
+        path.trim_end_matches('/'),
+        sep,
+        query,
+    ]))
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -55,6 +55,14 @@ pub fn query_string(pairs: &[(String, String)]) -> String {
     out
 }
 
+/// `s` split around the first `delim` (an ASCII byte). The transports' parsers use this instead
+/// of `str::split_once(char)`: the char searcher behind that carries a slice-index panic, which
+/// links `core::fmt`'s integer formatting into the wasm.
+pub(crate) fn split_byte(s: &str, delim: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == delim)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
 /// Appends already-encoded query text (`a=1&b=2`) to `url`: `?` when the URL has no query yet,
 /// `&` when it has one (nothing when it already ends in `?` or `&`), and any `#fragment` stays
 /// at the end. An empty `query` returns `url` unchanged.
@@ -62,19 +70,19 @@ pub fn append_query_str(url: &str, query: &str) -> String {
     if query.is_empty() {
         return url.to_owned();
     }
-    // split_once rather than find + split_at: no slicing, so no panic path in the binary.
-    let (base, hash, fragment) = match url.split_once('#') {
+    // No slicing and no char searcher, so no panic path in the binary.
+    let (base, hash, fragment) = match split_byte(url, b'#') {
         Some((base, fragment)) => (base, "#", fragment),
         None => (url, "", ""),
     };
-    let sep = if !base.contains('?') {
+    let sep = if !base.bytes().any(|b| b == b'?') {
         "?"
-    } else if base.ends_with('?') || base.ends_with('&') {
+    } else if matches!(base.as_bytes().last(), Some(b'?' | b'&')) {
         ""
     } else {
         "&"
     };
-    [base, sep, query, hash, fragment].concat()
+    crate::error::concat(&[base, sep, query, hash, fragment])
 }
 
 /// Appends `pairs` to the query of `url`, encoded with [`encode_uri_component`]; see

@@ -12,6 +12,7 @@
 //! Resolving a relative URL against the page is the transport's job (it uses the browser's URL
 //! parser); [`to_ws_url`] then maps the absolute URL the parser produced.
 
+use crate::protocol::url::split_byte;
 use crate::Error;
 
 /// Maps an absolute URL to the `ws:`/`wss:` URL to connect to (see the module docs).
@@ -23,7 +24,7 @@ use crate::Error;
 /// Fails with [`Error::invalid`] when `url` has no scheme, a scheme other than `ws`, `wss`,
 /// `http` or `https`, or no host.
 pub fn to_ws_url(url: &str) -> Result<String, Error> {
-    let (scheme, rest) = match url.split_once(':') {
+    let (scheme, rest) = match split_byte(url, b':') {
         Some((s, rest)) if is_scheme(s) => (s, rest),
         _ => {
             return Err(Error::invalid(
@@ -40,10 +41,7 @@ pub fn to_ws_url(url: &str) -> Result<String, Error> {
             "WebSocket URL scheme must be ws:, wss:, http: or https:",
         ));
     };
-    let rest = match rest.find('#') {
-        Some(i) => &rest[..i],
-        None => rest,
-    };
+    let rest = split_byte(rest, b'#').map_or(rest, |(before, _)| before);
     let has_host = rest
         .strip_prefix("//")
         .and_then(|authority| authority.chars().next())
@@ -51,7 +49,7 @@ pub fn to_ws_url(url: &str) -> Result<String, Error> {
     if !has_host {
         return Err(Error::invalid("WebSocket URL has no host"));
     }
-    Ok([scheme, ":", rest].concat())
+    Ok(crate::error::concat(&[scheme, ":", rest]))
 }
 
 /// RFC 3986 scheme: a letter, then letters, digits, `+`, `-`, `.`.
@@ -90,14 +88,11 @@ pub fn check_protocol(name: &str) -> Result<(), Error> {
         return Err(Error::invalid("WebSocket subprotocol must not be empty"));
     }
     if !name.bytes().all(is_token_char) {
-        return Err(Error::invalid(
-            [
-                "WebSocket subprotocol `",
-                name,
-                "` has a character not allowed in a token",
-            ]
-            .concat(),
-        ));
+        return Err(Error::invalid(crate::error::concat(&[
+            "WebSocket subprotocol `",
+            name,
+            "` has a character not allowed in a token",
+        ])));
     }
     Ok(())
 }
@@ -108,9 +103,11 @@ pub fn check_protocols(names: &[&str]) -> Result<(), Error> {
     for (i, name) in names.iter().enumerate() {
         check_protocol(name)?;
         if names.iter().take(i).any(|earlier| earlier == name) {
-            return Err(Error::invalid(
-                ["WebSocket subprotocol `", name, "` is listed twice"].concat(),
-            ));
+            return Err(Error::invalid(crate::error::concat(&[
+                "WebSocket subprotocol `",
+                name,
+                "` is listed twice",
+            ])));
         }
     }
     Ok(())

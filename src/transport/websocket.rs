@@ -205,13 +205,10 @@ impl Conn {
             web_sys::WebSocket::new_with_str_sequence(&url, &list)
         }
         .map_err(|e| {
-            Error::invalid(
-                [
-                    "the browser refused to open the WebSocket: ",
-                    &js_message(&e),
-                ]
-                .concat(),
-            )
+            Error::invalid(crate::error::concat(&[
+                "the browser refused to open the WebSocket: ",
+                &js_message(&e),
+            ]))
         })?;
         ws.set_binary_type(BinaryType::Arraybuffer);
         let (tx, rx) = mpsc::unbounded();
@@ -249,7 +246,10 @@ impl Conn {
     }
 
     pub(crate) fn send_failed(err: JsValue) -> Error {
-        Error::invalid(["WebSocket send failed: ", &js_message(&err)].concat())
+        Error::invalid(crate::error::concat(&[
+            "WebSocket send failed: ",
+            &js_message(&err),
+        ]))
     }
 
     pub(crate) fn close_with(&self, code: u16, reason: &str) -> Result<(), Error> {
@@ -257,7 +257,10 @@ impl Conn {
         self.ws
             .close_with_code_and_reason(code, reason)
             .map_err(|e| {
-                Error::invalid(["the browser refused the close: ", &js_message(&e)].concat())
+                Error::invalid(crate::error::concat(&[
+                    "the browser refused the close: ",
+                    &js_message(&e),
+                ]))
             })
     }
 }
@@ -395,17 +398,12 @@ impl WebSocket {
             match event {
                 WsEvent::Open => return Ok(()),
                 WsEvent::Close(info) => {
-                    let code = info.code.to_string();
-                    return Err(Error::network(
-                        [
-                            "WebSocket closed before it opened: code ",
-                            &code,
-                            " (",
-                            close::describe(info.code),
-                            ")",
-                        ]
-                        .concat(),
-                    ));
+                    let mut message = String::from("WebSocket closed before it opened: code ");
+                    crate::error::push_decimal(&mut message, u32::from(info.code));
+                    message.push_str(" (");
+                    message.push_str(close::describe(info.code));
+                    message.push(')');
+                    return Err(Error::network(message));
                 }
                 _ => {}
             }

@@ -239,7 +239,9 @@ fn strip(response: &Response) -> Response {
         response.status(),
         response.status_text().to_owned(),
         Headers::new(),
-        response.text().unwrap_or_default(),
+        // The request was made with the text response type, so the body is a JS string;
+        // reading it directly skips `Response::text`'s lossy UTF-8 decoding of byte bodies.
+        response.raw().as_string().unwrap_or_default(),
     )
 }
 

@@ -35,8 +35,7 @@ use js_sys::{ArrayBuffer, JsString, Reflect, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    Element, Event, FormData, HtmlFormElement, HtmlInputElement, HtmlOptionElement,
-    HtmlSelectElement, HtmlTextAreaElement, ProgressEvent, XmlHttpRequest,
+    Element, Event, FormData, HtmlFormElement, ProgressEvent, XmlHttpRequest,
     XmlHttpRequestResponseType, XmlHttpRequestUpload,
 };
 
@@ -503,41 +502,57 @@ fn prepare_body(
 /// the submission rules in [`form`] work on.
 fn read_form(form: &HtmlFormElement) -> Vec<FormControl> {
     let elements = form.elements();
-    (0..elements.length())
-        .filter_map(|i| elements.item(i))
-        .map(|el| read_control(&el))
-        .collect()
+    let mut controls = Vec::new();
+    for i in 0..elements.length() {
+        if let Some(el) = elements.item(i) {
+            controls.push(read_control(&el));
+        }
+    }
+    controls
+}
+
+/// A property of a DOM object read untyped: one `Reflect.get` import serves every control
+/// type instead of a typed getter (and an `instanceof` check) per element interface.
+fn prop(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn prop_string(obj: &JsValue, key: &str) -> String {
+    prop(obj, key).as_string().unwrap_or_default()
 }
 
 fn read_control(el: &Element) -> FormControl {
     let name = el.get_attribute("name").unwrap_or_default();
-    let mut control = if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
-        let ty = input.type_();
+    // `form.elements` lists only HTML form controls, so the tag name tells the interface
+    // (upper case in HTML documents, lower case in XHTML ones).
+    let tag = el.tag_name();
+    let is = |t: &str| tag.eq_ignore_ascii_case(t);
+    let mut control = if is("input") {
+        let ty = prop_string(el, "type");
         let mut c = FormControl::new(ControlTag::Input, &ty, &name);
         match ty.as_str() {
             "checkbox" | "radio" => {
-                c.checked = input.checked();
+                c.checked = prop(el, "checked").is_truthy();
                 c.value = el.get_attribute("value");
             }
-            "file" => c.files = file_names(input),
-            _ => c.value = Some(input.value()),
+            "file" => c.files = file_names(el),
+            _ => c.value = Some(prop_string(el, "value")),
         }
         c
-    } else if let Some(select) = el.dyn_ref::<HtmlSelectElement>() {
+    } else if is("select") {
         let mut c = FormControl::new(ControlTag::Select, "", &name);
-        let selected = select.selected_options();
-        c.selected = (0..selected.length())
-            .filter_map(|i| selected.item(i))
-            .filter(|o| !is_disabled(o))
-            .filter_map(|o| o.dyn_into::<HtmlOptionElement>().ok())
-            .map(|o| o.value())
-            .collect();
+        let selected = js_sys::Array::from(&prop(el, "selectedOptions"));
+        for option in selected.iter() {
+            if !is_disabled(option.unchecked_ref()) {
+                c.selected.push(prop_string(&option, "value"));
+            }
+        }
         c
-    } else if let Some(textarea) = el.dyn_ref::<HtmlTextAreaElement>() {
+    } else if is("textarea") {
         let mut c = FormControl::new(ControlTag::TextArea, "", &name);
-        c.value = Some(textarea.value());
+        c.value = Some(prop_string(el, "value"));
         c
-    } else if el.tag_name().eq_ignore_ascii_case("button") {
+    } else if is("button") {
         FormControl::new(ControlTag::Button, "", &name)
     } else {
         FormControl::new(ControlTag::Other, "", &name)
@@ -554,18 +569,14 @@ fn is_disabled(el: &Element) -> bool {
 
 /// The names of the files chosen in a file input (read through `files` without binding the
 /// `FileList` API).
-fn file_names(input: &HtmlInputElement) -> Vec<String> {
-    let files = Reflect::get(input, &JsValue::from_str("files")).unwrap_or(JsValue::NULL);
+fn file_names(input: &JsValue) -> Vec<String> {
+    let files = prop(input, "files");
     if !files.is_object() {
         return Vec::new();
     }
     js_sys::Array::from(&files)
         .iter()
-        .filter_map(|file| {
-            Reflect::get(&file, &JsValue::from_str("name"))
-                .ok()?
-                .as_string()
-        })
+        .filter_map(|file| prop(&file, "name").as_string())
         .collect()
 }
 
