@@ -1,8 +1,12 @@
 //! `jsonp(url, opts?)` for JavaScript: [`crate::transport::jsonp`] behind a Promise, with an
 //! optional `AbortSignal`.
 
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::task::Poll;
+
 use futures_channel::oneshot;
-use futures_util::future::{select, Either};
+use futures_util::future::poll_fn;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::AbortSignal;
@@ -112,10 +116,17 @@ async fn with_signal(signal: Option<AbortSignal>, request: Jsonp) -> Result<JsVa
             let _ = tx.send(());
         }
     });
-    let send = request.send();
-    futures_util::pin_mut!(send);
-    match select(send, rx).await {
-        Either::Left((result, _)) => result,
-        Either::Right(_) => Err(Error::abort("JSONP call aborted by its signal")),
-    }
+    // The call first, then the signal, like `select`, but without `Select`'s formatted panic.
+    let mut send = pin!(request.send());
+    let mut rx = rx;
+    poll_fn(|cx| {
+        if let Poll::Ready(result) = send.as_mut().poll(cx) {
+            return Poll::Ready(result);
+        }
+        match Pin::new(&mut rx).poll(cx) {
+            Poll::Ready(_) => Poll::Ready(Err(Error::abort("JSONP call aborted by its signal"))),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
 }

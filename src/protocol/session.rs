@@ -825,7 +825,19 @@ impl Session {
         if !self.inflight.is_empty() || self.queue.is_empty() {
             return;
         }
-        self.inflight.extend(self.queue.drain(..));
+        // Batch what is queued, but keep each payload bounded so a long backlog never becomes
+        // one request a server refuses as too large (a single larger message still goes alone).
+        let mut size = 2;
+        while let Some(message) = self.queue.front() {
+            let len = sockjs::quoted_len(message) + 1;
+            if !self.inflight.is_empty() && size + len > MAX_BATCH_BYTES {
+                break;
+            }
+            size += len;
+            if let Some(message) = self.queue.pop_front() {
+                self.inflight.push(message);
+            }
+        }
         let payload = sockjs::encode_payload(&self.inflight);
         self.actions.push_back(Action::Send { id, payload });
     }
@@ -852,6 +864,10 @@ impl Session {
 fn is_application_code(code: u16) -> bool {
     code == 1000 || (3000..=4999).contains(&code)
 }
+
+/// Upper bound on one batched payload (escaped bytes). sockjs-node and cometkit-server accept
+/// far more; 64 KiB keeps each request quick and well inside any proxy's body limit.
+const MAX_BATCH_BYTES: usize = 64 * 1024;
 
 fn three_digits(n: u32) -> String {
     let digit = |d: u32| char::from(b'0' + (d % 10) as u8);
@@ -1613,6 +1629,44 @@ mod tests {
             sim.take_log(),
             ["reconnecting 1006 gone delay=1000 attempt=1"]
         );
+    }
+
+    #[test]
+    fn long_backlog_goes_out_in_bounded_payloads_in_order() {
+        let mut s = Session::new("http://h:1/echo", config(), fixed_random(0)).unwrap();
+        let big = |c: char| c.to_string().repeat(30 * 1024);
+        for c in ['a', 'b', 'c', 'd', 'e'] {
+            s.send(big(c)).unwrap();
+        }
+        let huge = "z".repeat(100 * 1024);
+        s.send(huge.clone()).unwrap();
+        s.connect(0);
+        let Some(Action::FetchInfo { id, .. }) = s.poll_action() else { panic!() };
+        s.handle_info(10, id, INFO);
+        let Some(Action::OpenTransport { id: t, .. }) = s.poll_action() else { panic!() };
+        s.handle_frame(20, t, "o");
+        let mut batches = Vec::new();
+        for now in 30..40 {
+            match s.poll_action() {
+                Some(Action::Send { payload, .. }) => {
+                    let Ok(Frame::Messages(m)) = sockjs::decode_frame(&["a", &payload].concat())
+                    else {
+                        panic!("payload is not a JSON string array")
+                    };
+                    assert!(payload.len() <= MAX_BATCH_BYTES || m.len() == 1);
+                    batches.push(m);
+                    s.handle_send_done(now, t, true);
+                }
+                None => break,
+                Some(other) => panic!("{other:?}"),
+            }
+        }
+        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [2, 2, 1, 1], "30 KiB messages pair up; 100 KiB goes alone");
+        let all: Vec<String> = batches.into_iter().flatten().collect();
+        let expected: Vec<String> = "abcde".chars().map(big).chain([huge]).collect();
+        assert_eq!(all, expected);
+        assert_eq!(s.buffered_amount(), 0);
     }
 
     #[test]
