@@ -5,8 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 export PATH="$HOME/.cargo/bin:$PATH"
-export CHROMEDRIVER=/usr/bin/chromedriver
-export GECKODRIVER="$(command -v geckodriver)"
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
 # The test runner's page is cross-origin isolated (COEP require-corp) unless told otherwise; real
 # pages rarely are, and the npm sockjs server sends no Cross-Origin-Resource-Policy, which COEP
@@ -22,7 +20,12 @@ cargo clippy -p cometkit --target wasm32-unknown-unknown --all-targets -- -D war
 
 echo "== browser tests (headless Chromium and Firefox)"
 source scripts/fixture-server.sh
-wasm-pack test --headless --chrome --firefox
+# Drivers are passed as flags, not CHROMEDRIVER/GECKODRIVER in the environment: the test runner
+# prefers GECKODRIVER when both are set, which would run the "Chrome" pass in Firefox too.
+# `--tests` leaves out doctests: they are compile-only examples, already built natively above.
+unset CHROMEDRIVER GECKODRIVER
+wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver \
+  --firefox --geckodriver "$(command -v geckodriver)" -- --tests
 
 echo "== web: packages, TypeScript declarations, Vite app, Playwright demo (headless Chromium)"
 bash scripts/test-web.sh
