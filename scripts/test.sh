@@ -22,10 +22,10 @@ echo "== browser tests (headless Chromium and Firefox)"
 source scripts/fixture-server.sh
 # Drivers are passed as flags, not CHROMEDRIVER/GECKODRIVER in the environment: the test runner
 # prefers GECKODRIVER when both are set, which would run the "Chrome" pass in Firefox too.
-# `--tests` leaves out doctests: they are compile-only examples, already built natively above.
+# Naming the targets leaves out doctests: they are compile-only examples, already built natively above.
 unset CHROMEDRIVER GECKODRIVER
 wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver \
-  --firefox --geckodriver "$(command -v geckodriver)" -- --tests
+  --firefox --geckodriver "$(command -v geckodriver)" -- --lib --test '*'
 
 echo "== web: packages, TypeScript declarations, Vite app, Playwright demo (headless Chromium)"
 bash scripts/test-web.sh

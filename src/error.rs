@@ -179,6 +179,7 @@ pub(crate) fn concat(parts: &[&str]) -> String {
 
 /// Appends `n` in decimal. Used instead of `to_string()`, which would link `core::fmt`'s
 /// number formatting into the wasm for one status code.
+#[cfg_attr(not(any(feature = "xhr", feature = "websocket")), allow(dead_code))]
 pub(crate) fn push_decimal(out: &mut String, n: u32) {
     if n >= 10 {
         push_decimal(out, n / 10);

@@ -47,8 +47,8 @@ impl Harness {
         let filter = args.into_iter().find(|a| !a.starts_with('-'));
         println!(
             "{bench}: median of {} rounds of ~{} ms each, spread = min..max",
-            if quick { 3 } else { 7 },
-            if quick { 100 } else { 250 }
+            if quick { 3 } else { 5 },
+            if quick { 60 } else { 150 }
         );
         println!(
             "{:<44} {:>10} {:>21} {:>14}",
@@ -56,8 +56,8 @@ impl Harness {
         );
         Harness {
             bench,
-            rounds: if quick { 3 } else { 7 },
-            round: Duration::from_millis(if quick { 100 } else { 250 }),
+            rounds: if quick { 3 } else { 5 },
+            round: Duration::from_millis(if quick { 60 } else { 150 }),
             filter,
         }
     }

@@ -238,7 +238,10 @@ fn build(response: Response) -> (JsValue, bool) {
     let mut json_ok = true;
     if response.response_type() == ResponseType::Json {
         set(&obj, "data", raw);
-    } else if let Some(text) = raw.as_string().filter(|t| !t.trim().is_empty()) {
+    } else if let Some(text) = raw
+        .as_string()
+        .filter(|t| !t.chars().all(char::is_whitespace))
+    {
         if response
             .headers()
             .content_type()

@@ -103,6 +103,15 @@ mod tests {
     }
 
     #[test]
+    fn split_byte_splits_at_the_first_delimiter() {
+        assert_eq!(split_byte("a#b#c", b'#'), Some(("a", "b#c")));
+        assert_eq!(split_byte("#", b'#'), Some(("", "")));
+        assert_eq!(split_byte("é:€", b':'), Some(("é", "€")));
+        assert_eq!(split_byte("no delimiter", b'#'), None);
+        assert_eq!(split_byte("", b'#'), None);
+    }
+
+    #[test]
     fn encodes_like_encode_uri_component() {
         // Expected values produced by `encodeURIComponent` in a browser.
         assert_eq!(encode_uri_component("AZaz09-_.!~*'()"), "AZaz09-_.!~*'()");

@@ -23,7 +23,6 @@
 //! [`ErrorKind::Invalid`]: crate::ErrorKind::Invalid
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -626,8 +625,23 @@ struct State {
     error: Option<Error>,
     /// UTF-16 units of `responseText` already queued (streaming only).
     offset: u32,
-    chunks: VecDeque<String>,
+    /// Text received and not yet yielded, oldest first, from index `read` on. A `Vec` and a
+    /// cursor rather than a `VecDeque`, whose ring-buffer code costs about 0.6 KB of wasm.
+    chunks: Vec<String>,
+    read: usize,
     waker: Option<Waker>,
+}
+
+impl State {
+    fn next_chunk(&mut self) -> Option<String> {
+        let chunk = std::mem::take(self.chunks.get_mut(self.read)?);
+        self.read += 1;
+        if self.read == self.chunks.len() {
+            self.chunks.clear();
+            self.read = 0;
+        }
+        Some(chunk)
+    }
 }
 
 impl Shared {
@@ -685,7 +699,7 @@ impl Shared {
         let chunk = String::from(text.slice(offset, len));
         self.update(|st| {
             st.offset = len;
-            st.chunks.push_back(chunk);
+            st.chunks.push(chunk);
         });
     }
 }
@@ -966,7 +980,7 @@ impl Stream for ResponseStream {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         };
-        if let Some(chunk) = st.chunks.pop_front() {
+        if let Some(chunk) = st.next_chunk() {
             return Poll::Ready(Some(Ok(chunk)));
         }
         if st.failed {
