@@ -1,1 +1,234 @@
-export function closingNotes() { return ''; }
+// The report's closing note: every place where cometkit came out slower or bigger than a peer in
+// this run, found from the numbers, each with why and what it would take to win. The reasons
+// come from reading the code and from profiling the loopback page (bench/README.md has the
+// method and the experiments behind them); a cause is only explained when the run shows it.
+
+import { echoCell, echoSize, connectCell, num } from './report.mjs';
+
+const ok = (x) => typeof x === 'number' && Number.isFinite(x);
+const med = (a) => a?.median ?? null;
+const sizeName = (s) => (s >= 1024 ? `${s / 1024} KiB` : `${s} B`);
+const x2 = (r) => `${r.toFixed(2)}×`;
+
+const WHY = {
+  boundary: {
+    title: 'Per-message cost of the SDK (WebSocket cells, and the loopback section)',
+    text: `Each message pays for JS ↔ wasm crossings and task hops that sockjs-client does not have.
+Sending: the string is copied into wasm (wasm-bindgen's \`passStringToWasm0\`, a JS loop over the
+char codes for ASCII text), queued, JSON-escaped character by character (\`quoted_len\` then
+\`quote_into\`; the native bench shows encoding at a fraction of decoding speed), and copied back out
+for \`WebSocket.send\`. Receiving: the frame is copied in, decoded, the browser callback posts it to an
+unbounded channel read by the driver task, the driver re-arms its one timer (the heartbeat deadline
+moves with every frame, so every frame costs a \`clearTimeout\` + \`setTimeout\` and a
+\`performance.now()\`), wakes the dispatcher task, which builds a \`MessageEventInit\` (an object plus
+property sets, each a crossing), copies the message out again (UTF-8 → UTF-16) and dispatches it on an
+internal \`EventTarget\`. CPU profiles of the loopback page (a build with symbol names, see
+bench/README.md): with 16 B messages the wasm code is about a tenth of the time and the glue is the
+rest (\`MessageEvent\`, \`dispatchEvent\`, \`TextDecoder\`, \`queueMicrotask\`, timers); with 64 KiB
+messages \`quoted_len\` + \`quote_into\` take about 58 % and \`passStringToWasm0\` about 22 %.
+On the real network the small-message WebSocket cells are close to the browser's own limit (the raw
+WebSocket does about 7-8k small messages/s on this machine), so the overhead shows most with 64 KiB.
+What it would take, cheapest first (all in \`src/\`, owned by other helpers):
+1. An ASCII fast path in \`protocol::sockjs::quoted_len\`/\`quote_into\`: when every byte is printable
+   ASCII other than \`"\` and \`\\\` (checked byte-wise, once), the quoted form is the string in quotes.
+   Tried on a copy: native encoding 3-5× faster (16 B: 57 → 184 MB/s, 1 KiB: 126 → 330, 64 KiB:
+   118 → 623), 64 KiB loopback echo about 2.2× faster, \`send()\` of 1 KiB about 30 → 11 µs.
+2. Keep the armed timer when the new deadline is later (\`driver::arm_timer\`: return when the armed
+   one is due at or before \`due\`; when it fires early, nothing is due and the pump re-arms): one
+   timer per heartbeat period instead of two timer calls per frame.
+3. Dispatch messages from the frame callback synchronously (no channel and dispatcher task per
+   frame), and build each \`MessageEvent\` with one small JS snippet call instead of
+   \`MessageEventInit\` setters.
+4. To win with large messages: keep payloads as JS strings (\`JsString\`) end to end: parse
+   \`a[...]\` with \`JSON.parse\` and build the send payload with \`JSON.stringify\` in JS, so message
+   bytes never cross into wasm (the session needs only counts, sizes and order). After fix 1,
+   \`passStringToWasm0\` is the largest item left (about 40 % at 64 KiB).`,
+  },
+  http: {
+    title: 'HTTP transports (streaming, polling)',
+    text: `These cells are dominated by the network path rather than by the client: both clients use
+the same requests, and the run-to-run spread on this shared 2-core machine is often larger than the
+difference. Where cometkit is behind, the per-message costs above apply (more so with many small
+messages per request), plus one request per payload: cometkit keeps one \`xhr_send\` in flight and
+batches what is queued meanwhile, as sockjs-client does. xhr-streaming round trips of about 50 ms
+for both clients are Chromium's: it delivers XHR \`progress\`/\`readystatechange\` for a response
+that is still open at most every 50 ms. Reading the stream with \`fetch()\` and a
+\`ReadableStream\` reader instead of XHR events would remove that floor for cometkit.`,
+  },
+  jsonp: {
+    title: 'jsonp-polling connect',
+    text: `cometkit runs every JSONP poll in a hidden \`<iframe>\` (so that removing the iframe really
+cancels the request; see the churn result) where sockjs-client adds a \`<script>\` to the page: creating
+and loading an iframe document costs several milliseconds more per poll, and the connect includes
+the first poll. What it would take: reuse one iframe per session (inject each poll's \`<script>\`
+into it and only replace the iframe to cancel a poll), or use the page's own \`<script>\` when the
+poll does not need to be cancellable (the normal receive loop) and the iframe only on close.`,
+  },
+  connect: {
+    title: 'Connect time',
+    text: `Both clients make the same two requests (\`/info\`, then the transport); cometkit adds the wasm
+driver's task hops and timer setup, a fraction of a millisecond. Differences of a few milliseconds
+between rounds are within the spread on this machine; a cell listed here with a wide spread is
+likely noise rather than a real gap.`,
+  },
+  cold: {
+    title: 'Cold start',
+    text: `Before the first connection cometkit has to fetch, compile and instantiate its wasm
+module (the full build: all features) and run wasm-bindgen's start-up; sockjs-client is plain
+JavaScript that V8 parses lazily. What it would take: ship a smaller module for pages that only
+need the socket (a \`socket\`-only build that leaves out the \`request\`, \`xdrRequest\`, \`jsonp\`,
+\`openWebSocket\` and form-serialisation exports the \`socket\` feature pulls in today through
+\`xhr\`/\`xdr\`/\`websocket\`/\`jsonp\`); let the browser cache the compiled module (it does for
+\`instantiateStreaming\` responses that are cacheable: serve the .wasm with a long max-age); and start
+\`init()\` early (a \`<link rel="modulepreload">\` for the glue and a preload of the .wasm).`,
+  },
+  fallback: {
+    title: 'Fallback',
+    text: `Both clients give a WebSocket that does not answer the same deadline (about twice the
+round-trip-based RTO, so ~600 ms on loopback) before moving on, and both move on at once when the
+connection is refused or \`/info\` says no. To beat that by a wide margin cometkit would have to
+race the next transport in parallel after a short head start ("happy eyeballs": start xhr-streaming
+~150 ms after the WebSocket and keep whichever opens first), which costs a second session on the
+server when both succeed.`,
+  },
+  size: {
+    title: 'Size',
+    text: `The wasm build carries what JavaScript gets from the browser for free: a UTF-8 string type and
+conversions, an allocator, collections, the Rust side of every browser call (wasm-bindgen emits one JS
+import shim per browser function used: 187 in the socket-only glue), integer formatting and a few panic
+paths (\`core::fmt\` is linked), and the whole pure protocol core (session state machine, ladder,
+frame codec, SSE parser) that sockjs-client spreads over plain JS with \`JSON.parse\`. The
+\`socket\`-only build also exports \`request\`, \`xdrRequest\`, \`jsonp\`, \`corsSupport\` and
+\`openWebSocket\` (with their option readers and form serialisation), because the \`socket\` feature turns on \`xhr\`, \`xdr\`, \`websocket\`
+and \`jsonp\` wholesale. What it would take to get near sockjs-client's 16 KB gzip: internal-only
+features for the transports the socket uses (no JS exports, no form code), removing every
+\`format!\`/\`to_string\`/\`assert_eq!\` from non-test code so \`core::fmt\` drops out, fewer distinct
+web-sys calls (route the rarely used ones through one \`Reflect\`-based helper), \`opt-level = "s"\` vs
+\`"z"\` measured per module, and a \`twiggy top\`/\`twiggy dominators\` pass on a build with names kept.
+Beating it outright is unlikely: the wasm-bindgen runtime glue alone is a good part of that budget.`,
+  },
+  memory: {
+    title: 'Memory',
+    text: `cometkit's page holds the wasm module's linear memory (shown separately; it grows in 64 KiB
+pages and never shrinks, so it is the peak) and the wasm-bindgen glue in the JS heap. A JS heap that
+does not come back to its baseline after the cycles would point at wrappers that are not freed: the
+page calls \`free()\` after each \`close\` event; an application that does not relies on the
+FinalizationRegistry, which runs later.`,
+  },
+};
+
+export function closingNotes(r) {
+  const echo = r.sections.echo;
+  const conn = r.sections.connect?.cells;
+  const found = Object.fromEntries(Object.keys(WHY).map((k) => [k, []]));
+  const srvName = { rust: 'Rust server', npm: 'npm sockjs server' };
+
+  for (const server of ['rust', 'npm']) {
+    for (const t of ['websocket', 'xhr-streaming', 'eventsource', 'xhr-polling', 'jsonp-polling']) {
+      for (const { size } of r.config?.sizes ?? []) {
+        const a = echoSize(echoCell(echo, 'cometkit', server, t), size);
+        const b = echoSize(echoCell(echo, 'sockjs', server, t), size);
+        if (!a || !b) continue;
+        const cause = t === 'websocket' ? 'boundary' : 'http';
+        const tr = med(a.msgsPerS) / med(b.msgsPerS);
+        if (ok(tr) && tr < 0.9) {
+          found[cause].push(`${t}, ${sizeName(size)}, ${srvName[server]}: ${x2(tr)} sockjs-client's msgs/s `
+            + `(${num(med(a.msgsPerS))} vs ${num(med(b.msgsPerS))})`);
+        }
+        const la = a.rttPooled?.p50;
+        const lb = b.rttPooled?.p50;
+        if (ok(la) && ok(lb) && la > lb * 1.1 && la - lb > 0.3) {
+          found[cause].push(`${t}, ${sizeName(size)}, ${srvName[server]}: round trip p50 ${num(la)} ms vs ${num(lb)} ms`);
+        }
+      }
+    }
+    for (const mode of ['auto', 'websocket', 'xhr-streaming', 'eventsource', 'xhr-polling', 'jsonp-polling']) {
+      const a = med(connectCell(conn, 'cometkit', server, mode)?.p50);
+      const b = med(connectCell(conn, 'sockjs', server, mode)?.p50);
+      if (ok(a) && ok(b) && a > b * 1.1 && a - b > 1) {
+        (mode === 'jsonp-polling' ? found.jsonp : found.connect)
+          .push(`connect ${mode}, ${srvName[server]}: ${num(a)} ms vs ${num(b)} ms`);
+      }
+    }
+  }
+  const cold = r.sections.connect?.coldStart;
+  if (cold) {
+    for (const [k, label] of [['ready', 'library ready'], ['first', 'first connect on a fresh page']]) {
+      const a = med(cold.cometkit?.[k]);
+      const b = med(cold.sockjs?.[k]);
+      if (ok(a) && ok(b) && a > b * 1.1) found.cold.push(`${label}: ${num(a)} ms vs ${num(b)} ms`);
+    }
+  }
+  for (const id of [...new Set((r.sections.fallback ?? []).map((x) => x.id))]) {
+    const a = r.sections.fallback.find((x) => x.id === id && x.lib === 'cometkit');
+    const b = r.sections.fallback.find((x) => x.id === id && x.lib === 'sockjs');
+    const v = (x) => med(id === 'kill' ? x?.echoMs : x?.openMs);
+    if (ok(v(a)) && ok(v(b)) && v(a) > v(b) * 1.1 && v(a) - v(b) > 1) {
+      found.fallback.push(`${a.title}: ${num(v(a))} ms vs ${num(v(b))} ms`);
+    }
+  }
+  for (const size of [...new Set((r.sections.loopback ?? []).map((x) => x.size))]) {
+    const a = r.sections.loopback.find((x) => x.lib === 'cometkit' && x.size === size);
+    const b = r.sections.loopback.find((x) => x.lib === 'sockjs' && x.size === size);
+    if (ok(med(a?.msgsPerS)) && ok(med(b?.msgsPerS)) && med(a.msgsPerS) < med(b.msgsPerS) * 0.9) {
+      found.boundary.push(`loopback ${sizeName(size)}: ${num(1e6 / med(a.msgsPerS), 1)} µs per message vs `
+        + `${num(1e6 / med(b.msgsPerS), 1)} µs (${x2(med(a.msgsPerS) / med(b.msgsPerS))} the msgs/s)`);
+    }
+  }
+  const size = r.sections.size;
+  if (size) {
+    const f = size.fresh.full;
+    const total = f.wasmGzip + f.jsGzip;
+    for (const p of size.fresh.peers) {
+      if (total > p.gzip) found.size.push(`full build ${(total / 1024).toFixed(1)} KB gzip vs ${p.name} ${(p.gzip / 1024).toFixed(1)} KB (${x2(total / p.gzip)})`);
+    }
+    const socketRow = size.table?.split('\n').find((l) => l.startsWith('| socket |'));
+    const m = socketRow && /\*\*([\d.]+) KB\*\*/.exec(socketRow);
+    const sj = size.fresh.peers.find((p) => p.name.startsWith('sockjs-client'));
+    if (m && sj && Number(m[1]) * 1024 > sj.gzip) {
+      found.size.push(`socket-only build ${m[1]} KB gzip (from the size table) vs sockjs-client ${(sj.gzip / 1024).toFixed(1)} KB`);
+    }
+  }
+  const mem = r.sections.memory;
+  const ck = mem?.find((x) => x.lib === 'cometkit');
+  const sj = mem?.find((x) => x.lib === 'sockjs');
+  if (ck && sj) {
+    const d = (x, a, b) => x?.[b]?.heap?.used - x?.[a]?.heap?.used;
+    if (ck.base?.heap?.used > sj.base?.heap?.used * 1.05) {
+      found.memory.push(`JS heap baseline ${(ck.base.heap.used / 2 ** 20).toFixed(2)} MiB vs ${(sj.base.heap.used / 2 ** 20).toFixed(2)} MiB, plus ${(ck.base.wasm / 2 ** 20).toFixed(2)} MiB of wasm memory`);
+    }
+    for (const [a, b, label] of [['base', 'afterCycles', 'connect/close cycles'], ['afterCycles', 'afterMessages', 'messages']]) {
+      const dc = d(ck, a, b);
+      const ds = d(sj, a, b);
+      if (ok(dc) && ok(ds) && dc > ds * 1.2 && dc - ds > 64 * 1024) {
+        found.memory.push(`JS heap growth over the ${label}: ${(dc / 1024).toFixed(0)} KiB vs ${(ds / 1024).toFixed(0)} KiB`);
+      }
+    }
+    if (ck.afterMessages?.wasm > ck.base?.wasm) {
+      found.memory.push(`wasm memory grew from ${(ck.base.wasm / 2 ** 20).toFixed(2)} to ${(ck.afterMessages.wasm / 2 ** 20).toFixed(2)} MiB`);
+    }
+  }
+
+  const out = ['## Closing note: where cometkit is slower or bigger, why, and what it would take', ''];
+  const causes = Object.keys(WHY).filter((k) => found[k].length);
+  if (!causes.length) out.push('In this run cometkit was not clearly slower or bigger than a peer anywhere.', '');
+  for (const k of causes) {
+    out.push(`### ${WHY[k].title}`, '', ...found[k].map((l) => `- ${l}`), '', WHY[k].text.replace(/\n(?![0-9 ])/g, ' '), '');
+  }
+
+  // Both clients on the Rust server: the server, not the client.
+  const rp = (lib, server) => echoSize(echoCell(echo, lib, server, 'xhr-polling'), 16)?.rttPooled?.p50;
+  if (ok(rp('cometkit', 'rust')) && ok(rp('cometkit', 'npm')) && rp('cometkit', 'rust') > 30 && rp('cometkit', 'rust') > 3 * rp('cometkit', 'npm')) {
+    out.push('### Server side: cometkit-server answers small HTTP responses ~40 ms late', '',
+      `xhr-polling round trip p50 for 16 B: ${num(rp('cometkit', 'rust'))} ms on cometkit-server vs `
+      + `${num(rp('cometkit', 'npm'))} ms on the npm sockjs server, for the same client (sockjs-client: `
+      + `${num(rp('sockjs', 'rust'))} vs ${num(rp('sockjs', 'npm'))} ms). That is Nagle's algorithm meeting delayed `
+      + 'ACKs: cometkit-server does not set `TCP_NODELAY` on accepted connections (Node sets it by default), '
+      + 'so a small response written in pieces waits for the ACK of the first piece. The fix is three lines in '
+      + '`server/src/main.rs` before `axum::serve`: `use axum::serve::ListenerExt;` and '
+      + '`let listener = listener.tap_io(|tcp| { let _ = tcp.set_nodelay(true); });`. Tried on a copy: '
+      + 'cometkit\'s xhr-polling p50 went from 44 to 6 ms and jsonp-polling from 47 to 4 ms on this server. '
+      + 'It affects every client of the server (sockjs-client too), not cometkit against its peers.', '');
+  }
+  return out.join('\n');
+}

@@ -154,7 +154,7 @@ function connectSection(r) {
   const out = ['## 2. Connect time and fallback', ''];
   if (conn) {
     out.push('Constructor to `open` (for SockJS clients that includes the `/info` request), median of the '
-      + 'per-round medians of 5 sequential connects; each connection is closed before the next. '
+      + `per-round medians of ${r.config?.connects ?? '?'} sequential connects; each connection is closed before the next. `
       + '"auto" lets the client choose (the transport it chose is given).', '');
     out.push('| mode | server | cometkit ms | spread | sockjs-client ms | spread | cometkit ÷ sockjs-client | chosen (cometkit / sockjs-client) |');
     out.push('|---|---|---:|---:|---:|---:|---:|---|');
@@ -179,14 +179,16 @@ function connectSection(r) {
   }
   const churn = r.sections.connect?.churn;
   if (churn) {
-    out.push(`JSONP churn: 7 connect/close cycles in a row on jsonp-polling (Rust server): cometkit completed `
-      + `${churn.cometkit?.done}${churn.cometkit?.error ? ` then failed (${churn.cometkit.error})` : ''}, sockjs-client `
-      + `${churn.sockjs?.done}${churn.sockjs?.error ? ` then failed (${churn.sockjs.error})` : ''}.`
-      + (!churn.sockjs?.error ? '' : ' A JSONP poll is a '
-      + '`<script>` the server holds open until it has data or its heartbeat (25 s); sockjs-client removes the script '
-      + 'on close but the request goes on, holding one of the browser\'s 6 connections per host, so after 6 closed '
-      + 'sessions the next `/info` waits for a free connection and times out (8 s, then 1002). cometkit runs each '
-      + 'poll in a hidden iframe and removes the iframe, which cancels the request.'), '');
+    const said = (x) => `${x?.done ?? 0}${x?.error ? ` then failed (${x.error})` : ''}`;
+    const parts = Object.entries(churn).map(([t, v]) => `${t}: cometkit ${said(v.cometkit)}, sockjs-client ${said(v.sockjs)}`);
+    const sockjsFailed = Object.values(churn).some((v) => v.sockjs?.error);
+    out.push(`Churn: 7 connect/close cycles in a row on one page (Rust server), stopping at the first failure. `
+      + `${parts.join('; ')}.`
+      + (!sockjsFailed ? '' : ' A poll is a request the server holds open until it has data or its 25 s heartbeat; '
+      + 'a closed sockjs-client session evidently leaves its last poll running (a JSONP `<script>` cannot be '
+      + 'aborted at all; its XHR poll is not aborted either, by this result), and each such request holds one of the browser\'s 6 connections per host, so after 6 closed sessions the '
+      + 'next `/info` waits for a free connection and times out (8 s, then 1002 "Cannot connect to server"). '
+      + 'cometkit aborts its poll XHR and runs each JSONP poll in a hidden iframe whose removal cancels it.'), '');
   }
   if (cold) {
     const a = cold.cometkit;
@@ -249,7 +251,7 @@ function loopbackSection(r) {
       + 'back to `WebSocket.send`) and the receive path (the frame crosses into wasm, is decoded, each '
       + 'message crosses back and is dispatched as a `MessageEvent`). The floor is a hand-written client '
       + 'that does only `JSON.stringify([m])` and `JSON.parse(frame.slice(1))`. "send()" times '
-      + '1000 `send` calls in a row alone.',
+      + 'up to 1000 `send` calls in a row alone (512 KiB at most, within cometkit\'s queue bound).',
     '',
     '| client | size | msgs/s (pipelined, window 256) | spread | µs per message | overhead vs floor µs/msg | round trip µs (sequential, mean) | spread | send() µs |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|',

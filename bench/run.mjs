@@ -3,6 +3,7 @@
 // target/bench/chart.svg and target/bench/chart.png.
 //
 //   node bench/run.mjs [--quick]
+//   node bench/run.mjs --report-only     (report and chart again from results.json)
 //
 // Environment:
 //   BENCH_QUICK=1          one round, smaller counts (a smoke run)
@@ -304,8 +305,10 @@ async function echoSection(pageUrl, servers, sio) {
   });
 }
 
+const CONNECTS = QUICK ? 2 : 4;
+
 async function connectSection(pageUrl, servers, sio) {
-  const n = QUICK ? 2 : 4;
+  const n = CONNECTS;
   const pages = {};
   for (const lib of ['raw', 'cometkit', 'sockjs', 'socketio']) {
     pages[lib] = await openPage(pageUrl, lib);
@@ -335,10 +338,10 @@ async function connectSection(pageUrl, servers, sio) {
   for (const c of cells) c.runs = [];
   for (let r = 0; r < ROUNDS; r++) {
     for (const c of cells) {
-      // A JSONP poll that sockjs-client abandons stays open on the server (a <script> cannot be
-      // aborted) and holds one of the browser's 6 connections per host for ~25 s (see the churn
-      // test below): jsonp-polling cells get a fresh page (and so connection pool) for both clients.
-      const fresh = c.mode === 'jsonp-polling' ? await openPage(pageUrl, c.lib) : null;
+      // A poll that sockjs-client leaves behind on close stays open on the server and holds one
+      // of the browser's 6 connections per host for ~25 s (see the churn test below): polling
+      // cells get a fresh page (and so connection pool) each time, for both clients.
+      const fresh = c.mode.endsWith('polling') ? await openPage(pageUrl, c.lib) : null;
       const res = await call((fresh ?? pages[c.lib]).page, 'connect', {
         url: c.url, transport: c.mode === 'auto' ? null : c.mode, n,
       });
@@ -347,13 +350,16 @@ async function connectSection(pageUrl, servers, sio) {
       if (res.error) log(`connect ${c.lib}@${c.server} ${c.mode}: ${res.error}`);
     }
   }
-  // JSONP churn: 7 connect/close cycles in a row on jsonp-polling, stopping at the first failure.
+  // Churn: 7 connect/close cycles in a row on a polling transport, stopping at the first failure.
   const churn = {};
-  for (const lib of ['cometkit', 'sockjs']) {
-    const p = await openPage(pageUrl, lib);
-    const res = await call(p.page, 'connect', { url: servers[0].echo, transport: 'jsonp-polling', n: 7 });
-    churn[lib] = { done: res.n ?? 0, error: res.error ?? null };
-    await p.close();
+  for (const transport of ['xhr-polling', 'jsonp-polling']) {
+    churn[transport] = {};
+    for (const lib of ['cometkit', 'sockjs']) {
+      const p = await openPage(pageUrl, lib);
+      const res = await call(p.page, 'connect', { url: servers[0].echo, transport, n: 7 });
+      churn[transport][lib] = { done: res.n ?? 0, error: res.error ?? null };
+      await p.close();
+    }
   }
   for (const p of Object.values(pages)) await p.close();
   const coldStart = Object.fromEntries(Object.entries(cold).map(([lib, v]) => [lib, { ready: agg(v.ready), first: agg(v.first) }]));
@@ -426,6 +432,7 @@ async function loopbackSection(pageUrl, rust) {
   const cases = [
     { size: 16, count: scale(20000), window: 256, rtt: scale(2000) },
     { size: 1024, count: scale(10000), window: 256, rtt: scale(1000) },
+    { size: 65536, count: scale(400), window: 8, rtt: scale(100) },
   ];
   const rows = [];
   for (const c of cases) for (const lib of libs) rows.push({ lib, ...c, runs: [] });
@@ -471,7 +478,7 @@ async function memorySection(pageUrl, rust) {
     await call(p.page, 'cycles', { url: `${rust}/sockjs/echo`, transport: 'websocket', n: 1 });
     row.base = { heap: await heap(cdp), wasm: await wasm() };
     const t0 = Date.now();
-    row.cycleRun = await call(p.page, 'cycles', { url: `${rust}/sockjs/echo`, transport: 'websocket', n: cycles, concurrency: 25 }, 180_000);
+    row.cycleRun = await call(p.page, 'cycles', { url: `${rust}/sockjs/echo`, transport: 'websocket', n: cycles, concurrency: 10 }, 180_000);
     row.afterCycles = { heap: await heap(cdp), wasm: await wasm() };
     row.messageRun = await call(p.page, 'messages', { url: `${rust}/sockjs/echo`, transport: 'websocket', size: 16, count: messages, window: 256 }, 180_000);
     row.afterMessages = { heap: await heap(cdp), wasm: await wasm() };
@@ -609,7 +616,7 @@ async function main() {
   ];
   results.machine = machine(`Chromium ${browser.version()}`);
   results.machine.loadavgBefore = loadBefore;
-  results.config = { sizes: SIZES, transports: TRANSPORTS, rttCapMs: RTT_CAP_MS, floodCapMs: FLOOD_CAP_MS };
+  results.config = { sizes: SIZES, transports: TRANSPORTS, rttCapMs: RTT_CAP_MS, floodCapMs: FLOOD_CAP_MS, connects: CONNECTS };
 
   if (want('echo')) results.sections.echo = await timed('echo', () => echoSection(pageUrl, servers, sio));
   if (want('connect')) results.sections.connect = await timed('connect', () => connectSection(pageUrl, servers, sio));
@@ -631,7 +638,17 @@ async function main() {
   log(`done in ${results.timings.total} s (measurements ${results.timings.measurements} s)`);
 }
 
-main()
+/** `--report-only`: rewrites the report and chart from target/bench/results.json. */
+async function reportOnly() {
+  const results = JSON.parse(readFileSync(path.join(OUT, 'results.json'), 'utf8'));
+  browser = await launchBrowser();
+  closers.push(() => browser.close());
+  const files = await writeReport(results, OUT, browser);
+  log(`report: ${files.report}`);
+  log(`chart:  ${files.png ?? files.svg}`);
+}
+
+(process.argv.includes('--report-only') ? reportOnly() : main())
   .then(() => cleanup())
   .catch(async (e) => {
     console.error('[bench] failed:', e);

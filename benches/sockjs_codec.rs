@@ -60,9 +60,12 @@ fn main() {
     ] {
         let f = frame(msgs);
         assert_eq!(decode_count(&f), msgs.len());
-        h.case(&format!("decode a[...] {name}"), f.len(), msgs.len(), || {
-            decode_count(&f)
-        });
+        h.case(
+            &format!("decode a[...] {name}"),
+            f.len(),
+            msgs.len(),
+            || decode_count(&f),
+        );
     }
     for (name, msgs) in [
         ("1000 x 16 B ASCII", &small),
@@ -100,7 +103,9 @@ fn main() {
     );
 
     // EventSource data with sockjs-node's percent-escapes (`%` in every message).
-    let pct: Vec<String> = (0..100).map(|i| format!("{i}: 100% done ").repeat(70)).collect();
+    let pct: Vec<String> = (0..100)
+        .map(|i| format!("{i}: 100% done ").repeat(70))
+        .collect();
     let escaped = frame(&pct).replace('%', "%25");
     h.case(
         "eventsource unescape + decode (100 x ~1 KiB)",

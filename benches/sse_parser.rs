@@ -73,13 +73,21 @@ fn main() {
     ];
     for (name, input, events) in cases {
         assert_eq!(parse(input, CHUNK), events, "{name}: wrong event count");
-        h.case(&format!("{name}, 16 KiB chunks"), input.len(), events, || {
-            parse(input, CHUNK)
-        });
+        h.case(
+            &format!("{name}, 16 KiB chunks"),
+            input.len(),
+            events,
+            || parse(input, CHUNK),
+        );
     }
     // The same typical stream in one piece and in small (TCP-segment sized) pieces.
-    h.case("typical, LF, whole stream in one feed", lf.len(), 40_000, || {
-        parse(&lf, lf.len())
+    h.case(
+        "typical, LF, whole stream in one feed",
+        lf.len(),
+        40_000,
+        || parse(&lf, lf.len()),
+    );
+    h.case("typical, LF, 1460-byte chunks", lf.len(), 40_000, || {
+        parse(&lf, 1460)
     });
-    h.case("typical, LF, 1460-byte chunks", lf.len(), 40_000, || parse(&lf, 1460));
 }

@@ -499,7 +499,7 @@ const B = {
    * The cost of sending and receiving with no network (hook=loopback): pipelined echo, round
    * trips, and `sends` synchronous send() calls timed alone.
    */
-  async loopback({ url, size, count, window, rtt, sends = 1000, capMs = 5000 }) {
+  async loopback({ url, size, count, window, rtt, sends = Math.min(1000, Math.floor((1 << 19) / size)), capMs = 5000 }) {
     let c;
     try {
       c = await open(url, 'websocket', 10_000);
@@ -523,7 +523,8 @@ const B = {
       trips++;
     }
     const rt = { trips, meanUs: trips ? ((now() - r0) * 1000) / trips : null };
-    // send() alone: `sends` calls in a row (within cometkit's default queue bound of 1024).
+    // send() alone: `sends` calls in a row (within cometkit's default queue bounds, 1024
+    // messages and 1 MiB).
     const m = payload(size);
     let got = 0;
     c.onmessage = (d) => { if (d[0] === m[0]) got++; };
