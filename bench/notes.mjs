@@ -3,12 +3,27 @@
 // come from reading the code and from profiling the loopback page (bench/README.md has the
 // method and the experiments behind them); a cause is only explained when the run shows it.
 
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { echoCell, echoSize, connectCell, num } from './report.mjs';
+
+// The session's batch cap, read from the source so the note follows the code.
+const BATCH = (() => {
+  try {
+    const src = readFileSync(fileURLToPath(new URL('../src/protocol/session.rs', import.meta.url)), 'utf8');
+    return /const MAX_BATCH_BYTES: usize = ([^;]+);/.exec(src)?.[1]?.replace('64 * 1024', '64 KiB') ?? '(unknown)';
+  } catch {
+    return '(unknown)';
+  }
+})();
 
 const ok = (x) => typeof x === 'number' && Number.isFinite(x);
 const med = (a) => a?.median ?? null;
 const sizeName = (s) => (s >= 1024 ? `${s / 1024} KiB` : `${s} B`);
 const x2 = (r) => `${r.toFixed(2)}×`;
+// When the two spreads (min..max over rounds) overlap, a difference of medians may be noise.
+const overlap = (a, b) => (a?.spread && b?.spread && a.spread[0] <= b.spread[1] && b.spread[0] <= a.spread[1]
+  ? ' (spreads overlap: may be noise)' : '');
 
 const WHY = {
   boundary: {
@@ -26,8 +41,11 @@ internal \`EventTarget\`. CPU profiles of the loopback page (a build with symbol
 bench/README.md): with 16 B messages the wasm code is about a tenth of the time and the glue is the
 rest (\`MessageEvent\`, \`dispatchEvent\`, \`TextDecoder\`, \`queueMicrotask\`, timers); with 64 KiB
 messages \`quoted_len\` + \`quote_into\` take about 58 % and \`passStringToWasm0\` about 22 %.
-On the real network the small-message WebSocket cells are close to the browser's own limit (the raw
-WebSocket does about 7-8k small messages/s on this machine), so the overhead shows most with 64 KiB.
+In the short echo cells small WebSocket messages stay near the browser's own rate (the raw WebSocket
+does about 4-8k small messages/s here; SockJS clients can pass it because the server packs several
+echoes into one frame), so the overhead shows most with 64 KiB; over a sustained flood (the memory
+section's 100,000 messages) the extra CPU per message turns into throughput, since the 2 cores are
+shared by the page, the browser's network process and the server.
 What it would take, cheapest first (all in \`src/\`, owned by other helpers):
 1. An ASCII fast path in \`protocol::sockjs::quoted_len\`/\`quote_into\`: when every byte is printable
    ASCII other than \`"\` and \`\\\` (checked byte-wise, once), the quoted form is the string in quotes.
@@ -46,14 +64,18 @@ What it would take, cheapest first (all in \`src/\`, owned by other helpers):
   },
   http: {
     title: 'HTTP transports (streaming, polling)',
-    text: `These cells are dominated by the network path rather than by the client: both clients use
-the same requests, and the run-to-run spread on this shared 2-core machine is often larger than the
-difference. Where cometkit is behind, the per-message costs above apply (more so with many small
-messages per request), plus one request per payload: cometkit keeps one \`xhr_send\` in flight and
-batches what is queued meanwhile, as sockjs-client does. xhr-streaming round trips of about 50 ms
-for both clients are Chromium's: it delivers XHR \`progress\`/\`readystatechange\` for a response
-that is still open at most every 50 ms. Reading the stream with \`fetch()\` and a
-\`ReadableStream\` reader instead of XHR events would remove that floor for cometkit.`,
+    text: `Both clients keep one \`xhr_send\` POST in flight and batch what is queued meanwhile, but
+cometkit caps each batch at ${BATCH} escaped bytes (\`MAX_BATCH_BYTES\` in src/protocol/session.rs) where
+sockjs-client posts everything queued in one request. With this bench's windows (256 × 1 KiB, then
+eight 64 KiB messages in flight) cometkit makes several POST round trips in a row where sockjs-client makes one,
+and with 64 KiB messages one POST per message; on cometkit-server each small response also waits
+~40 ms for Nagle (see the server note below). On top come the per-byte costs of the section above
+(encoding and copying 64 KiB messages through wasm). What it would take: let a batch grow to the
+queue bound (1 MiB; the session's own comment says both servers accept far more than 64 KiB), plus
+the ASCII fast path. Round trips of about 50 ms on xhr-streaming for both clients are Chromium's: it
+delivers XHR \`progress\`/\`readystatechange\` for a response that is still open at most every 50 ms;
+reading the stream with \`fetch()\` and a \`ReadableStream\` reader instead of XHR events would
+remove that floor for cometkit.`,
   },
   jsonp: {
     title: 'jsonp-polling connect',
@@ -66,10 +88,12 @@ poll does not need to be cancellable (the normal receive loop) and the iframe on
   },
   connect: {
     title: 'Connect time',
-    text: `Both clients make the same two requests (\`/info\`, then the transport); cometkit adds the wasm
-driver's task hops and timer setup, a fraction of a millisecond. Differences of a few milliseconds
-between rounds are within the spread on this machine; a cell listed here with a wide spread is
-likely noise rather than a real gap.`,
+    text: `Both clients make the same two requests (\`/info\`, then the transport); cometkit adds its
+driver's task hops, timer setup and wasm crossings (tens of microseconds per event, by the loopback
+figures).
+Gaps of a few milliseconds marked "may be noise" are inside the round-to-round spread on this
+machine; a gap that stays outside the spread over repeated runs would be worth a CPU profile of the
+connect path (the method in bench/README.md).`,
   },
   cold: {
     title: 'Cold start',
@@ -84,7 +108,8 @@ need the socket (a \`socket\`-only build that leaves out the \`request\`, \`xdrR
   },
   fallback: {
     title: 'Fallback',
-    text: `Both clients give a WebSocket that does not answer the same deadline (about twice the
+    text: `Where the gap is a few milliseconds it is the connect-time difference above, not the fallback
+logic. Both clients give a WebSocket that does not answer the same deadline (about twice the
 round-trip-based RTO, so ~600 ms on loopback) before moving on, and both move on at once when the
 connection is refused or \`/info\` says no. To beat that by a wide margin cometkit would have to
 race the next transport in parallel after a short head start ("happy eyeballs": start xhr-streaming
@@ -133,7 +158,7 @@ export function closingNotes(r) {
         const tr = med(a.msgsPerS) / med(b.msgsPerS);
         if (ok(tr) && tr < 0.9) {
           found[cause].push(`${t}, ${sizeName(size)}, ${srvName[server]}: ${x2(tr)} sockjs-client's msgs/s `
-            + `(${num(med(a.msgsPerS))} vs ${num(med(b.msgsPerS))})`);
+            + `(${num(med(a.msgsPerS))} vs ${num(med(b.msgsPerS))})${overlap(a.msgsPerS, b.msgsPerS)}`);
         }
         const la = a.rttPooled?.p50;
         const lb = b.rttPooled?.p50;
@@ -143,11 +168,13 @@ export function closingNotes(r) {
       }
     }
     for (const mode of ['auto', 'websocket', 'xhr-streaming', 'eventsource', 'xhr-polling', 'jsonp-polling']) {
-      const a = med(connectCell(conn, 'cometkit', server, mode)?.p50);
-      const b = med(connectCell(conn, 'sockjs', server, mode)?.p50);
+      const ca = connectCell(conn, 'cometkit', server, mode)?.p50;
+      const cb = connectCell(conn, 'sockjs', server, mode)?.p50;
+      const a = med(ca);
+      const b = med(cb);
       if (ok(a) && ok(b) && a > b * 1.1 && a - b > 1) {
         (mode === 'jsonp-polling' ? found.jsonp : found.connect)
-          .push(`connect ${mode}, ${srvName[server]}: ${num(a)} ms vs ${num(b)} ms`);
+          .push(`connect ${mode}, ${srvName[server]}: ${num(a)} ms vs ${num(b)} ms${overlap(ca, cb)}`);
       }
     }
   }
@@ -156,15 +183,16 @@ export function closingNotes(r) {
     for (const [k, label] of [['ready', 'library ready'], ['first', 'first connect on a fresh page']]) {
       const a = med(cold.cometkit?.[k]);
       const b = med(cold.sockjs?.[k]);
-      if (ok(a) && ok(b) && a > b * 1.1) found.cold.push(`${label}: ${num(a)} ms vs ${num(b)} ms`);
+      if (ok(a) && ok(b) && a > b * 1.1) found.cold.push(`${label}: ${num(a)} ms vs ${num(b)} ms${overlap(cold.cometkit[k], cold.sockjs[k])}`);
     }
   }
   for (const id of [...new Set((r.sections.fallback ?? []).map((x) => x.id))]) {
     const a = r.sections.fallback.find((x) => x.id === id && x.lib === 'cometkit');
     const b = r.sections.fallback.find((x) => x.id === id && x.lib === 'sockjs');
-    const v = (x) => med(id === 'kill' ? x?.echoMs : x?.openMs);
+    const g = (x) => (id === 'kill' ? x?.echoMs : x?.openMs);
+    const v = (x) => med(g(x));
     if (ok(v(a)) && ok(v(b)) && v(a) > v(b) * 1.1 && v(a) - v(b) > 1) {
-      found.fallback.push(`${a.title}: ${num(v(a))} ms vs ${num(v(b))} ms`);
+      found.fallback.push(`${a.title}: ${num(v(a))} ms vs ${num(v(b))} ms${overlap(g(a), g(b))}`);
     }
   }
   for (const size of [...new Set((r.sections.loopback ?? []).map((x) => x.size))]) {
@@ -193,6 +221,12 @@ export function closingNotes(r) {
   const ck = mem?.find((x) => x.lib === 'cometkit');
   const sj = mem?.find((x) => x.lib === 'sockjs');
   if (ck && sj) {
+    const ra = ck.messageRun?.msgsPerS;
+    const rb = sj.messageRun?.msgsPerS;
+    if (ok(ra) && ok(rb) && ra < rb * 0.9) {
+      found.boundary.push(`sustained echo of ${ck.messages.toLocaleString('en-US')} × 16 B on websocket, Rust server `
+        + `(memory section): ${num(ra)} vs ${num(rb)} msgs/s (${x2(ra / rb)})`);
+    }
     const d = (x, a, b) => x?.[b]?.heap?.used - x?.[a]?.heap?.used;
     if (ck.base?.heap?.used > sj.base?.heap?.used * 1.05) {
       found.memory.push(`JS heap baseline ${(ck.base.heap.used / 2 ** 20).toFixed(2)} MiB vs ${(sj.base.heap.used / 2 ** 20).toFixed(2)} MiB, plus ${(ck.base.wasm / 2 ** 20).toFixed(2)} MiB of wasm memory`);

@@ -94,7 +94,9 @@ function echoSection(r) {
       + 'msgs/s counts echoed messages; MB/s is payload one way (the echo moves as much back). '
       + 'p50/p99 pool the round-trip samples of every round (n in the last column). '
       + 'The ceiling is the browser\'s own WebSocket on the same server\'s raw endpoint '
-      + '(`/sockjs/echo/websocket`, no SockJS framing). cometkit runs with `reconnect: false` and one '
+      + '(`/sockjs/echo/websocket`, no SockJS framing); a SockJS client can beat it, because the framed '
+      + 'endpoint may answer several queued messages with one `a[...]` frame where the raw one sends a '
+      + 'WebSocket message per echo. cometkit runs with `reconnect: false` and one '
       + 'forced transport, sockjs-client with `transports: [name]`. Ratios: msgs/s ÷ the ceiling\'s or '
       + 'sockjs-client\'s (above 1: cometkit faster); round trip p50 ÷ sockjs-client\'s (below 1: cometkit faster).',
     '',
@@ -421,7 +423,7 @@ function panel({ x, y, w, h, title, subtitle, groups, series, value, log = false
       const v = value(g, s);
       if (!ok(v) || v <= 0) return;
       const by = scaleY(v);
-      parts.push(`<rect x="${gx + si * bw}" y="${by}" width="${bw - 2}" height="${top + ph - by}" fill="${s.color}"><title>${esc(`${g.label} ${s.label}: ${fmtTick(v)}`)}</title></rect>`);
+      parts.push(`<rect x="${gx + si * bw}" y="${by}" width="${bw - 2}" height="${top + ph - by}" fill="${g.color ?? s.color}"><title>${esc(`${g.label} ${s.label}: ${fmtTick(v)}`)}</title></rect>`);
     });
     parts.push(`<text x="${left + gi * gw + gw / 2}" y="${top + ph + 14}" font-size="11" text-anchor="middle">${esc(g.label)}</text>`);
   });
@@ -443,7 +445,7 @@ function panel({ x, y, w, h, title, subtitle, groups, series, value, log = false
 }
 
 function chart(r) {
-  const W = 1500;
+  const W = 1520;
   const PH = 360;
   const PW = 740;
   const echo = r.sections.echo;
@@ -499,7 +501,7 @@ function chart(r) {
   ];
   panels.push(panel({
     x: 0, y: 2 * (PH + 20), w: PW, h: PH, title: 'Client cost per message, no network (µs; lower is better)',
-    subtitle: 'in-page loopback WebSocket, pipelined echo', series: lbSeries,
+    subtitle: 'in-page loopback WebSocket, pipelined echo (log scale)', series: lbSeries, log: true,
     groups: [...new Set((lb || []).map((x) => x.size))].map((s) => ({ id: s, label: sizeName(s) })),
     value: (g, s) => {
       const x = lb?.find((y) => y.lib === s.lib && y.size === g.id);
@@ -518,8 +520,8 @@ function chart(r) {
   panels.push(panel({
     x: PW + 20, y: 2 * (PH + 20), w: PW, h: PH, title: 'Size over the wire (KB gzip -9; lower is better)',
     subtitle: 'cometkit: wasm + JS glue; peers: minified bundle',
-    groups: sizeRows.map((s) => ({ id: s.id, label: s.id.replace(/ \d+\.\d+\.\d+$/, '') })),
-    series: [{ label: 'gzip KB', color: '#495057' }],
+    groups: sizeRows.map((s) => ({ id: s.id, label: s.id.replace(/ \d+\.\d+\.\d+$/, ''), color: s.color })),
+    series: [{ label: 'KB gzip', color: '#495057' }],
     value: (g) => (sizeRows.find((s) => s.id === g.id)?.v ?? 0) / 1024,
   }));
   const H = 3 * PH + 40 + 40;
@@ -538,7 +540,7 @@ export async function writeReport(results, out, browser) {
   writeFileSync(svgFile, svg);
   let png = null;
   try {
-    const page = await browser.newPage({ viewport: { width: 1520, height: 1200 } });
+    const page = await browser.newPage({ viewport: { width: 1540, height: 1200 } });
     await page.setContent(`<!doctype html><html><body style="margin:0;background:#fff">${svg}</body></html>`);
     png = path.join(out, 'chart.png');
     await page.locator('svg').screenshot({ path: png });
@@ -558,7 +560,9 @@ export async function writeReport(results, out, browser) {
     sizeSection(results),
     memorySection(results),
     closingNotes(results),
-    results.pageErrors?.length ? `\nUncaught page errors during the run:\n\n${results.pageErrors.map((e) => `- ${e}`).join('\n')}\n` : '',
+    results.pageErrors?.length ? `\nUncaught page errors during the run${results.pageErrors.some((e) => /_jp\./.test(e))
+      ? ' (`_jp.… is not a function` is sockjs-client\'s: a JSONP poll that answers after its session closed '
+        + 'calls a callback that is already gone)' : ''}:\n\n${results.pageErrors.map((e) => `- ${e}`).join('\n')}\n` : '',
   ].join('\n');
   const report = path.join(out, 'report.md');
   writeFileSync(report, md);

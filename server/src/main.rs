@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use axum::serve::ListenerExt;
+
 fn usage() -> ExitCode {
     eprintln!("usage: cometkit-server [--host HOST] [--port PORT] [--www DIR]");
     ExitCode::from(2)
@@ -50,6 +52,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Small answers (polls, sends, /info) must not wait for Nagle's algorithm: ~40 ms each.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     println!("cometkit-server listening on http://{addr}/");
     let app = cometkit_server::app(www);
     let shutdown = async {

@@ -1,7 +1,6 @@
 //! Event plumbing shared by the exported classes that look like browser event targets
-//! (`Socket`; `CometWebSocket` and `CometEventSource` carry their own copy of the same
-//! pattern): an internal `EventTarget` holding the JavaScript listeners, and `on<event>`
-//! handler properties that behave like native ones.
+//! (`CometWebSocket`, `CometEventSource`, `Socket`): an internal `EventTarget` holding the
+//! JavaScript listeners, and `on<event>` handler properties that behave like native ones.
 //!
 //! Events are dispatched on the internal target, so `event.target` (and `this` in listeners)
 //! is that target, not the exported object.

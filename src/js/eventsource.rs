@@ -21,12 +21,12 @@ use std::rc::{Rc, Weak};
 use std::task::Poll;
 
 use futures_util::StreamExt;
-use js_sys::{Function, Reflect};
-use wasm_bindgen::closure::Closure;
+use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Event, EventTarget, MessageEvent, MessageEventInit};
 
+use crate::js::events::Events;
 use crate::js::opts;
 use crate::transport::eventsource::{
     EventSource, EventSourceOptions, Polyfill, SseEvent, DEFAULT_LAST_EVENT_ID_PARAM,
@@ -149,77 +149,14 @@ export class CometEventSource {
 export function openEventSource(url: string | URL, options?: EventSourceOptions): CometEventSource;
 "#;
 
-#[wasm_bindgen]
-extern "C" {
-    /// An `EventTarget` seen through the untyped forms of its methods, so listener objects
-    /// (`handleEvent`) and option objects pass through as given.
-    type UntypedTarget;
-    #[wasm_bindgen(method, catch, js_name = addEventListener)]
-    fn add_listener(
-        this: &UntypedTarget,
-        kind: &str,
-        listener: &JsValue,
-        options: &JsValue,
-    ) -> Result<(), JsValue>;
-    #[wasm_bindgen(method, catch, js_name = removeEventListener)]
-    fn remove_listener(
-        this: &UntypedTarget,
-        kind: &str,
-        listener: &JsValue,
-        options: &JsValue,
-    ) -> Result<(), JsValue>;
-}
-
 const HANDLER_NAMES: [&str; 3] = ["open", "message", "error"];
-
-/// An `on<event>` handler: a listener registered when the handler is first set (so it runs in
-/// the order a native event handler would) that calls whatever function the slot holds.
-struct Handler {
-    target: EventTarget,
-    name: &'static str,
-    slot: Rc<RefCell<Option<Function>>>,
-    closure: Closure<dyn FnMut(Event) -> Result<(), JsValue>>,
-}
-
-impl Handler {
-    fn new(target: &EventTarget, name: &'static str) -> Handler {
-        let slot: Rc<RefCell<Option<Function>>> = Rc::new(RefCell::new(None));
-        let current = slot.clone();
-        let closure = Closure::<dyn FnMut(Event) -> Result<(), JsValue>>::new(move |e: Event| {
-            let f = current.borrow().clone();
-            match f {
-                Some(f) => {
-                    let this: JsValue = e.current_target().map(Into::into).unwrap_or_default();
-                    f.call1(&this, &e).map(|_| ())
-                }
-                None => Ok(()),
-            }
-        });
-        let _ = target.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
-        Handler {
-            target: target.clone(),
-            name,
-            slot,
-            closure,
-        }
-    }
-}
-
-impl Drop for Handler {
-    fn drop(&mut self) {
-        let _ = self
-            .target
-            .remove_event_listener_with_callback(self.name, self.closure.as_ref().unchecked_ref());
-    }
-}
 
 /// An event source for JavaScript; see the module docs.
 #[wasm_bindgen(js_name = CometEventSource, skip_typescript)]
 pub struct JsEventSource {
     /// The event task holds only weak references, so `free()` ends it.
     source: Rc<RefCell<EventSource>>,
-    target: Rc<EventTarget>,
-    handlers: [Option<Handler>; 3],
+    events: Events,
     url: String,
     with_credentials: bool,
     polyfilled: bool,
@@ -288,16 +225,15 @@ pub fn open_event_source(url: JsValue, options: JsValue) -> Result<JsEventSource
     };
     let options = read_options(&options)?;
     let source = EventSource::open(&url, options)?;
-    let target = Rc::new(EventTarget::new()?);
+    let events = Events::new(&HANDLER_NAMES)?;
     let js = JsEventSource {
         url: source.url().to_owned(),
         with_credentials: source.with_credentials(),
         polyfilled: source.is_polyfill(),
         source: Rc::new(RefCell::new(source)),
-        target,
-        handlers: [None, None, None],
+        events,
     };
-    wasm_bindgen_futures::spawn_local(pump(Rc::downgrade(&js.source), Rc::downgrade(&js.target)));
+    wasm_bindgen_futures::spawn_local(pump(Rc::downgrade(&js.source), js.events.weak_target()));
     Ok(js)
 }
 
@@ -430,9 +366,7 @@ impl JsEventSource {
         listener: JsValue,
         options: JsValue,
     ) -> Result<(), JsValue> {
-        self.target
-            .unchecked_ref::<UntypedTarget>()
-            .add_listener(kind, &listener, &options)?;
+        self.events.add_listener(kind, &listener, &options)?;
         if let Ok(mut s) = self.source.try_borrow_mut() {
             s.add_event_type(kind);
         }
@@ -447,62 +381,37 @@ impl JsEventSource {
         listener: JsValue,
         options: JsValue,
     ) -> Result<(), JsValue> {
-        self.target
-            .unchecked_ref::<UntypedTarget>()
-            .remove_listener(kind, &listener, &options)
+        self.events.remove_listener(kind, &listener, &options)
     }
 
     /// The `open` handler.
     #[wasm_bindgen(getter)]
     pub fn onopen(&self) -> JsValue {
-        self.handler(0)
+        self.events.handler(0)
     }
     /// Sets the `open` handler.
     #[wasm_bindgen(setter)]
     pub fn set_onopen(&mut self, f: JsValue) {
-        self.set_handler(0, f)
+        self.events.set_handler(0, f)
     }
     /// The `message` handler.
     #[wasm_bindgen(getter)]
     pub fn onmessage(&self) -> JsValue {
-        self.handler(1)
+        self.events.handler(1)
     }
     /// Sets the `message` handler.
     #[wasm_bindgen(setter)]
     pub fn set_onmessage(&mut self, f: JsValue) {
-        self.set_handler(1, f)
+        self.events.set_handler(1, f)
     }
     /// The `error` handler.
     #[wasm_bindgen(getter)]
     pub fn onerror(&self) -> JsValue {
-        self.handler(2)
+        self.events.handler(2)
     }
     /// Sets the `error` handler.
     #[wasm_bindgen(setter)]
     pub fn set_onerror(&mut self, f: JsValue) {
-        self.set_handler(2, f)
-    }
-}
-
-impl JsEventSource {
-    fn handler(&self, i: usize) -> JsValue {
-        self.handlers
-            .get(i)
-            .and_then(Option::as_ref)
-            .and_then(|h| h.slot.borrow().clone())
-            .map_or(JsValue::NULL, Into::into)
-    }
-
-    /// A function installs the handler; anything else clears it (as `es.onmessage = null`).
-    fn set_handler(&mut self, i: usize, f: JsValue) {
-        let f = f.dyn_into::<Function>().ok();
-        let (Some(entry), Some(name)) = (self.handlers.get_mut(i), HANDLER_NAMES.get(i)) else {
-            return;
-        };
-        if f.is_none() && entry.is_none() {
-            return;
-        }
-        let handler = entry.get_or_insert_with(|| Handler::new(&self.target, name));
-        *handler.slot.borrow_mut() = f;
+        self.events.set_handler(2, f)
     }
 }

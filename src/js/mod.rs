@@ -5,7 +5,7 @@
 
 pub(crate) mod error;
 pub(crate) mod opts;
-#[cfg(feature = "socket")]
+#[cfg(any(feature = "socket", feature = "websocket", feature = "eventsource"))]
 pub(crate) mod events;
 #[cfg(feature = "xhr")]
 pub mod xhr;

@@ -16,13 +16,11 @@
 //! Keep a reference to the object while you use it: where the glue registers exported objects
 //! with a `FinalizationRegistry`, one that is garbage-collected is freed, which closes it.
 
-use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use std::rc::Weak;
 
 use futures_channel::mpsc::UnboundedReceiver;
 use futures_util::StreamExt;
-use js_sys::{Array, ArrayBuffer, Function, Object};
-use wasm_bindgen::closure::Closure;
+use js_sys::{Array, ArrayBuffer, Object};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{
@@ -30,6 +28,7 @@ use web_sys::{
     MessageEventInit,
 };
 
+use crate::js::events::Events;
 use crate::js::opts;
 use crate::protocol::close;
 use crate::transport::websocket::{Conn, Raw, ReadyState};
@@ -119,70 +118,7 @@ export class CometWebSocket {
 export function openWebSocket(url: string | URL, options?: WebSocketOptions): CometWebSocket;
 "#;
 
-#[wasm_bindgen]
-extern "C" {
-    /// An `EventTarget` seen through the untyped forms of its methods, so listener objects
-    /// (`handleEvent`) and option objects pass through as given.
-    type UntypedTarget;
-    #[wasm_bindgen(method, catch, js_name = addEventListener)]
-    fn add_listener(
-        this: &UntypedTarget,
-        kind: &str,
-        listener: &JsValue,
-        options: &JsValue,
-    ) -> Result<(), JsValue>;
-    #[wasm_bindgen(method, catch, js_name = removeEventListener)]
-    fn remove_listener(
-        this: &UntypedTarget,
-        kind: &str,
-        listener: &JsValue,
-        options: &JsValue,
-    ) -> Result<(), JsValue>;
-}
-
 const EVENT_NAMES: [&str; 4] = ["open", "message", "error", "close"];
-
-/// An `on<event>` handler: a listener registered when the handler is first set (so it runs in
-/// the order a native event handler would) that calls whatever function the slot holds.
-/// Exceptions from the handler propagate to the browser, which reports them.
-struct Handler {
-    target: EventTarget,
-    name: &'static str,
-    slot: Rc<RefCell<Option<Function>>>,
-    closure: Closure<dyn FnMut(Event) -> Result<(), JsValue>>,
-}
-
-impl Handler {
-    fn new(target: &EventTarget, name: &'static str) -> Handler {
-        let slot: Rc<RefCell<Option<Function>>> = Rc::new(RefCell::new(None));
-        let current = slot.clone();
-        let closure = Closure::<dyn FnMut(Event) -> Result<(), JsValue>>::new(move |e: Event| {
-            let f = current.borrow().clone();
-            match f {
-                Some(f) => {
-                    let this: JsValue = e.current_target().map(Into::into).unwrap_or_default();
-                    f.call1(&this, &e).map(|_| ())
-                }
-                None => Ok(()),
-            }
-        });
-        let _ = target.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
-        Handler {
-            target: target.clone(),
-            name,
-            slot,
-            closure,
-        }
-    }
-}
-
-impl Drop for Handler {
-    fn drop(&mut self) {
-        let _ = self
-            .target
-            .remove_event_listener_with_callback(self.name, self.closure.as_ref().unchecked_ref());
-    }
-}
 
 /// A WebSocket for JavaScript; see the module docs.
 #[wasm_bindgen(js_name = CometWebSocket, skip_typescript)]
@@ -190,8 +126,7 @@ pub struct JsWebSocket {
     conn: Conn,
     /// Where JS listeners live. The event task holds only a weak reference, so freeing the
     /// object stops event delivery at once.
-    target: Rc<EventTarget>,
-    handlers: [Option<Handler>; 4],
+    events: Events,
 }
 
 fn invalid(message: &'static str) -> JsValue {
@@ -243,13 +178,9 @@ pub fn open_web_socket(url: JsValue, options: JsValue) -> Result<JsWebSocket, Js
     let origin = web_sys::Url::new(&conn.raw().url())
         .map(|u| u.origin())
         .unwrap_or_default();
-    let target = Rc::new(EventTarget::new()?);
-    wasm_bindgen_futures::spawn_local(pump(rx, Rc::downgrade(&target), origin));
-    Ok(JsWebSocket {
-        conn,
-        target,
-        handlers: [None, None, None, None],
-    })
+    let events = Events::new(&EVENT_NAMES)?;
+    wasm_bindgen_futures::spawn_local(pump(rx, events.weak_target(), origin));
+    Ok(JsWebSocket { conn, events })
 }
 
 async fn pump(mut rx: UnboundedReceiver<Raw>, target: Weak<EventTarget>, origin: String) {
@@ -391,9 +322,7 @@ impl JsWebSocket {
         listener: JsValue,
         options: JsValue,
     ) -> Result<(), JsValue> {
-        self.target
-            .unchecked_ref::<UntypedTarget>()
-            .add_listener(kind, &listener, &options)
+        self.events.add_listener(kind, &listener, &options)
     }
 
     /// `EventTarget.removeEventListener`.
@@ -404,72 +333,47 @@ impl JsWebSocket {
         listener: JsValue,
         options: JsValue,
     ) -> Result<(), JsValue> {
-        self.target
-            .unchecked_ref::<UntypedTarget>()
-            .remove_listener(kind, &listener, &options)
+        self.events.remove_listener(kind, &listener, &options)
     }
 
     /// The `open` handler.
     #[wasm_bindgen(getter)]
     pub fn onopen(&self) -> JsValue {
-        self.handler(0)
+        self.events.handler(0)
     }
     /// Sets the `open` handler.
     #[wasm_bindgen(setter)]
     pub fn set_onopen(&mut self, f: JsValue) {
-        self.set_handler(0, f)
+        self.events.set_handler(0, f)
     }
     /// The `message` handler.
     #[wasm_bindgen(getter)]
     pub fn onmessage(&self) -> JsValue {
-        self.handler(1)
+        self.events.handler(1)
     }
     /// Sets the `message` handler.
     #[wasm_bindgen(setter)]
     pub fn set_onmessage(&mut self, f: JsValue) {
-        self.set_handler(1, f)
+        self.events.set_handler(1, f)
     }
     /// The `error` handler.
     #[wasm_bindgen(getter)]
     pub fn onerror(&self) -> JsValue {
-        self.handler(2)
+        self.events.handler(2)
     }
     /// Sets the `error` handler.
     #[wasm_bindgen(setter)]
     pub fn set_onerror(&mut self, f: JsValue) {
-        self.set_handler(2, f)
+        self.events.set_handler(2, f)
     }
     /// The `close` handler.
     #[wasm_bindgen(getter)]
     pub fn onclose(&self) -> JsValue {
-        self.handler(3)
+        self.events.handler(3)
     }
     /// Sets the `close` handler.
     #[wasm_bindgen(setter)]
     pub fn set_onclose(&mut self, f: JsValue) {
-        self.set_handler(3, f)
-    }
-}
-
-impl JsWebSocket {
-    fn handler(&self, i: usize) -> JsValue {
-        self.handlers
-            .get(i)
-            .and_then(Option::as_ref)
-            .and_then(|h| h.slot.borrow().clone())
-            .map_or(JsValue::NULL, Into::into)
-    }
-
-    /// A function installs the handler; anything else clears it (as `ws.onmessage = null`).
-    fn set_handler(&mut self, i: usize, f: JsValue) {
-        let f = f.dyn_into::<Function>().ok();
-        let (Some(entry), Some(name)) = (self.handlers.get_mut(i), EVENT_NAMES.get(i)) else {
-            return;
-        };
-        if f.is_none() && entry.is_none() {
-            return;
-        }
-        let handler = entry.get_or_insert_with(|| Handler::new(&self.target, name));
-        *handler.slot.borrow_mut() = f;
+        self.events.set_handler(3, f)
     }
 }
