@@ -11,9 +11,11 @@
 //! | [`WebSocket`](https://developer.mozilla.org/docs/Web/API/WebSocket) | [`transport::websocket`] | `openWebSocket(url, opts)` |
 //! | image ping (GET beacon through `<img>`) | [`transport::ping`] | `ping(url, params, opts)` |
 //! | JSONP (script injection) | [`transport::jsonp`] | `jsonp(url, opts)` |
+//! | SockJS socket over the best transport available, with fallback and reconnect | `client::Socket` | `new Socket(url, opts)` |
 //!
 //! Layout: [`protocol`] is pure Rust (parsers, encoders, validation) with no browser access and
-//! no clock, tested natively; [`transport`] has one file per browser primitive; `js` holds
+//! no clock, tested natively; [`transport`] has one file per browser primitive; `client` is the
+//! transport-negotiating socket that drives them; `js` holds
 //! everything exported to JavaScript. Every handle that owns a browser resource releases it
 //! when dropped, and dropping a future cancels its work.
 //!
