@@ -334,7 +334,10 @@ impl Inner {
             self.timer = None;
             return;
         };
-        if self.timer.as_ref().is_some_and(|(at, _)| *at == due) {
+        // Keep an armed timer that fires no later than needed: most frames only push the
+        // heartbeat deadline later, and re-arming per frame costs two JS calls each. An early
+        // firing finds nothing due and re-arms at the new deadline.
+        if self.timer.as_ref().is_some_and(|(at, _)| *at <= due) {
             return;
         }
         // +1: a timer that fires a fraction early would find the deadline not yet reached.
