@@ -119,27 +119,7 @@ pub fn is_json_mime(essence: &str) -> bool {
 
 /// An HTTP token (RFC 9110 `tchar`s, at least one): what method and header names must be.
 pub fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'!' | b'#'
-                        | b'$'
-                        | b'%'
-                        | b'&'
-                        | b'\''
-                        | b'*'
-                        | b'+'
-                        | b'-'
-                        | b'.'
-                        | b'^'
-                        | b'_'
-                        | b'`'
-                        | b'|'
-                        | b'~'
-                )
-        })
+    !s.is_empty() && s.bytes().all(super::is_tchar)
 }
 
 /// Checks a request method: it must be a token, and not `CONNECT`, `TRACE` or `TRACK`, which

@@ -270,20 +270,12 @@ pub fn is_event_stream(content_type: &str) -> bool {
     let Some((ty, subtype)) = essence.split_once('/') else {
         return false;
     };
-    is_token(ty)
-        && is_token(subtype)
-        && ty.eq_ignore_ascii_case("text")
+    ty.eq_ignore_ascii_case("text")
         && subtype.eq_ignore_ascii_case("event-stream")
 }
 
 fn is_http_whitespace(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
-}
-
-fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// `url` with the query parameter `name` set to `last_event_id` (any earlier `name=` pairs

@@ -59,35 +59,13 @@ fn is_scheme(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
-/// RFC 7230 `tchar`: what a subprotocol name (an HTTP token) may contain.
-fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
-}
-
 /// Checks one subprotocol name: a non-empty HTTP token (letters, digits and
 /// ``!#$%&'*+-.^_`|~``; no spaces, commas, quotes or non-ASCII).
 pub fn check_protocol(name: &str) -> Result<(), Error> {
     if name.is_empty() {
         return Err(Error::invalid("WebSocket subprotocol must not be empty"));
     }
-    if !name.bytes().all(is_token_char) {
+    if !name.bytes().all(super::is_tchar) {
         return Err(Error::invalid(crate::error::concat(&[
             "WebSocket subprotocol `",
             name,
