@@ -17,6 +17,7 @@ cargo test --workspace
 echo "== clippy (native and wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p cometkit --target wasm32-unknown-unknown --all-targets -- -D warnings
+cargo clippy -p cometkit --target wasm32-unknown-unknown --all-targets --features js -- -D warnings
 
 echo "== browser tests (headless Chromium and Firefox)"
 source scripts/fixture-server.sh
@@ -25,7 +26,7 @@ source scripts/fixture-server.sh
 # Naming the targets leaves out doctests: they are compile-only examples, already built natively above.
 unset CHROMEDRIVER GECKODRIVER
 wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver \
-  --firefox --geckodriver "$(command -v geckodriver)" -- --lib --test '*'
+  --firefox --geckodriver "$(command -v geckodriver)" -- --features js --lib --test '*'
 
 echo "== web: packages, TypeScript declarations, Vite app, Playwright demo (headless Chromium)"
 bash scripts/test-web.sh

@@ -51,7 +51,7 @@ impl fmt::Display for ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     message: Cow<'static, str>,
-    #[cfg(feature = "xhr")]
+    #[cfg(feature = "_xhr")]
     response: Option<Box<crate::transport::xhr::Response>>,
 }
 
@@ -61,7 +61,7 @@ impl Error {
         Error {
             kind,
             message: message.into(),
-            #[cfg(feature = "xhr")]
+            #[cfg(feature = "_xhr")]
             response: None,
         }
     }
@@ -92,7 +92,7 @@ impl Error {
     }
 
     /// [`ErrorKind::Http`]: the server answered with a non-success status; `response` is kept.
-    #[cfg(feature = "xhr")]
+    #[cfg(feature = "_xhr")]
     pub fn http(response: crate::transport::xhr::Response) -> Self {
         let mut message = String::from("HTTP status ");
         push_decimal(&mut message, u32::from(response.status()));
@@ -149,19 +149,19 @@ impl Error {
     }
 
     /// The HTTP status of an [`ErrorKind::Http`] error.
-    #[cfg(feature = "xhr")]
+    #[cfg(feature = "_xhr")]
     pub fn status(&self) -> Option<u16> {
         self.response.as_ref().map(|r| r.status())
     }
 
     /// The response that came with an [`ErrorKind::Http`] error.
-    #[cfg(feature = "xhr")]
+    #[cfg(feature = "_xhr")]
     pub fn response(&self) -> Option<&crate::transport::xhr::Response> {
         self.response.as_deref()
     }
 
     /// Takes the response out of an [`ErrorKind::Http`] error.
-    #[cfg(feature = "xhr")]
+    #[cfg(feature = "_xhr")]
     pub fn into_response(self) -> Option<crate::transport::xhr::Response> {
         self.response.map(|b| *b)
     }
@@ -179,7 +179,7 @@ pub(crate) fn concat(parts: &[&str]) -> String {
 
 /// Appends `n` in decimal. Used instead of `to_string()`, which would link `core::fmt`'s
 /// number formatting into the wasm for one status code.
-#[cfg_attr(not(any(feature = "xhr", feature = "websocket")), allow(dead_code))]
+#[cfg_attr(not(any(feature = "_xhr", feature = "_websocket")), allow(dead_code))]
 pub(crate) fn push_decimal(out: &mut String, n: u32) {
     if n >= 10 {
         push_decimal(out, n / 10);

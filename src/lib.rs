@@ -27,9 +27,10 @@
 pub mod error;
 pub mod protocol;
 pub mod transport;
-#[cfg(feature = "socket")]
+#[cfg(feature = "_socket")]
 pub mod client;
 
+#[cfg(feature = "js")]
 #[doc(hidden)]
 pub mod js;
 

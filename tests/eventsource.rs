@@ -1,4 +1,4 @@
-#![cfg(all(target_arch = "wasm32", feature = "eventsource"))]
+#![cfg(all(target_arch = "wasm32", feature = "eventsource", feature = "js"))]
 //! EventSource in the browser, through both engines (native `EventSource` and the XHR
 //! polyfill), against the `/sse` fixture (see `server/src/fixtures/sse.rs`).
 

@@ -1,4 +1,4 @@
-#![cfg(all(target_arch = "wasm32", feature = "jsonp"))]
+#![cfg(all(target_arch = "wasm32", feature = "jsonp", feature = "js"))]
 //! JSONP against the `/jsonp` fixture: results, every failure path, cancellation, CSP nonce,
 //! and leak checks on scripts and `__ck*` globals.
 

@@ -1,4 +1,4 @@
-#![cfg(all(target_arch = "wasm32", feature = "ping"))]
+#![cfg(all(target_arch = "wasm32", feature = "ping", feature = "js"))]
 //! Image pings against the `/ping` fixture, checked through what the server recorded
 //! (`/ping/hits`): parameters, cache busting, 404, timeout, cancellation, no DOM leftovers.
 

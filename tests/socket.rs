@@ -1,4 +1,4 @@
-#![cfg(all(target_arch = "wasm32", feature = "socket"))]
+#![cfg(all(target_arch = "wasm32", feature = "socket", feature = "js"))]
 //! The negotiating SockJS socket against two servers: cometkit-server's SockJS mount and the
 //! npm `sockjs` 0.3.24 server. Each of the seven transports, forced alone, opens, echoes 100
 //! messages in order (unicode, control characters, `%` escapes, 64 KiB ones), takes a server
@@ -15,7 +15,7 @@ use std::future::Future;
 use cometkit::client::{
     Backoff, ReadyState, Reconnect, Socket, SocketEvent, SocketOptions, TransportKind,
 };
-use cometkit::js::socket::JsSocket;
+
 use cometkit::ErrorKind;
 use futures_util::future::{select, Either};
 use gloo_timers::future::TimeoutFuture;
@@ -254,6 +254,68 @@ export function js_invalid(Socket, url) {
   Object.keys(cases).forEach(function (k) { out[k] = kind_of(cases[k]); });
   return out;
 }
+// A socket that only its listeners reference: it must stay open and keep delivering through
+// garbage collections (forced where the browser exposes gc(), as Chromium does with
+// --js-flags=--expose-gc), carry itself as event.target, and be collectable once closed.
+export async function js_gc_survival(Socket, url) {
+  var out = { gc: typeof globalThis.gc === "function" };
+  var got = [];
+  var targets = [];
+  var ref;
+  async function collect() {
+    for (var i = 0; i < 6; i++) {
+      if (out.gc) globalThis.gc();
+      await new Promise(function (r) { setTimeout(r, 0); });
+    }
+  }
+  (function () {
+    var s = new Socket(url, { transports: ["websocket"] });
+    ref = new WeakRef(s);
+    s.onopen = function (e) { e.target.send("first"); };
+    s.onmessage = function (e) { targets.push(e.target); got.push(e.data); };
+  })();
+  await wait_for(function () { return got.length === 1; }, "the first echo");
+  var first = targets[0];
+  out.targetIsSocket = first === ref.deref() && first instanceof Socket && first instanceof EventTarget;
+  first = undefined;
+  targets.length = 0;
+  await collect();
+  out.aliveAfterGc = ref.deref() !== undefined;
+  if (!out.aliveAfterGc) return out;
+  ref.deref().send("second");
+  await wait_for(function () { return got.length === 2; }, "the echo after garbage collection");
+  out.got = got.slice();
+  var closed = false;
+  ref.deref().addEventListener("close", function () { closed = true; });
+  ref.deref().close();
+  await wait_for(function () { return closed; }, "close");
+  targets.length = 0;
+  await collect();
+  out.releasedAfterClose = ref.deref() === undefined;
+  return out;
+}
+
+// The queue bounds and takeUnsent() through JavaScript.
+export function js_queue_bounds(Socket, url) {
+  function message_of(f) {
+    try { f(); return "no error"; } catch (e) { return e.kind + ": " + e.message; }
+  }
+  var s = new Socket(url, { maxQueuedMessages: 2, maxQueuedBytes: 10 });
+  var out = {};
+  out.oversize = message_of(function () { s.send("x".repeat(11)); });
+  out.fits = message_of(function () { s.send("abc"); });
+  out.second = message_of(function () { s.send("defgh"); });
+  out.tooMany = message_of(function () { s.send("i"); });
+  out.buffered = s.bufferedAmount;
+  out.unsentWhileOpen = s.takeUnsent();
+  s.close();
+  out.unsent = s.takeUnsent();
+  out.unsentAgain = s.takeUnsent();
+  s.free();
+  out.afterFree = message_of(function () { s.send("z"); });
+  out.stateAfterFree = s.readyState;
+  return out;
+}
 "##)]
 extern "C" {
     fn tracker() -> JsValue;
@@ -265,6 +327,9 @@ extern "C" {
     fn js_invalid(class: &JsValue, url: &str) -> JsValue;
     #[wasm_bindgen(catch)]
     async fn js_record(sock: JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    async fn js_gc_survival(class: &JsValue, url: &str) -> Result<JsValue, JsValue>;
+    fn js_queue_bounds(class: &JsValue, url: &str) -> JsValue;
 }
 
 /// Bound on every wait: a case that would hang fails instead.
@@ -984,8 +1049,8 @@ async fn js_surface_on(base: fn(&str) -> String, transport: &str) {
         ("reconnect", JsValue::FALSE),
         ("timeout", JsValue::from(5_000)),
     ]);
-    let sock = JsSocket::new(JsValue::from_str(&url), options).unwrap();
-    let out = js_surface(sock.into()).await.unwrap();
+    let sock = common::new_js_socket(JsValue::from_str(&url), options).unwrap();
+    let out = js_surface(sock).await.unwrap();
     assert_eq!(numbers(&out, "statics"), vec![0.0, 1.0, 2.0, 3.0]);
     assert_eq!(numbers(&out, "instanceConsts"), vec![0.0, 1.0, 2.0, 3.0]);
     assert_eq!(num(&out, "initialState"), 0.0);
@@ -1066,8 +1131,8 @@ async fn js_reconnecting_and_error_events() {
         ("heartbeatTimeout", JsValue::from(300)),
         ("reconnect", reconnect),
     ]);
-    let sock = JsSocket::new(JsValue::from_str(&ours("/sockjs/echo")), options).unwrap();
-    let seen = js_record(sock.into()).await.unwrap();
+    let sock = common::new_js_socket(JsValue::from_str(&ours("/sockjs/echo")), options).unwrap();
+    let seen = js_record(sock).await.unwrap();
     let seen: Vec<String> = js_sys::Array::from(&seen)
         .iter()
         .map(|v| v.as_string().unwrap())
@@ -1085,8 +1150,8 @@ async fn js_reconnecting_and_error_events() {
 
     // Nothing listens on port 9: /info fails (network), then websocket and jsonp-polling.
     let options = js_options(&[("infoTimeout", JsValue::from(5_000))]);
-    let sock = JsSocket::new(JsValue::from_str("http://127.0.0.1:9/sockjs"), options).unwrap();
-    let seen = js_record(sock.into()).await.unwrap();
+    let sock = common::new_js_socket(JsValue::from_str("http://127.0.0.1:9/sockjs"), options).unwrap();
+    let seen = js_record(sock).await.unwrap();
     let seen: Vec<String> = js_sys::Array::from(&seen)
         .iter()
         .map(|v| v.as_string().unwrap())
@@ -1103,9 +1168,8 @@ async fn js_reconnecting_and_error_events() {
 #[wasm_bindgen_test]
 async fn js_invalid_inputs_throw_kind_invalid() {
     // The class object, reached from an instance.
-    let sock: JsValue = JsSocket::new(JsValue::from_str(&ours("/sockjs/echo")), JsValue::UNDEFINED)
-        .unwrap()
-        .into();
+    let sock: JsValue = common::new_js_socket(JsValue::from_str(&ours("/sockjs/echo")), JsValue::UNDEFINED)
+        .unwrap();
     let class = field(&sock, "constructor");
     call(&sock, "free");
     let out = js_invalid(&class, &ours("/sockjs/echo"));
@@ -1125,9 +1189,8 @@ async fn js_free_releases_everything_and_stops_events() {
         "transports",
         js_sys::Array::of1(&JsValue::from_str("xhr-streaming")).into(),
     )]);
-    let sock: JsValue = JsSocket::new(JsValue::from_str(&ours("/sockjs/echo")), options)
-        .unwrap()
-        .into();
+    let sock: JsValue = common::new_js_socket(JsValue::from_str(&ours("/sockjs/echo")), options)
+        .unwrap();
     let seen = js_sys::Array::new();
     let record = Closure::<dyn FnMut(web_sys::Event)>::new({
         let seen = seen.clone();
@@ -1153,6 +1216,57 @@ async fn js_free_releases_everything_and_stops_events() {
     assert_eq!(js_sys::Array::from(&alive).length(), 0, "{alive:?}");
     let types: Vec<String> = seen.iter().map(|v| v.as_string().unwrap()).collect();
     assert_eq!(types, vec!["open"], "no events after free()");
+}
+
+fn socket_class() -> JsValue {
+    cometkit::js::install();
+    cometkit::js::socket::class().into()
+}
+
+#[wasm_bindgen_test]
+async fn js_socket_referenced_only_by_its_listeners_stays_alive_and_is_its_events_target() {
+    let out = js_gc_survival(&socket_class(), &ours("/sockjs/echo"))
+        .await
+        .unwrap();
+    let flag = |k: &str| field(&out, k).as_bool().unwrap_or(false);
+    assert!(flag("targetIsSocket"), "event.target is the Socket: {out:?}");
+    assert!(flag("aliveAfterGc"), "an open socket survives garbage collection: {out:?}");
+    let got: Vec<String> = js_sys::Array::from(&field(&out, "got"))
+        .iter()
+        .map(|v| v.as_string().unwrap())
+        .collect();
+    assert_eq!(got, ["first", "second"]);
+    if flag("gc") {
+        assert!(flag("releasedAfterClose"), "a closed socket is collectable: {out:?}");
+    } else {
+        wasm_bindgen_test::console_log!(
+            "this browser exposes no gc(): collection was not forced (Chromium runs it forced)"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn js_queue_bounds_oversize_message_and_take_unsent() {
+    let out = js_queue_bounds(&socket_class(), &ours("/sockjs/echo"));
+    let oversize = text(&out, "oversize");
+    assert!(
+        oversize.starts_with("invalid: ") && oversize.contains("larger than"),
+        "{oversize}"
+    );
+    assert_eq!(text(&out, "fits"), "no error");
+    assert_eq!(text(&out, "second"), "no error");
+    let too_many = text(&out, "tooMany");
+    assert!(too_many.contains("too many messages"), "{too_many}");
+    assert_eq!(field(&out, "buffered").as_f64(), Some(8.0));
+    assert_eq!(js_sys::Array::from(&field(&out, "unsentWhileOpen")).length(), 0);
+    let unsent: Vec<String> = js_sys::Array::from(&field(&out, "unsent"))
+        .iter()
+        .map(|v| v.as_string().unwrap())
+        .collect();
+    assert_eq!(unsent, ["abc", "defgh"]);
+    assert_eq!(js_sys::Array::from(&field(&out, "unsentAgain")).length(), 0);
+    assert!(text(&out, "afterFree").starts_with("invalid: "));
+    assert_eq!(field(&out, "stateAfterFree").as_f64(), Some(3.0));
 }
 
 /// Connect time (`Socket::connect` -> open event) of each transport against both servers, with

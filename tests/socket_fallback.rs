@@ -1,4 +1,4 @@
-#![cfg(all(target_arch = "wasm32", feature = "socket"))]
+#![cfg(all(target_arch = "wasm32", feature = "socket", feature = "js"))]
 //! The fallback matrix of the negotiating socket, against the fault-injecting echo endpoints
 //! of the fixture server (`/chaos/<key>/echo`, see `server/src/chaos/`): WebSocket blocked by
 //! the server, WebSocket killed by a proxy after opening, streaming held back by a buffering
@@ -161,10 +161,10 @@ impl Seen {
             SocketEvent::Message(m) => self.messages.push(m),
             SocketEvent::Reconnecting { attempt, .. } => self.reconnects.push(attempt),
             SocketEvent::Error(e) => self.errors.push(e.message().to_owned()),
-            SocketEvent::Heartbeat => {}
             SocketEvent::Close { code, reason, .. } => {
                 panic!("the socket closed: {code} {reason}; before: {self:?}")
             }
+            _ => {}
         }
     }
 }
@@ -389,10 +389,10 @@ async fn cors_refused_through_the_js_surface() {
     let _ = Reflect::set(&reconnect, &"minDelay".into(), &100.into());
     let _ = Reflect::set(&reconnect, &"maxAttempts".into(), &5.into());
     let _ = Reflect::set(&options, &"reconnect".into(), &reconnect);
-    let socket = cometkit::js::socket::JsSocket::new(JsValue::from(echo_url(&key)), options.into())
+    let socket = common::new_js_socket(JsValue::from(echo_url(&key)), options.into())
         .expect("new Socket");
     let messages = js_sys::Array::of2(&"m1".into(), &"m2".into());
-    let out = js_echo(JsValue::from(socket), messages)
+    let out = js_echo(socket, messages)
         .await
         .expect("js echo");
     let strings = |name: &str| -> Vec<String> {

@@ -1,4 +1,4 @@
-#![cfg(all(target_arch = "wasm32", feature = "websocket"))]
+#![cfg(all(target_arch = "wasm32", feature = "websocket", feature = "js"))]
 //! WebSocket against the `/ws/*` fixtures: echo of text and binary, URL mapping and resolution,
 //! subprotocols, ready states, close codes both ways, abnormal closure, refused handshakes,
 //! input validation, drop, and the JavaScript `openWebSocket` surface.

@@ -1,4 +1,4 @@
-#![cfg(all(target_arch = "wasm32", feature = "xdr"))]
+#![cfg(all(target_arch = "wasm32", feature = "xdr", feature = "js"))]
 //! XDomainRequest-style requests: the XHR emulation against the fixtures (no preflight,
 //! text/plain bodies, no cookies, no headers exposed, every failure path), and the real-XDR
 //! path through a test-installed `window.XDomainRequest` shim. Also CORS detection.

@@ -1,4 +1,4 @@
-#![cfg(all(target_arch = "wasm32", feature = "xhr"))]
+#![cfg(all(target_arch = "wasm32", feature = "xhr", feature = "js"))]
 //! XMLHttpRequest against the `fixtures/http.rs` endpoints: methods, query encoding, headers,
 //! every body kind (including a real `<form>`), response types, status handling, timeout,
 //! abort (handle, AbortSignal, dropping the future), network errors, progress, credentials,

@@ -1,36 +1,47 @@
 //! The driver: owns the browser objects of one socket and its one timer, feeds the
 //! [`Session`] state machine and carries out its actions.
 //!
-//! Every browser callback (a frame, a finished request, a closed WebSocket, the timer) becomes
-//! an [`Input`] on one channel, read by one local task that hands it to the session and then
-//! [`pump`](Inner::pump)s: executes the session's actions, collects its events and re-arms the
-//! timer at [`Session::poll_timeout`]. User calls (`send`, `close`) go straight to the session
-//! and pump the same way. Inputs never run inside another borrow, so the state needs no locks.
+//! Every browser callback (a WebSocket message, a finished request, the timer) calls straight
+//! into [`Shared::input`] on the browser's own stack: the input goes to the session, the
+//! session's actions are carried out ([`Inner::pump`]), and its events are delivered at once
+//! ([`Shared::deliver`]): dispatched to the JavaScript `Socket`'s listeners, or queued for the
+//! Rust [`Stream`](futures_util::Stream) reader and its waker woken. No channel and no task sit
+//! between a frame and its listeners.
 //!
-//! Ownership: [`Inner`] owns the `/info` request, the active transport (its receiving task,
-//! its WebSocket if any, its sending task) and the timer. Tasks are [`Task`]s, aborted when
-//! dropped, and every transport primitive they run releases its XHR, script, EventSource or
-//! WebSocket when dropped, so dropping `Inner`'s fields is the whole cleanup.
+//! Re-entrancy: events are delivered only after the state's borrow is released, so listeners
+//! may call `send` or `close`. An input that arrives while the state is borrowed (a browser
+//! object firing an event synchronously while the driver closes it) is parked in
+//! [`Shared::deferred`] and handled by the borrower before it lets go. A delivery that starts
+//! while another is running up the stack leaves the events to it, so events never nest.
+//!
+//! Ownership: [`Inner`] owns the `/info` request, the active transport (its WebSocket or its
+//! receiving task, its sending task) and the timer; dropping them releases every XHR, script,
+//! iframe, EventSource and WebSocket. Browser callbacks hold the state only weakly.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::task::{Context, Poll, Waker};
+use std::task::Waker;
 
-use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::future::{abortable, AbortHandle};
-use futures_util::StreamExt;
 use gloo_timers::callback::Timeout;
+use js_sys::JsString;
+use wasm_bindgen::JsValue;
 
 use crate::protocol::ladder::TransportKind;
 use crate::protocol::session::{Action, Event, OpId, ReadyState, Session};
 use crate::transport::websocket::Conn;
 use crate::Error;
 
-use super::{eventsource, http, jsonp, websocket};
+use super::{codec, eventsource, http, jsonp, websocket};
+
+/// The session as the browser driver holds it: messages are JavaScript strings.
+pub(crate) type JsSession = Session<JsString>;
+/// An event of [`JsSession`].
+pub(crate) type JsEvent = Event<JsString>;
 
 /// What `/info` is taken to say when it cannot be read because of a network error (typically
 /// a server that refuses CORS): WebSocket may work (it needs no CORS), cookies are not needed.
@@ -64,30 +75,40 @@ impl Drop for Task {
 /// News from the browser for the session.
 pub(crate) enum Input {
     Info(OpId, Result<String, Error>),
-    Frame(OpId, String),
+    /// A frame as a JavaScript string.
+    Frame(OpId, JsValue),
     Closed(OpId, u16, Cow<'static, str>),
     SendDone(OpId, bool),
     Timer,
 }
 
-/// Where transports report [`Input`]s. Sending fails only once the socket is gone, and then
-/// nobody is interested any more.
+/// Where transports report [`Input`]s: straight into the state, if the socket still exists.
 #[derive(Clone)]
-pub(crate) struct Sink(UnboundedSender<Input>);
+pub(crate) struct Sink(Weak<Shared>);
 
 impl Sink {
-    pub(crate) fn info(&self, id: OpId, result: Result<String, Error>) {
-        let _ = self.0.unbounded_send(Input::Info(id, result));
+    fn input(&self, input: Input) {
+        if let Some(shared) = self.0.upgrade() {
+            shared.input(input);
+        }
     }
 
-    pub(crate) fn frame(&self, id: OpId, frame: String) {
-        let _ = self.0.unbounded_send(Input::Frame(id, frame));
+    pub(crate) fn info(&self, id: OpId, result: Result<String, Error>) {
+        self.input(Input::Info(id, result));
+    }
+
+    /// A frame that arrived as a JavaScript string (WebSocket message data).
+    pub(crate) fn frame(&self, id: OpId, frame: JsValue) {
+        self.input(Input::Frame(id, frame));
+    }
+
+    /// A frame the transport read as Rust text (XHR, EventSource and JSONP receivers).
+    pub(crate) fn frame_str(&self, id: OpId, frame: &str) {
+        self.input(Input::Frame(id, JsValue::from_str(frame)));
     }
 
     pub(crate) fn closed(&self, id: OpId, code: u16, reason: impl Into<Cow<'static, str>>) {
-        let _ = self
-            .0
-            .unbounded_send(Input::Closed(id, code, reason.into()));
+        self.input(Input::Closed(id, code, reason.into()));
     }
 
     /// The transport failed with `err`: 1002 for a protocol error, 1006 for everything else
@@ -98,11 +119,7 @@ impl Sink {
     }
 
     pub(crate) fn send_done(&self, id: OpId, ok: bool) {
-        let _ = self.0.unbounded_send(Input::SendDone(id, ok));
-    }
-
-    fn timer(&self) {
-        let _ = self.0.unbounded_send(Input::Timer);
+        self.input(Input::SendDone(id, ok));
     }
 }
 
@@ -114,36 +131,59 @@ pub(crate) struct Settings {
     pub(crate) session_id: Option<String>,
 }
 
+/// Dispatches one event on a JavaScript target.
+pub(crate) type Deliver = fn(&JsValue, JsEvent);
+
+/// Where events go.
+pub(crate) enum Output {
+    /// To a Rust reader ([`Inner::next_event`]), woken when there are some.
+    Stream(Option<Waker>),
+    /// To a JavaScript `Socket` through `deliver` (`js/socket.js`). `target` is held strongly
+    /// until the close event has been delivered: an open socket stays alive while only its
+    /// listeners reference it, as a native WebSocket does.
+    Js {
+        target: Option<JsValue>,
+        deliver: Deliver,
+    },
+}
+
 /// The transport the session is trying or using.
 struct Active {
     id: OpId,
     kind: TransportKind,
     send_url: Option<String>,
-    /// The receiving side: a request loop, the EventSource, or the WebSocket's event reader.
-    _receiver: Task,
+    /// The receiving side: a request loop or the EventSource reader (none for WebSocket).
+    _receiver: Option<Task>,
     /// The WebSocket (WebSocket transport only); closed when dropped.
     ws: Option<Conn>,
     /// The payload POST in flight, if any.
     sender: Option<Task>,
 }
 
+/// The state of one socket and what arrived while it was borrowed; see the module docs.
+pub(crate) struct Shared {
+    pub(crate) inner: RefCell<Inner>,
+    deferred: RefCell<VecDeque<Input>>,
+    delivering: Cell<bool>,
+}
+
 /// The state of one socket; see the module docs.
 pub(crate) struct Inner {
-    session: Session,
+    session: JsSession,
     sink: Sink,
     settings: Settings,
     info: Option<(OpId, Task)>,
     active: Option<Active>,
     /// The armed timer and the session deadline it stands for.
     timer: Option<(u64, Timeout)>,
-    /// Events for the user, in order.
-    events: VecDeque<Event>,
-    /// The close event was taken by the user: the socket is fully closed.
+    /// Events not yet delivered, in order.
+    events: VecDeque<JsEvent>,
+    output: Output,
+    /// The close event was delivered: the socket is fully closed.
     close_taken: bool,
-    waker: Option<Waker>,
     /// `/info` failed with a network error: only transports that need no CORS are tried.
     no_cors: bool,
-    /// The socket was dropped: nothing may start any more.
+    /// The socket was dropped or freed: nothing may start any more.
     dead: bool,
 }
 
@@ -157,40 +197,89 @@ fn now() -> u64 {
     ms.max(0.0) as u64
 }
 
-impl Inner {
-    /// A driver for `session`, connecting at once.
-    pub(crate) fn start(session: Session, settings: Settings) -> Rc<RefCell<Inner>> {
-        let (tx, rx) = futures_channel::mpsc::unbounded();
-        let inner = Rc::new(RefCell::new(Inner {
-            session,
-            sink: Sink(tx),
-            settings,
-            info: None,
-            active: None,
-            timer: None,
-            events: VecDeque::new(),
-            close_taken: false,
-            waker: None,
-            no_cors: false,
-            dead: false,
-        }));
-        wasm_bindgen_futures::spawn_local(run(rx, Rc::downgrade(&inner)));
-        if let Ok(mut i) = inner.try_borrow_mut() {
-            i.session.connect(now());
-            i.pump();
-        }
-        inner
+impl Shared {
+    /// A driver for `session`, connecting at once; events go to `output`.
+    pub(crate) fn start(session: JsSession, settings: Settings, output: Output) -> Rc<Shared> {
+        let shared = Rc::new_cyclic(|weak: &Weak<Shared>| Shared {
+            inner: RefCell::new(Inner {
+                session,
+                sink: Sink(weak.clone()),
+                settings,
+                info: None,
+                active: None,
+                timer: None,
+                events: VecDeque::new(),
+                output,
+                close_taken: false,
+                no_cors: false,
+                dead: false,
+            }),
+            deferred: RefCell::new(VecDeque::new()),
+            delivering: Cell::new(false),
+        });
+        shared.with(|inner| {
+            inner.session.connect(now());
+            inner.pump();
+        });
+        shared
     }
 
-    pub(crate) fn session(&self) -> &Session {
+    /// Runs `f` on the state, then handles whatever arrived meanwhile. `None` when the state
+    /// is already borrowed up the stack (a call from inside the socket's own machinery).
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> Option<R> {
+        let mut inner = self.inner.try_borrow_mut().ok()?;
+        let result = f(&mut inner);
+        loop {
+            let next = self.deferred.borrow_mut().pop_front();
+            match next {
+                Some(input) => inner.handle(input),
+                None => break,
+            }
+        }
+        Some(result)
+    }
+
+    /// One input from the browser, then delivery of the events it caused.
+    fn input(&self, input: Input) {
+        let mut input = Some(input);
+        let handled = self.with(|inner| {
+            if let Some(input) = input.take() {
+                inner.handle(input);
+            }
+        });
+        match (handled, input) {
+            (None, Some(input)) => self.deferred.borrow_mut().push_back(input),
+            _ => self.deliver(),
+        }
+    }
+
+    /// Delivers the pending events: dispatched now to JavaScript listeners, or the Rust
+    /// reader woken.
+    pub(crate) fn deliver(&self) {
+        if self.delivering.replace(true) {
+            return;
+        }
+        loop {
+            let next = self.with(|inner| inner.next_for_js());
+            match next {
+                Some(Some((deliver, target, event))) => deliver(&target, event),
+                _ => break,
+            }
+        }
+        self.delivering.set(false);
+    }
+}
+
+impl Inner {
+    pub(crate) fn session(&self) -> &JsSession {
         &self.session
     }
 
-    pub(crate) fn take_unsent(&mut self) -> Vec<String> {
+    pub(crate) fn take_unsent(&mut self) -> Vec<JsString> {
         self.session.take_unsent()
     }
 
-    /// The state, with `Closing` until the user has taken the close event.
+    /// The state, with `Closing` until the close event has been delivered.
     pub(crate) fn ready_state(&self) -> ReadyState {
         match self.session.ready_state() {
             ReadyState::Closing | ReadyState::Closed if self.close_taken => ReadyState::Closed,
@@ -199,7 +288,7 @@ impl Inner {
         }
     }
 
-    pub(crate) fn send(&mut self, message: String) -> Result<(), Error> {
+    pub(crate) fn send(&mut self, message: JsString) -> Result<(), Error> {
         let result = self.session.send(message);
         self.pump();
         result
@@ -211,19 +300,47 @@ impl Inner {
         result
     }
 
-    /// The next event; `None` after the close event.
-    pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+    /// Events are waiting to be delivered.
+    pub(crate) fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    /// The next event for a Rust reader, or `None` (and `waker` kept) when there is none yet.
+    /// `Some(None)`: the stream has ended.
+    pub(crate) fn next_event(&mut self, waker: &Waker) -> Option<Option<JsEvent>> {
         if let Some(event) = self.events.pop_front() {
             if matches!(event, Event::Close { .. }) {
                 self.close_taken = true;
             }
-            return Poll::Ready(Some(event));
+            return Some(Some(event));
         }
         if self.close_taken || self.dead {
-            return Poll::Ready(None);
+            return Some(None);
         }
-        self.waker = Some(cx.waker().clone());
-        Poll::Pending
+        if let Output::Stream(slot) = &mut self.output {
+            if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                *slot = Some(waker.clone());
+            }
+        }
+        None
+    }
+
+    /// The next event for the JavaScript target, with what delivers it. After the close event
+    /// the target is let go.
+    fn next_for_js(&mut self) -> Option<(Deliver, JsValue, JsEvent)> {
+        let Output::Js { target, deliver } = &mut self.output else {
+            return None;
+        };
+        let deliver = *deliver;
+        let event = self.events.pop_front()?;
+        let closing = matches!(event, Event::Close { .. });
+        let target = if closing {
+            self.close_taken = true;
+            target.take()?
+        } else {
+            target.clone()?
+        };
+        Some((deliver, target, event))
     }
 
     /// Releases every browser resource at once: the socket handle is gone.
@@ -232,7 +349,8 @@ impl Inner {
         self.active = None;
         self.info = None;
         self.timer = None;
-        self.waker = None;
+        self.events.clear();
+        self.output = Output::Stream(None);
     }
 
     fn handle(&mut self, input: Input) {
@@ -261,7 +379,7 @@ impl Inner {
                     Err(e) => self.session.handle_info_failed(now, id, e),
                 }
             }
-            Input::Frame(id, frame) => self.session.handle_frame(now, id, &frame),
+            Input::Frame(id, frame) => self.session.handle_frame(now, id, codec::decode(&frame)),
             Input::Closed(id, code, reason) => {
                 self.session.handle_transport_closed(now, id, code, &reason)
             }
@@ -317,13 +435,15 @@ impl Inner {
                 Action::Send { id, payload } => self.send_payload(id, payload),
             }
         }
-        let had_events = !self.events.is_empty();
+        let before = self.events.len();
         while let Some(event) = self.session.poll_event() {
             self.events.push_back(event);
         }
-        if !self.events.is_empty() || had_events {
-            if let Some(waker) = self.waker.take() {
-                waker.wake();
+        if self.events.len() > before {
+            if let Output::Stream(waker) = &mut self.output {
+                if let Some(waker) = waker.take() {
+                    waker.wake();
+                }
             }
         }
         self.arm_timer();
@@ -343,7 +463,7 @@ impl Inner {
         // +1: a timer that fires a fraction early would find the deadline not yet reached.
         let delay = u32::try_from(due.saturating_sub(now()).saturating_add(1)).unwrap_or(u32::MAX);
         let sink = self.sink.clone();
-        self.timer = Some((due, Timeout::new(delay, move || sink.timer())));
+        self.timer = Some((due, Timeout::new(delay, move || sink.input(Input::Timer))));
     }
 
     fn open(&mut self, id: OpId, kind: TransportKind, url: String, send_url: Option<String>) {
@@ -368,7 +488,7 @@ impl Inner {
         let sink = &self.sink;
         let (receiver, ws) = match kind {
             TransportKind::WebSocket => match websocket::open(id, &url, sink) {
-                Ok((conn, task)) => (task, Some(conn)),
+                Ok(conn) => (None, Some(conn)),
                 Err(e) => {
                     let reason = e.message().to_owned();
                     return self
@@ -377,14 +497,23 @@ impl Inner {
                 }
             },
             TransportKind::XhrStreaming | TransportKind::XhrPolling => (
-                http::receive(id, kind, url, http::Flavor::Xhr(credentials), sink),
+                Some(http::receive(
+                    id,
+                    kind,
+                    url,
+                    http::Flavor::Xhr(credentials),
+                    sink,
+                )),
                 None,
             ),
-            TransportKind::XdrStreaming | TransportKind::XdrPolling => {
-                (http::receive(id, kind, url, http::Flavor::Xdr, sink), None)
+            TransportKind::XdrStreaming | TransportKind::XdrPolling => (
+                Some(http::receive(id, kind, url, http::Flavor::Xdr, sink)),
+                None,
+            ),
+            TransportKind::EventSource => {
+                (Some(eventsource::receive(id, url, credentials, sink)), None)
             }
-            TransportKind::EventSource => (eventsource::receive(id, url, credentials, sink), None),
-            TransportKind::JsonpPolling => (jsonp::receive(id, url, sink), None),
+            TransportKind::JsonpPolling => (Some(jsonp::receive(id, url, sink)), None),
         };
         self.active = Some(Active {
             id,
@@ -396,17 +525,19 @@ impl Inner {
         });
     }
 
-    fn send_payload(&mut self, id: OpId, payload: String) {
+    fn send_payload(&mut self, id: OpId, payload: JsString) {
         let Some(active) = self.active.as_mut().filter(|a| a.id == id) else {
             return;
         };
         if let Some(conn) = &active.ws {
-            let ok = conn.raw().send_with_str(&payload).is_ok();
+            let ok = websocket::send(conn, &payload);
             return self.session.handle_send_done(now(), id, ok);
         }
         let Some(url) = active.send_url.clone() else {
             return self.session.handle_send_done(now(), id, false);
         };
+        // The HTTP senders post a text body; only these transports copy the payload out.
+        let payload = String::from(payload);
         let sink = &self.sink;
         active.sender = Some(match active.kind {
             TransportKind::XdrStreaming | TransportKind::XdrPolling => {
@@ -424,31 +555,6 @@ impl Inner {
     }
 }
 
-/// Reads inputs until the socket is gone. Holds the state only weakly: dropping the socket
-/// frees it, which closes the channel and ends this task.
-async fn run(mut rx: UnboundedReceiver<Input>, inner: Weak<RefCell<Inner>>) {
-    while let Some(input) = rx.next().await {
-        let Some(rc) = inner.upgrade() else {
-            return;
-        };
-        let mut input = Some(input);
-        poll_fn(|cx| match rc.try_borrow_mut() {
-            Ok(mut state) => {
-                if let Some(input) = input.take() {
-                    state.handle(input);
-                }
-                Poll::Ready(())
-            }
-            // Never expected (inputs do not nest in user calls); retry on the next tick.
-            Err(_) => {
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }
-        })
-        .await;
-    }
-}
-
 /// `url` (`…/<server>/<session>/<transport>[?query]`, as the session builds it) with the
 /// session segment replaced by `session_id`.
 pub(crate) fn with_session_id(url: &str, session_id: &str) -> String {
@@ -462,14 +568,13 @@ pub(crate) fn with_session_id(url: &str, session_id: &str) -> String {
         .and_then(|t| path.get(..t))
         .and_then(|p| p.rfind('/'));
     match (session, transport) {
-        (Some(s), Some(t)) => [
+        (Some(s), Some(t)) => crate::error::concat(&[
             path.get(..=s).unwrap_or_default(),
             session_id,
             path.get(t..).unwrap_or_default(),
             sep,
             query,
-        ]
-        .concat(),
+        ]),
         _ => url.to_owned(),
     }
 }

@@ -77,7 +77,7 @@ pub(crate) fn receive(id: OpId, url: String, credentials: bool, sink: &Sink) -> 
             let mut frames = false;
             while let Some(News::Data(data)) = rx.next().await {
                 frames = true;
-                sink.frame(id, eventsource_frame(&data).into_owned());
+                sink.frame_str(id, &eventsource_frame(&data));
             }
             let retrying = source.es.ready_state() != EventSource::CLOSED;
             drop(source);

@@ -93,7 +93,7 @@ pub(crate) fn receive(
                 let mut frames = 0;
                 while let Some(frame) = reader.next_frame(&text) {
                     frames += 1;
-                    sink.frame(id, frame.to_owned());
+                    sink.frame_str(id, frame);
                 }
                 if frames == 0 {
                     return sink.failed(id, Error::protocol(NO_FRAME));
@@ -117,7 +117,7 @@ async fn stream_once(id: OpId, url: &str, flavor: Flavor, sink: &Sink) -> Result
         text.push_str(&chunk?);
         while let Some(frame) = reader.next_frame(&text) {
             frames = frames.saturating_add(1);
-            sink.frame(id, frame.to_owned());
+            sink.frame_str(id, frame);
         }
         // Keep only the unfinished tail: a long-lived stream must not grow without bound.
         let used = reader.consumed();

@@ -207,7 +207,7 @@ pub(crate) fn receive(id: OpId, url: String, sink: &Sink) -> Task {
         };
         loop {
             match frame.poll(&url).await {
-                Ok(text) => sink.frame(id, text),
+                Ok(text) => sink.frame_str(id, &text),
                 Err(e) => return sink.failed(id, e),
             }
         }

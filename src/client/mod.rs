@@ -52,20 +52,21 @@
 //! # Ok(()) }
 //! ```
 
-use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::pin::Pin;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use futures_util::stream::{Stream, StreamExt};
-use js_sys::Reflect;
+use js_sys::{Array, JsString, Reflect};
 use wasm_bindgen::JsValue;
 
-use crate::protocol::session::{self, Config, Session};
+use crate::protocol::session::{self, Config, Event, Session};
 use crate::transport::random;
 use crate::Error;
 
 mod capabilities;
+mod codec;
 mod driver;
 mod eventsource;
 mod http;
@@ -74,9 +75,48 @@ mod websocket;
 
 pub use crate::protocol::backoff::Backoff;
 pub use crate::protocol::ladder::TransportKind;
-pub use crate::protocol::session::{Event as SocketEvent, ReadyState, Reconnect};
+pub use crate::protocol::session::{ReadyState, Reconnect};
 
-use driver::{Inner, Settings};
+pub(crate) use driver::{JsEvent, Output, Shared};
+use driver::Settings;
+
+/// What a [`Socket`] tells its reader, in order.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SocketEvent {
+    /// A session is about to open on a different transport than the previous one (also before
+    /// the first open).
+    TransportChanged(TransportKind),
+    /// A session opened: the first one, or a new one after a reconnection.
+    Open,
+    /// A message from the server.
+    Message(String),
+    /// The server's heartbeat.
+    Heartbeat,
+    /// The session was lost and a new one will be tried in `delay_ms`; see
+    /// [`session::Event::Reconnecting`].
+    Reconnecting {
+        /// Why the session was lost.
+        code: u16,
+        /// Why the session was lost.
+        reason: String,
+        /// Wait before the next attempt, in ms.
+        delay_ms: u32,
+        /// Backoff retries in a row, 0 for a move after a demotion.
+        attempt: u32,
+    },
+    /// Something went wrong that the socket is handling; the next events say what follows.
+    Error(Error),
+    /// The socket closed for good; always the last event.
+    Close {
+        /// The close code.
+        code: u16,
+        /// The close reason.
+        reason: String,
+        /// Closed by the user or a server `c` frame, rather than by a failure.
+        was_clean: bool,
+    },
+}
 
 /// Options of [`Socket::connect`], built with chained methods from [`SocketOptions::new`].
 #[derive(Debug, Clone)]
@@ -188,28 +228,12 @@ impl SocketOptions {
 /// and [`SocketEvent::Open`] when a session opens, [`SocketEvent::Message`]s,
 /// [`SocketEvent::Reconnecting`] when a lost session is being replaced, informational
 /// [`SocketEvent::Error`]s, and finally [`SocketEvent::Close`], after which the stream ends.
+/// Dropping it releases everything at once.
+#[must_use = "dropping the Socket closes it"]
 pub struct Socket {
-    inner: Rc<RefCell<Inner>>,
-}
-
-/// A weak handle for the JS event dispatcher: it must not keep the socket alive.
-pub(crate) struct WeakSocket(Weak<RefCell<Inner>>);
-
-impl WeakSocket {
-    /// The next event; `None` once the socket is gone or after the close event.
-    pub(crate) fn poll_event(&self, cx: &mut Context<'_>) -> Poll<Option<SocketEvent>> {
-        let Some(inner) = self.0.upgrade() else {
-            return Poll::Ready(None);
-        };
-        let result = match inner.try_borrow_mut() {
-            Ok(mut inner) => inner.poll_event(cx),
-            Err(_) => {
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }
-        };
-        result
-    }
+    shared: Rc<Shared>,
+    /// Messages of a received batch not yet returned by the stream.
+    ready: VecDeque<String>,
 }
 
 fn busy() -> Error {
@@ -257,6 +281,38 @@ fn check_id(id: &str, what: &'static str) -> Result<(), Error> {
     }
 }
 
+/// Validates `options`, resolves `url` and starts a driver whose events go to `output`.
+pub(crate) fn start(url: &str, options: SocketOptions, output: Output) -> Result<Rc<Shared>, Error> {
+    let url = resolve(url)?;
+    if let Some(id) = &options.session_id {
+        check_id(
+            id,
+            "session_id must be 1-64 ASCII letters, digits, '-', '_' or '~'",
+        )?;
+    }
+    random::fill(&mut [0u8; 4])?;
+    let mut config = Config::new(capabilities::detect(&url, &options.transports));
+    config.transports = options.transports;
+    config.timeout_ms = options.timeout_ms;
+    config.info_timeout_ms = options.info_timeout_ms;
+    config.heartbeat_timeout_ms = options.heartbeat_timeout_ms;
+    config.reconnect = options.reconnect;
+    config.server_id = options.server_id;
+    config.max_queued_messages = options.max_queued_messages;
+    config.max_queued_bytes = options.max_queued_bytes;
+    let session = Session::new(&url, config, Box::new(random_u32))?;
+    let settings = Settings {
+        with_credentials: options.with_credentials,
+        session_id: options.session_id,
+    };
+    Ok(Shared::start(session, settings, output))
+}
+
+/// The strings of a received batch.
+pub(crate) fn batch_strings(batch: &Array) -> impl Iterator<Item = String> + '_ {
+    batch.iter().map(|m| m.as_string().unwrap_or_default())
+}
+
 impl Socket {
     /// Starts connecting to the SockJS service at `url` (absolute, or relative to the page;
     /// `http:` or `https:`) and returns at once, in [`ReadyState::Connecting`].
@@ -269,43 +325,22 @@ impl Socket {
     /// with a [`SocketEvent::Close`] (2000 "All transports failed", 1002 "Cannot connect to
     /// server").
     pub fn connect(url: &str, options: SocketOptions) -> Result<Socket, Error> {
-        let url = resolve(url)?;
-        if let Some(id) = &options.session_id {
-            check_id(
-                id,
-                "session_id must be 1-64 ASCII letters, digits, '-', '_' or '~'",
-            )?;
-        }
-        random::fill(&mut [0u8; 4])?;
-        let mut config = Config::new(capabilities::detect(&url, &options.transports));
-        config.transports = options.transports;
-        config.timeout_ms = options.timeout_ms;
-        config.info_timeout_ms = options.info_timeout_ms;
-        config.heartbeat_timeout_ms = options.heartbeat_timeout_ms;
-        config.reconnect = options.reconnect;
-        config.server_id = options.server_id;
-        config.max_queued_messages = options.max_queued_messages;
-        config.max_queued_bytes = options.max_queued_bytes;
-        let session = Session::new(&url, config, Box::new(random_u32))?;
-        let settings = Settings {
-            with_credentials: options.with_credentials,
-            session_id: options.session_id,
-        };
         Ok(Socket {
-            inner: Inner::start(session, settings),
+            shared: start(url, options, Output::Stream(None))?,
+            ready: VecDeque::new(),
         })
     }
 
     /// Queues `message` for the server; it is sent as soon as a session is open, in order.
     ///
-    /// Fails with [`ErrorKind::Invalid`](crate::ErrorKind::Invalid) when the socket is closed
-    /// or its queue is full (see [`SocketOptions::max_queued`]); the message is then not
-    /// queued. Never drops a message silently.
+    /// Fails with [`ErrorKind::Invalid`](crate::ErrorKind::Invalid) when the socket is closed,
+    /// when the message alone is larger than the byte bound, or when the queue is full (see
+    /// [`SocketOptions::max_queued`]); the message is then not queued. Never drops a message
+    /// silently.
     pub fn send(&self, message: &str) -> Result<(), Error> {
-        self.inner
-            .try_borrow_mut()
-            .map_err(|_| busy())?
-            .send(message.to_owned())
+        self.shared
+            .with(|inner| inner.send(JsString::from(message)))
+            .unwrap_or_else(|| Err(busy()))
     }
 
     /// Closes the socket for good with `code` (1000, or 3000-4999) and `reason` (at most 123
@@ -315,35 +350,38 @@ impl Socket {
     /// Fails with [`ErrorKind::Invalid`](crate::ErrorKind::Invalid), changing nothing, for
     /// another code or a longer reason.
     pub fn close(&self, code: u16, reason: &str) -> Result<(), Error> {
-        self.inner
-            .try_borrow_mut()
-            .map_err(|_| busy())?
-            .close(Some(code), reason)
+        self.shared
+            .with(|inner| inner.close(Some(code), reason))
+            .unwrap_or_else(|| Err(busy()))
     }
 
     /// The state: [`ReadyState::Closing`] once closed until the close event is read.
     pub fn ready_state(&self) -> ReadyState {
-        self.inner
+        self.shared
+            .inner
             .try_borrow()
             .map_or(ReadyState::Connecting, |i| i.ready_state())
     }
 
     /// The transport of the open session, if one is open.
     pub fn transport(&self) -> Option<TransportKind> {
-        self.inner.try_borrow().ok()?.session().transport()
+        self.shared.inner.try_borrow().ok()?.session().transport()
     }
 
     /// The service URL (absolute, trailing slashes removed).
     pub fn url(&self) -> String {
-        self.inner
+        self.shared
+            .inner
             .try_borrow()
             .map(|i| i.session().url().to_owned())
             .unwrap_or_default()
     }
 
-    /// Bytes of messages accepted by [`send`](Self::send) and not yet confirmed delivered.
+    /// Bytes of messages accepted by [`send`](Self::send) and not yet confirmed delivered
+    /// (UTF-16 code units: messages are held as JavaScript strings).
     pub fn buffered_amount(&self) -> usize {
-        self.inner
+        self.shared
+            .inner
             .try_borrow()
             .map_or(0, |i| i.session().buffered_amount())
     }
@@ -351,31 +389,74 @@ impl Socket {
     /// Once closed, the messages that were never confirmed delivered (some may have reached
     /// the server); empty before.
     pub fn take_unsent(&self) -> Vec<String> {
-        self.inner
-            .try_borrow_mut()
-            .map(|mut i| i.take_unsent())
+        self.shared
+            .with(|inner| inner.take_unsent())
             .unwrap_or_default()
+            .iter()
+            .map(String::from)
+            .collect()
     }
 
     /// The next event, or `None` after the [`SocketEvent::Close`] event.
     pub async fn next(&mut self) -> Option<SocketEvent> {
         StreamExt::next(self).await
     }
+}
 
-    pub(crate) fn downgrade(&self) -> WeakSocket {
-        WeakSocket(Rc::downgrade(&self.inner))
-    }
+/// A session event as the Rust API shows it (`Messages` are split by the caller).
+pub(crate) fn public_event(event: JsEvent) -> Result<SocketEvent, Array> {
+    Ok(match event {
+        Event::TransportChanged(kind) => SocketEvent::TransportChanged(kind),
+        Event::Open => SocketEvent::Open,
+        Event::Messages(batch) => return Err(batch),
+        Event::Heartbeat => SocketEvent::Heartbeat,
+        Event::Reconnecting {
+            code,
+            reason,
+            delay_ms,
+            attempt,
+        } => SocketEvent::Reconnecting {
+            code,
+            reason,
+            delay_ms,
+            attempt,
+        },
+        Event::Error(e) => SocketEvent::Error(e),
+        Event::Close {
+            code,
+            reason,
+            was_clean,
+        } => SocketEvent::Close {
+            code,
+            reason,
+            was_clean,
+        },
+    })
 }
 
 impl Stream for Socket {
     type Item = SocketEvent;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SocketEvent>> {
-        match self.inner.try_borrow_mut() {
-            Ok(mut inner) => inner.poll_event(cx),
-            Err(_) => {
-                cx.waker().wake_by_ref();
-                Poll::Pending
+        let this = self.get_mut();
+        loop {
+            if let Some(message) = this.ready.pop_front() {
+                return Poll::Ready(Some(SocketEvent::Message(message)));
+            }
+            let next = this.shared.with(|inner| inner.next_event(cx.waker()));
+            let event = match next {
+                Some(Some(Some(event))) => event,
+                Some(Some(None)) => return Poll::Ready(None),
+                Some(None) => return Poll::Pending,
+                // Borrowed up the stack (never expected): try again on the next tick.
+                None => {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+            };
+            match public_event(event) {
+                Ok(event) => return Poll::Ready(Some(event)),
+                Err(batch) => this.ready.extend(batch_strings(&batch)),
             }
         }
     }
@@ -383,9 +464,7 @@ impl Stream for Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        if let Ok(mut inner) = self.inner.try_borrow_mut() {
-            inner.shutdown();
-        }
+        self.shared.with(|inner| inner.shutdown());
     }
 }
 

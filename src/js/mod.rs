@@ -1,23 +1,57 @@
-//! The JavaScript surface: everything `#[wasm_bindgen]`-exported lives under this module.
+//! The JavaScript surface: everything `#[wasm_bindgen]`-exported lives under this module
+//! (compiled with the `js` feature only).
 //!
 //! Options arrive as plain JS objects and are read with [`opts`]; errors leave as JS `Error`s
-//! built by [`error`].
+//! built by [`error`]. The classes that must behave like browser objects (`Socket`) are
+//! hand-written JavaScript in `js/` at the crate root, shipped as wasm-bindgen snippets: each
+//! extends `EventTarget` and holds a Rust core created through [`Cores`], which makes every
+//! decision. [`install`] hands the snippets that factory; the package's start function calls it.
 
 pub(crate) mod error;
-pub(crate) mod opts;
-#[cfg(any(feature = "socket", feature = "websocket", feature = "eventsource"))]
+#[cfg(any(feature = "websocket", feature = "eventsource"))]
 pub(crate) mod events;
-#[cfg(feature = "xhr")]
-pub mod xhr;
-#[cfg(feature = "jsonp")]
-pub mod jsonp;
-#[cfg(feature = "ping")]
-pub mod ping;
-#[cfg(feature = "xdr")]
-pub mod xdr;
-#[cfg(feature = "websocket")]
-pub mod websocket;
 #[cfg(feature = "eventsource")]
 pub mod eventsource;
+#[cfg(feature = "jsonp")]
+pub mod jsonp;
+pub(crate) mod opts;
+#[cfg(feature = "ping")]
+pub mod ping;
 #[cfg(feature = "socket")]
 pub mod socket;
+#[cfg(feature = "websocket")]
+pub mod websocket;
+#[cfg(feature = "xdr")]
+pub mod xdr;
+#[cfg(feature = "xhr")]
+pub mod xhr;
+
+#[cfg(any(feature = "socket", feature = "websocket", feature = "eventsource"))]
+mod cores {
+    use wasm_bindgen::prelude::*;
+
+    /// The factory of the Rust cores behind the hand-written classes (one method per class, in
+    /// the class's own module). Not part of the public API.
+    #[wasm_bindgen(skip_typescript)]
+    pub struct Cores;
+
+    #[wasm_bindgen(module = "/js/core.js")]
+    extern "C" {
+        #[wasm_bindgen(js_name = bind)]
+        fn bind_cores(cores: Cores);
+    }
+
+    /// Gives the hand-written classes their factory. Called by the start function when the module
+    /// is instantiated; tests (whose runner skips start functions) call it themselves. Idempotent.
+    pub fn install() {
+        bind_cores(Cores);
+    }
+
+    #[wasm_bindgen(start)]
+    fn start() {
+        install();
+    }
+}
+
+#[cfg(any(feature = "socket", feature = "websocket", feature = "eventsource"))]
+pub use cores::{install, Cores};

@@ -1,33 +1,30 @@
 //! `new Socket(url, options?)`: the negotiating SockJS socket ([`crate::client`]) for
 //! JavaScript, shaped like the browser's `WebSocket`.
 //!
-//! `readyState` (and the `CONNECTING`/`OPEN`/`CLOSING`/`CLOSED` constants, static and on
-//! instances), `transport`, `url`, `bufferedAmount`, `send(string)`, `close(code?, reason?)`,
-//! `addEventListener`/`removeEventListener` and `onopen`/`onmessage`/`onclose`/`onerror`/
-//! `ontransport`. Events are real `Event`, `MessageEvent` and `CloseEvent` objects; the
-//! `transport` event carries the new transport's name in `event.transport`, `error` events the
-//! cause in `event.error`, and `reconnecting` events `code`, `reason`, `delay` and `attempt`.
-//! Bad input throws a cometkit `Error` with `kind: "invalid"`, including `send` on a closed
-//! socket or a full queue: a message is never dropped silently. As with the other cometkit
-//! classes, `event.target` is an internal `EventTarget`, not the `Socket`.
+//! The class itself is hand-written JavaScript (`js/socket.js`): an `EventTarget`, so
+//! `event.target` is the socket. It holds a [`SocketCore`], which owns the driver and makes
+//! every decision: options, URL, protocol, queue bounds, close codes. Events are dispatched by
+//! `emit` in the same file, called once per event (once per received frame for messages) on
+//! the stack of the browser callback that caused them. Message payloads stay JavaScript
+//! strings both ways.
 //!
-//! Events are re-dispatched by a local task that holds the socket only weakly: `free()` (or
-//! garbage collection of the object) releases every request, script, EventSource, WebSocket
-//! and timer at once and stops delivery.
+//! Lifetime: the core holds the JS object strongly until the close event has been
+//! dispatched, so a socket only its listeners reference stays open and keeps delivering; after
+//! that the object can be collected, which frees the core. `free()` releases every request,
+//! script, EventSource, WebSocket and timer at once, without a close event.
 
-use std::future::poll_fn;
-use std::rc::Weak;
+use std::rc::Rc;
 
-use js_sys::{Array, Reflect};
+use js_sys::{Array, JsString};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{CloseEvent, CloseEventInit, Event, EventTarget, MessageEvent, MessageEventInit};
 
 use crate::client::{
-    Backoff, Reconnect, Socket, SocketEvent, SocketOptions, TransportKind, WeakSocket,
+    self, Backoff, JsEvent, Output, Reconnect, Shared, SocketOptions, TransportKind,
 };
-use crate::js::events::Events;
 use crate::js::opts;
+use crate::js::Cores;
+use crate::protocol::session::{self, Event, ReadyState};
 use crate::protocol::ladder;
 use crate::Error;
 
@@ -70,6 +67,10 @@ export interface SocketOptions {
   serverId?: string;
   /** A fixed session id for every attempt (tests). */
   sessionId?: string;
+  /** Most messages accepted by `send` and not yet delivered (default 1024). */
+  maxQueuedMessages?: number;
+  /** Most UTF-16 code units of such messages (default 1048576); a longer message is refused. */
+  maxQueuedBytes?: number;
 }
 
 /** The `transport` event: a session is opening on another transport than before. */
@@ -105,20 +106,21 @@ export interface SocketEventMap {
 }
 
 /**
- * A SockJS socket that negotiates its transport. Bad input throws an `Error` with
- * `kind: "invalid"`. `free()` releases everything at once; keep a reference while using it.
- * `event.target` is an internal EventTarget, not this object.
+ * A SockJS socket that negotiates its transport: an `EventTarget` like the browser's
+ * `WebSocket` (`event.target` is the socket). Bad input throws an `Error` with
+ * `kind: "invalid"`. While connecting or open it stays alive even if only its listeners
+ * reference it; after its close event it is released, or at once with `free()`.
  */
-export class Socket {
+export class Socket extends EventTarget {
   /**
    * Starts connecting to the SockJS service at `url` (http(s), absolute or relative to the
    * page). Throws (kind "invalid") for a bad URL or option; connection failures arrive as a
    * `close` event (2000 "All transports failed", 1002 "Cannot connect to server").
    */
   constructor(url: string | URL, options?: SocketOptions);
-  /** Releases every request, script, EventSource, WebSocket and timer at once. */
+  /** Releases every request, script, EventSource, WebSocket and timer at once, without a
+   * close event; the socket is then CLOSED and `send`/`close` throw. */
   free(): void;
-  [Symbol.dispose](): void;
   static readonly CONNECTING: 0;
   static readonly OPEN: 1;
   static readonly CLOSING: 2;
@@ -140,9 +142,15 @@ export class Socket {
   onclose: ((ev: CloseEvent) => unknown) | null;
   onerror: ((ev: SocketErrorEvent) => unknown) | null;
   ontransport: ((ev: SocketTransportEvent) => unknown) | null;
+  onreconnecting: ((ev: SocketReconnectingEvent) => unknown) | null;
+  onheartbeat: ((ev: Event) => unknown) | null;
   /** Queues a message, sent in order once a session is open. Throws (kind "invalid") when the
-   * socket is closed or the queue is full, or for a non-string. */
+   * socket is closed, the queue is full, the message alone exceeds `maxQueuedBytes`, or for a
+   * non-string. */
   send(data: string): void;
+  /** Once closed, the messages that were never confirmed delivered (some may have reached the
+   * server), in order; empty before. */
+  takeUnsent(): string[];
   /**
    * Closes the socket for good. `code` defaults to 1000 and must be 1000 or 3000-4999;
    * `reason` must be at most 123 UTF-8 bytes. Throws (kind "invalid") otherwise.
@@ -171,14 +179,24 @@ export class Socket {
 }
 "#;
 
-/// The `on<event>` handlers, by index.
-const HANDLERS: [&str; 5] = ["open", "message", "close", "error", "transport"];
+#[wasm_bindgen(module = "/js/socket.js")]
+extern "C" {
+    fn emit(
+        target: &JsValue,
+        kind: u32,
+        a: &JsValue,
+        x: u32,
+        y: u32,
+        z: u32,
+    );
+    #[wasm_bindgen(js_name = socketClass)]
+    fn socket_class() -> js_sys::Function;
+}
 
-/// A socket for JavaScript; see the module docs.
-#[wasm_bindgen(js_name = Socket, skip_typescript)]
-pub struct JsSocket {
-    socket: Socket,
-    events: Events,
+/// The `Socket` class (for tests, which construct it with `Reflect::construct`).
+#[doc(hidden)]
+pub fn class() -> js_sys::Function {
+    socket_class()
 }
 
 fn invalid(message: &'static str) -> JsValue {
@@ -263,80 +281,66 @@ fn read_options(options: &JsValue) -> Result<SocketOptions, Error> {
     if let Some(id) = opts::string(options, "sessionId")? {
         o = o.session_id(&id);
     }
+    let messages = opts::uint(options, "maxQueuedMessages")?;
+    let bytes = opts::uint(options, "maxQueuedBytes")?;
+    if messages.is_some() || bytes.is_some() {
+        o = o.max_queued(
+            messages.map_or(session::DEFAULT_MAX_QUEUED_MESSAGES, |n| n as usize),
+            bytes.map_or(session::DEFAULT_MAX_QUEUED_BYTES, |n| n as usize),
+        );
+    }
     Ok(o)
 }
 
-/// Reads the socket's events and dispatches them until the socket closes or is freed.
-async fn dispatch(socket: WeakSocket, target: Weak<EventTarget>, origin: String) {
-    loop {
-        let next = poll_fn(|cx| socket.poll_event(cx)).await;
-        let (Some(event), Some(target)) = (next, target.upgrade()) else {
-            break;
-        };
-        if let Ok(event) = make_event(event, &origin) {
-            // Listener exceptions are reported by the browser; dispatch itself does not throw.
-            let _ = target.dispatch_event(&event);
+/// Dispatches one event on the JS socket (see `emit` in `js/socket.js`).
+fn deliver(target: &JsValue, event: JsEvent) {
+    let none = &JsValue::UNDEFINED;
+    match event {
+        Event::Open => emit(target, 0, none, 0, 0, 0),
+        Event::Messages(batch) => emit(target, 1, &batch, 0, 0, 0),
+        Event::Close {
+            code,
+            reason,
+            was_clean,
+        } => emit(
+            target,
+            2,
+            &JsValue::from_str(&reason),
+            code.into(),
+            was_clean.into(),
+            0,
+        ),
+        Event::Error(error) => emit(target, 3, &error.into(), 0, 0, 0),
+        Event::TransportChanged(kind) => {
+            emit(target, 4, &JsValue::from_str(kind.name()), 0, 0, 0)
         }
-    }
-}
-
-fn set(target: &JsValue, key: &str, value: &JsValue) {
-    // Own properties on a fresh Event: cannot throw.
-    let _ = Reflect::set(target, &JsValue::from_str(key), value);
-}
-
-fn make_event(event: SocketEvent, origin: &str) -> Result<Event, JsValue> {
-    Ok(match event {
-        SocketEvent::TransportChanged(kind) => {
-            let e = Event::new("transport")?;
-            set(&e, "transport", &JsValue::from_str(kind.name()));
-            e
-        }
-        SocketEvent::Open => Event::new("open")?,
-        SocketEvent::Message(text) => {
-            let init = MessageEventInit::new();
-            init.set_data(&JsValue::from_str(&text));
-            init.set_origin(origin);
-            MessageEvent::new_with_event_init_dict("message", &init)?.into()
-        }
-        SocketEvent::Heartbeat => Event::new("heartbeat")?,
-        SocketEvent::Reconnecting {
+        Event::Reconnecting {
             code,
             reason,
             delay_ms,
             attempt,
-        } => {
-            let e = Event::new("reconnecting")?;
-            set(&e, "code", &JsValue::from(code));
-            set(&e, "reason", &JsValue::from_str(&reason));
-            set(&e, "delay", &JsValue::from(delay_ms));
-            set(&e, "attempt", &JsValue::from(attempt));
-            e
-        }
-        SocketEvent::Error(error) => {
-            let e = Event::new("error")?;
-            set(&e, "error", &JsValue::from(error));
-            e
-        }
-        SocketEvent::Close {
-            code,
-            reason,
-            was_clean,
-        } => {
-            let init = CloseEventInit::new();
-            init.set_code(code);
-            init.set_reason(&reason);
-            init.set_was_clean(was_clean);
-            CloseEvent::new_with_event_init_dict("close", &init)?.into()
-        }
-    })
+        } => emit(
+            target,
+            5,
+            &JsValue::from_str(&reason),
+            code.into(),
+            delay_ms,
+            attempt,
+        ),
+        Event::Heartbeat => emit(target, 6, none, 0, 0, 0),
+    }
 }
 
-#[wasm_bindgen(js_class = Socket)]
-impl JsSocket {
-    /// Starts connecting; see the TypeScript declaration above for the contract.
-    #[wasm_bindgen(constructor)]
-    pub fn new(url: JsValue, options: JsValue) -> Result<JsSocket, JsValue> {
+/// The Rust side of one JS `Socket`; see the module docs.
+#[wasm_bindgen(skip_typescript)]
+pub struct SocketCore {
+    shared: Rc<Shared>,
+}
+
+#[wasm_bindgen]
+impl Cores {
+    /// A core for the JS `Socket` `target`; throws (kind "invalid") for a bad URL or option.
+    pub fn socket(&self, url: JsValue, options: JsValue, target: JsValue) -> Result<SocketCore, JsValue> {
         let url = match url.as_string() {
             Some(s) => s,
             None => match url.dyn_ref::<web_sys::Url>() {
@@ -345,28 +349,36 @@ impl JsSocket {
             },
         };
         let options = read_options(&options)?;
-        let socket = Socket::connect(&url, options)?;
-        let events = Events::new(&HANDLERS)?;
-        let origin = web_sys::Url::new(&socket.url())
-            .map(|u| u.origin())
-            .unwrap_or_default();
-        wasm_bindgen_futures::spawn_local(dispatch(
-            socket.downgrade(),
-            events.weak_target(),
-            origin,
-        ));
-        Ok(JsSocket { socket, events })
+        let shared = client::start(
+            &url,
+            options,
+            Output::Js {
+                target: Some(target),
+                deliver,
+            },
+        )?;
+        Ok(SocketCore { shared })
+    }
+}
+
+fn busy() -> JsValue {
+    invalid("the socket is busy (called from inside its own event handling)")
+}
+
+#[wasm_bindgen]
+impl SocketCore {
+    /// Queues a string; `true` when events are waiting (the caller schedules `flush`).
+    pub fn send(&self, data: JsValue) -> Result<bool, JsValue> {
+        let text: JsString = data
+            .dyn_into()
+            .map_err(|_| invalid("send() takes a string"))?;
+        self.shared
+            .with(|inner| inner.send(text).map(|()| inner.has_events()))
+            .ok_or_else(busy)?
+            .map_err(Into::into)
     }
 
-    /// Queues a string message.
-    pub fn send(&self, data: JsValue) -> Result<(), JsValue> {
-        let text = data
-            .as_string()
-            .ok_or_else(|| invalid("send() takes a string"))?;
-        self.socket.send(&text).map_err(Into::into)
-    }
-
-    /// Closes the socket (code defaults to 1000).
+    /// Closes the socket (code defaults to 1000); the close event follows from `flush`.
     pub fn close(&self, code: JsValue, reason: JsValue) -> Result<(), JsValue> {
         let code = if code.is_undefined() {
             1000
@@ -387,146 +399,62 @@ impl JsSocket {
                 .as_string()
                 .ok_or_else(|| invalid("close reason must be a string"))?
         };
-        self.socket.close(code, &reason).map_err(Into::into)
+        self.shared
+            .with(|inner| inner.close(Some(code), &reason))
+            .ok_or_else(busy)?
+            .map_err(Into::into)
+    }
+
+    /// Delivers the events caused by the last call.
+    pub fn flush(&self) {
+        self.shared.deliver();
     }
 
     /// 0 connecting, 1 open, 2 closing, 3 closed.
     #[wasm_bindgen(getter, js_name = readyState)]
-    pub fn ready_state(&self) -> u16 {
-        self.socket.ready_state() as u16
+    pub fn ready_state(&self) -> u32 {
+        self.shared
+            .inner
+            .try_borrow()
+            .map_or(ReadyState::Connecting, |i| i.ready_state()) as u32
     }
 
     /// The transport of the open session, or `null`.
     #[wasm_bindgen(getter)]
-    pub fn transport(&self) -> JsValue {
-        self.socket
-            .transport()
-            .map_or(JsValue::NULL, |k| JsValue::from_str(k.name()))
+    pub fn transport(&self) -> Option<String> {
+        let kind = self.shared.inner.try_borrow().ok()?.session().transport()?;
+        Some(kind.name().to_owned())
     }
 
     /// The service URL.
     #[wasm_bindgen(getter)]
     pub fn url(&self) -> String {
-        self.socket.url()
+        self.shared
+            .inner
+            .try_borrow()
+            .map(|i| i.session().url().to_owned())
+            .unwrap_or_default()
     }
 
-    /// Bytes sent but not yet confirmed delivered.
+    /// UTF-16 code units sent but not yet confirmed delivered.
     #[wasm_bindgen(getter, js_name = bufferedAmount)]
     pub fn buffered_amount(&self) -> f64 {
-        self.socket.buffered_amount() as f64
+        self.shared
+            .inner
+            .try_borrow()
+            .map_or(0, |i| i.session().buffered_amount()) as f64
     }
 
-    /// 0.
-    #[wasm_bindgen(getter = CONNECTING)]
-    pub fn connecting(&self) -> u16 {
-        0
+    /// Once closed, the messages never confirmed delivered.
+    #[wasm_bindgen(js_name = takeUnsent)]
+    pub fn take_unsent(&self) -> Array {
+        let unsent = self.shared.with(|inner| inner.take_unsent()).unwrap_or_default();
+        unsent.iter().collect()
     }
-    /// 1.
-    #[wasm_bindgen(getter = OPEN)]
-    pub fn open(&self) -> u16 {
-        1
-    }
-    /// 2.
-    #[wasm_bindgen(getter = CLOSING)]
-    pub fn closing(&self) -> u16 {
-        2
-    }
-    /// 3.
-    #[wasm_bindgen(getter = CLOSED)]
-    pub fn closed(&self) -> u16 {
-        3
-    }
-    /// 0.
-    #[wasm_bindgen(getter = CONNECTING)]
-    pub fn connecting_static() -> u16 {
-        0
-    }
-    /// 1.
-    #[wasm_bindgen(getter = OPEN)]
-    pub fn open_static() -> u16 {
-        1
-    }
-    /// 2.
-    #[wasm_bindgen(getter = CLOSING)]
-    pub fn closing_static() -> u16 {
-        2
-    }
-    /// 3.
-    #[wasm_bindgen(getter = CLOSED)]
-    pub fn closed_static() -> u16 {
-        3
-    }
+}
 
-    /// `EventTarget.addEventListener`.
-    #[wasm_bindgen(js_name = addEventListener)]
-    pub fn add_event_listener(
-        &self,
-        kind: &str,
-        listener: JsValue,
-        options: JsValue,
-    ) -> Result<(), JsValue> {
-        self.events.add_listener(kind, &listener, &options)
-    }
-
-    /// `EventTarget.removeEventListener`.
-    #[wasm_bindgen(js_name = removeEventListener)]
-    pub fn remove_event_listener(
-        &self,
-        kind: &str,
-        listener: JsValue,
-        options: JsValue,
-    ) -> Result<(), JsValue> {
-        self.events.remove_listener(kind, &listener, &options)
-    }
-
-    /// The `open` handler.
-    #[wasm_bindgen(getter)]
-    pub fn onopen(&self) -> JsValue {
-        self.events.handler(0)
-    }
-    /// Sets the `open` handler.
-    #[wasm_bindgen(setter)]
-    pub fn set_onopen(&mut self, f: JsValue) {
-        self.events.set_handler(0, f)
-    }
-    /// The `message` handler.
-    #[wasm_bindgen(getter)]
-    pub fn onmessage(&self) -> JsValue {
-        self.events.handler(1)
-    }
-    /// Sets the `message` handler.
-    #[wasm_bindgen(setter)]
-    pub fn set_onmessage(&mut self, f: JsValue) {
-        self.events.set_handler(1, f)
-    }
-    /// The `close` handler.
-    #[wasm_bindgen(getter)]
-    pub fn onclose(&self) -> JsValue {
-        self.events.handler(2)
-    }
-    /// Sets the `close` handler.
-    #[wasm_bindgen(setter)]
-    pub fn set_onclose(&mut self, f: JsValue) {
-        self.events.set_handler(2, f)
-    }
-    /// The `error` handler.
-    #[wasm_bindgen(getter)]
-    pub fn onerror(&self) -> JsValue {
-        self.events.handler(3)
-    }
-    /// Sets the `error` handler.
-    #[wasm_bindgen(setter)]
-    pub fn set_onerror(&mut self, f: JsValue) {
-        self.events.set_handler(3, f)
-    }
-    /// The `transport` handler.
-    #[wasm_bindgen(getter)]
-    pub fn ontransport(&self) -> JsValue {
-        self.events.handler(4)
-    }
-    /// Sets the `transport` handler.
-    #[wasm_bindgen(setter)]
-    pub fn set_ontransport(&mut self, f: JsValue) {
-        self.events.set_handler(4, f)
+impl Drop for SocketCore {
+    fn drop(&mut self) {
+        self.shared.with(|inner| inner.shutdown());
     }
 }

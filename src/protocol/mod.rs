@@ -4,31 +4,31 @@
 //! it is tested natively with `cargo test`.
 
 pub mod url;
-#[cfg(feature = "xhr")]
+#[cfg(feature = "_xhr")]
 pub mod form;
-#[cfg(feature = "xhr")]
+#[cfg(feature = "_xhr")]
 pub mod headers;
-#[cfg(feature = "jsonp")]
+#[cfg(feature = "_jsonp")]
 pub mod jsonp;
-#[cfg(any(feature = "websocket", feature = "socket"))]
+#[cfg(any(feature = "_websocket", feature = "_socket"))]
 pub mod close;
-#[cfg(feature = "websocket")]
+#[cfg(feature = "_websocket")]
 pub mod wsurl;
-#[cfg(any(feature = "eventsource", feature = "socket"))]
+#[cfg(any(feature = "_eventsource", feature = "_socket"))]
 pub mod backoff;
-#[cfg(feature = "eventsource")]
+#[cfg(feature = "_eventsource")]
 pub mod sse;
-#[cfg(feature = "socket")]
+#[cfg(feature = "_socket")]
 pub mod info;
-#[cfg(feature = "socket")]
+#[cfg(feature = "_socket")]
 pub mod ladder;
-#[cfg(feature = "socket")]
+#[cfg(feature = "_socket")]
 pub mod session;
-#[cfg(feature = "socket")]
+#[cfg(feature = "_socket")]
 pub mod sockjs;
 
 /// RFC 9110 `tchar`: a byte an HTTP token (method, header name, WebSocket subprotocol) may hold.
-#[cfg(any(feature = "xhr", feature = "websocket"))]
+#[cfg(any(feature = "_xhr", feature = "_websocket"))]
 pub(crate) fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(

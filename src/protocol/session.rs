@@ -29,6 +29,15 @@
 //!   order, batched in one payload, when a session opens. One payload is in flight at a time;
 //!   the driver confirms it with [`Session::handle_send_done`].
 //!
+//! # Messages are opaque
+//!
+//! The session never looks inside a message: it holds each as an opaque [`Message`] handle and
+//! only asks for its size (for the queue bounds and batching) and for one payload encoding a
+//! batch. Natively and on servers the handle is a `String`; the browser driver uses a
+//! JavaScript string, so payloads never cross into wasm memory. Received `a[...]` frames reach
+//! the session already decoded by the driver into a [`Message::Batch`], which it passes on
+//! unopened in [`Event::Messages`].
+//!
 //! # Delivery guarantee
 //!
 //! A payload whose delivery is not confirmed (its `xhr_send` failed, or the transport died
@@ -45,6 +54,36 @@ use crate::protocol::info::{self, Info};
 use crate::protocol::ladder::{self, Capabilities, Demotions, TransportKind};
 use crate::protocol::sockjs::{self, Frame};
 use crate::Error;
+
+/// A message as the session holds it: an opaque handle whose size the session counts and a
+/// batch of which it can encode as one client payload. See the [module docs](self).
+pub trait Message: Sized {
+    /// The messages of one received `a[...]` frame, as the driver decoded them.
+    type Batch;
+    /// The size counted against [`Config::max_queued_bytes`] and
+    /// [`Session::buffered_amount`] (bytes for `String`; UTF-16 code units for a JS string).
+    fn size(&self) -> usize;
+    /// The size this message adds to an encoded payload, for batching (an estimate is fine:
+    /// batches are bounded softly).
+    fn encoded_size(&self) -> usize {
+        self.size() + 3
+    }
+    /// `batch` as one client payload: a JSON array of strings with the SockJS escapes.
+    fn encode(batch: &[Self]) -> Self;
+}
+
+impl Message for String {
+    type Batch = Vec<String>;
+    fn size(&self) -> usize {
+        self.len()
+    }
+    fn encoded_size(&self) -> usize {
+        sockjs::quoted_len(self) + 1
+    }
+    fn encode(batch: &[String]) -> String {
+        sockjs::encode_payload(batch)
+    }
+}
 
 /// Heartbeat silence that counts as a lost connection: 2.5 × the server's 25 s interval.
 pub const DEFAULT_HEARTBEAT_TIMEOUT_MS: u32 = 62_500;
@@ -156,7 +195,7 @@ impl OpId {
 
 /// Something the driver must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum Action<M = String> {
     /// `GET url` (uncached); answer with [`Session::handle_info`] or
     /// [`Session::handle_info_failed`].
     FetchInfo {
@@ -198,21 +237,21 @@ pub enum Action {
     Send {
         /// The transport's id.
         id: OpId,
-        /// The encoded payload.
-        payload: String,
+        /// The encoded payload ([`Message::encode`]).
+        payload: M,
     },
 }
 
 /// Something to tell the user.
 #[derive(Debug)]
-pub enum Event {
+pub enum Event<M: Message = String> {
     /// A session is about to open on a different transport than the previous one (also before
     /// the first open).
     TransportChanged(TransportKind),
     /// A session opened: the first one, or a new one after a reconnection.
     Open,
-    /// A message from the server.
-    Message(String),
+    /// Messages from the server: one `a[...]` frame, in order.
+    Messages(M::Batch),
     /// The server's heartbeat.
     Heartbeat,
     /// The session was lost and a new one will be tried in `delay_ms`. `attempt` counts the
@@ -273,7 +312,7 @@ enum Phase {
 }
 
 /// The SockJS session state machine. See the [module docs](self).
-pub struct Session {
+pub struct Session<M: Message = String> {
     base: String,
     config: Config,
     random: Box<dyn FnMut() -> u32>,
@@ -287,17 +326,17 @@ pub struct Session {
     retries: Option<Retries>,
     ever_open: bool,
     last_transport: Option<TransportKind>,
-    queue: VecDeque<String>,
-    inflight: Vec<String>,
+    queue: VecDeque<M>,
+    inflight: Vec<M>,
     buffered: usize,
-    actions: VecDeque<Action>,
-    events: VecDeque<Event>,
+    actions: VecDeque<Action<M>>,
+    events: VecDeque<Event<M>>,
     close_pending: bool,
 }
 
 const SESSION_ID_CHARS: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz012345";
 
-impl Session {
+impl<M: Message> Session<M> {
     /// A session for the SockJS service at `base_url`, not started yet ([`connect`](Self::connect)).
     ///
     /// `random` supplies uniformly random `u32`s (for session ids, the server id when not
@@ -312,7 +351,7 @@ impl Session {
         base_url: &str,
         config: Config,
         mut random: Box<dyn FnMut() -> u32>,
-    ) -> Result<Session, Error> {
+    ) -> Result<Session<M>, Error> {
         let base = normalize_base(base_url)?;
         if !(1..=64).contains(&config.session_id_length) {
             return Err(Error::invalid("session_id_length must be between 1 and 64"));
@@ -410,24 +449,32 @@ impl Session {
 
     /// Queues `message` for the server; it goes out as soon as a session is open.
     ///
-    /// Fails with [`Error::invalid`] when the socket is closed, or when accepting it would
-    /// exceed [`Config::max_queued_messages`] or [`Config::max_queued_bytes`] (the message is
-    /// then not queued: retry after [`buffered_amount`](Self::buffered_amount) drops).
-    pub fn send(&mut self, message: String) -> Result<(), Error> {
+    /// Fails with [`Error::invalid`] when the socket is closed, when the message alone is
+    /// larger than [`Config::max_queued_bytes`] (it could never be accepted), or when accepting
+    /// it would exceed [`Config::max_queued_messages`] or [`Config::max_queued_bytes`] (the
+    /// message is then not queued: retry after [`buffered_amount`](Self::buffered_amount)
+    /// drops).
+    pub fn send(&mut self, message: M) -> Result<(), Error> {
         if matches!(self.phase, Phase::Closed) {
             return Err(Error::invalid("send: the socket is closed"));
+        }
+        let size = message.size();
+        if size > self.config.max_queued_bytes {
+            return Err(Error::invalid(
+                "send: the message is larger than the send queue's byte bound (maxQueuedBytes)",
+            ));
         }
         if self.queue.len() + self.inflight.len() >= self.config.max_queued_messages {
             return Err(Error::invalid(
                 "send: the send queue is full (too many messages waiting to be sent)",
             ));
         }
-        if self.buffered.saturating_add(message.len()) > self.config.max_queued_bytes {
+        if self.buffered.saturating_add(size) > self.config.max_queued_bytes {
             return Err(Error::invalid(
                 "send: the send queue is full (too many bytes waiting to be sent)",
             ));
         }
-        self.buffered += message.len();
+        self.buffered += size;
         self.queue.push_back(message);
         self.flush();
         Ok(())
@@ -465,7 +512,7 @@ impl Session {
 
     /// Messages accepted by [`send`](Self::send) that were never confirmed delivered, once the
     /// socket is closed (empty before). Some of them may have reached the server.
-    pub fn take_unsent(&mut self) -> Vec<String> {
+    pub fn take_unsent(&mut self) -> Vec<M> {
         if !matches!(self.phase, Phase::Closed) {
             return Vec::new();
         }
@@ -513,15 +560,16 @@ impl Session {
         self.cycle_failed(now, CODE_CANNOT_CONNECT, "Cannot connect to server");
     }
 
-    /// Transport `id` delivered `frame` (one SockJS frame, unwrapped from its transport with
-    /// the helpers in [`sockjs`]).
-    pub fn handle_frame(&mut self, now: u64, id: OpId, frame: &str) {
+    /// Transport `id` delivered `frame`: one SockJS frame, unwrapped from its transport with
+    /// the helpers in [`sockjs`] and decoded by the driver, or the error decoding it (a broken
+    /// frame fails the transport).
+    pub fn handle_frame(&mut self, now: u64, id: OpId, frame: Result<Frame<M::Batch>, Error>) {
         let open = match self.phase {
             Phase::Attempt { id: current, .. } if current == id => false,
             Phase::Open { id: current, .. } if current == id => true,
             _ => return,
         };
-        let frame = match sockjs::decode_frame(frame) {
+        let frame = match frame {
             Ok(frame) => frame,
             Err(e) => {
                 self.events.push_back(Event::Error(e));
@@ -539,7 +587,7 @@ impl Session {
             }
             Frame::Messages(messages) if open => {
                 self.touch(now);
-                self.events.extend(messages.into_iter().map(Event::Message));
+                self.events.push_back(Event::Messages(messages));
             }
             Frame::Messages(_) => {
                 self.events.push_back(Event::Error(Error::protocol(
@@ -583,7 +631,7 @@ impl Session {
             return;
         }
         if ok {
-            let sent: usize = self.inflight.iter().map(String::len).sum();
+            let sent: usize = self.inflight.iter().map(M::size).sum();
             self.buffered = self.buffered.saturating_sub(sent);
             self.inflight.clear();
             self.flush();
@@ -630,13 +678,13 @@ impl Session {
     }
 
     /// The next thing the driver must do.
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub fn poll_action(&mut self) -> Option<Action<M>> {
         self.actions.pop_front()
     }
 
     /// The next event for the user. Taking the close event moves the state from
     /// [`ReadyState::Closing`] to [`ReadyState::Closed`].
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub fn poll_event(&mut self) -> Option<Event<M>> {
         let event = self.events.pop_front();
         if matches!(event, Some(Event::Close { .. })) {
             self.close_pending = false;
@@ -829,7 +877,7 @@ impl Session {
         // one request a server refuses as too large (a single larger message still goes alone).
         let mut size = 2;
         while let Some(message) = self.queue.front() {
-            let len = sockjs::quoted_len(message) + 1;
+            let len = message.encoded_size();
             if !self.inflight.is_empty() && size + len > MAX_BATCH_BYTES {
                 break;
             }
@@ -838,7 +886,7 @@ impl Session {
                 self.inflight.push(message);
             }
         }
-        let payload = sockjs::encode_payload(&self.inflight);
+        let payload = M::encode(&self.inflight);
         self.actions.push_back(Action::Send { id, payload });
     }
 
@@ -857,6 +905,14 @@ impl Session {
             reason: reason.to_owned(),
             was_clean,
         });
+    }
+}
+
+impl Session<String> {
+    /// [`handle_frame`](Self::handle_frame) for a frame as text, decoded with
+    /// [`sockjs::decode_frame`] (servers, native drivers and tests).
+    pub fn handle_text(&mut self, now: u64, id: OpId, frame: &str) {
+        self.handle_frame(now, id, sockjs::decode_frame(frame));
     }
 }
 
@@ -940,7 +996,7 @@ mod tests {
         match e {
             Event::TransportChanged(k) => ["transport ", k.name()].concat(),
             Event::Open => "open".into(),
-            Event::Message(m) => ["message ", &m].concat(),
+            Event::Messages(_) => unreachable!("split by events()"),
             Event::Heartbeat => "heartbeat".into(),
             Event::Reconnecting {
                 code,
@@ -959,7 +1015,10 @@ mod tests {
 
     fn events(s: &mut Session) -> Vec<String> {
         std::iter::from_fn(|| s.poll_event())
-            .map(describe)
+            .flat_map(|e| match e {
+                Event::Messages(m) => m.iter().map(|m| ["message ", m].concat()).collect(),
+                other => vec![describe(other)],
+            })
             .collect()
     }
 
@@ -1033,7 +1092,7 @@ mod tests {
     impl Sim {
         fn new(config: Config, random: Box<dyn FnMut() -> u32>) -> Sim {
             Sim {
-                s: Session::new("http://127.0.0.1:9/echo", config, random).unwrap(),
+                s: Session::<String>::new("http://127.0.0.1:9/echo", config, random).unwrap(),
                 now: 1_000,
                 info: InfoMode::Answer(INFO.into()),
                 info_rtt: 20,
@@ -1104,7 +1163,7 @@ mod tests {
                             Behaviour::Accept => {
                                 self.live.push((id, transport));
                                 self.answering.push(id);
-                                self.s.handle_frame(self.now, id, "o");
+                                self.s.handle_text(self.now, id, "o");
                             }
                             Behaviour::Refuse => self
                                 .s
@@ -1138,7 +1197,7 @@ mod tests {
                         self.s.handle_send_done(self.now, id, true);
                         if self.echo {
                             let frame = ["a", &sockjs::encode_payload(&messages)].concat();
-                            self.s.handle_frame(self.now, id, &frame);
+                            self.s.handle_text(self.now, id, &frame);
                         }
                     }
                 }
@@ -1154,7 +1213,7 @@ mod tests {
                 self.advance_quietly(25_000);
                 ms -= 25_000;
                 if let Some(&id) = self.answering.last() {
-                    self.s.handle_frame(self.now, id, "h");
+                    self.s.handle_text(self.now, id, "h");
                     self.pump();
                 }
             }
@@ -1181,7 +1240,7 @@ mod tests {
 
         fn frame(&mut self, frame: &str) {
             let id = self.current();
-            self.s.handle_frame(self.now, id, frame);
+            self.s.handle_text(self.now, id, frame);
             self.pump();
         }
 
@@ -1212,7 +1271,7 @@ mod tests {
 
     #[test]
     fn happy_open_send_receive() {
-        let mut s = Session::new("http://h:1/echo/", config(), fixed_random(0)).unwrap();
+        let mut s = Session::<String>::new("http://h:1/echo/", config(), fixed_random(0)).unwrap();
         assert_eq!(s.url(), "http://h:1/echo");
         assert_eq!(s.ready_state(), ReadyState::Connecting);
         assert_eq!(s.poll_action(), None);
@@ -1243,7 +1302,7 @@ mod tests {
         );
         assert_eq!(s.poll_timeout(), Some(1_750));
         assert!(events(&mut s).is_empty());
-        s.handle_frame(1_100, t, "o");
+        s.handle_text(1_100, t, "o");
         assert_eq!(events(&mut s), ["transport websocket", "open"]);
         assert_eq!(s.ready_state(), ReadyState::Open);
         assert_eq!(s.transport(), Some(WebSocket));
@@ -1271,8 +1330,8 @@ mod tests {
         );
         s.handle_send_done(1_120, t, true);
         assert_eq!(s.buffered_amount(), 0);
-        s.handle_frame(1_130, t, r#"a["one","😀"]"#);
-        s.handle_frame(1_140, t, "h");
+        s.handle_text(1_130, t, r#"a["one","😀"]"#);
+        s.handle_text(1_140, t, "h");
         assert_eq!(events(&mut s), ["message one", "message 😀", "heartbeat"]);
         assert_eq!(s.poll_timeout(), Some(1_140 + 62_500));
     }
@@ -1282,7 +1341,7 @@ mod tests {
         // counter: 1 -> server id "001"; 2 -> "c" + "aaaaa", 3 -> "d" + "a".
         let mut c = config();
         c.server_id = None;
-        let mut s = Session::new("https://h/echo?x=1", c, counter_random()).unwrap();
+        let mut s = Session::<String>::new("https://h/echo?x=1", c, counter_random()).unwrap();
         assert_eq!(s.server_id(), "001");
         let (_, kind, url, _) = to_first_attempt(&mut s);
         assert_eq!(kind, WebSocket);
@@ -1291,7 +1350,7 @@ mod tests {
         c.server_id = Some("node-7".into());
         c.session_id_length = 3;
         c.transports = vec![XhrStreaming];
-        let mut s = Session::new("http://h/echo", c, fixed_random(31 | (1 << 5))).unwrap();
+        let mut s = Session::<String>::new("http://h/echo", c, fixed_random(31 | (1 << 5))).unwrap();
         let (_, kind, url, _) = to_first_attempt(&mut s);
         assert_eq!(kind, XhrStreaming);
         assert_eq!(url, "http://h/echo/node-7/5ba/xhr_streaming");
@@ -1311,11 +1370,11 @@ mod tests {
             "http://h/ echo",
             "http://h/\necho",
         ] {
-            let e = Session::new(url, config(), fixed_random(0)).err().unwrap();
+            let e = Session::<String>::new(url, config(), fixed_random(0)).err().unwrap();
             assert!(e.is_invalid(), "{url}");
         }
         assert_eq!(
-            Session::new("HTTPS://h//", config(), fixed_random(0))
+            Session::<String>::new("HTTPS://h//", config(), fixed_random(0))
                 .unwrap()
                 .url(),
             "HTTPS://h"
@@ -1323,20 +1382,20 @@ mod tests {
         for id in ["", "a.b", "a/b", "é", &"x".repeat(65)] {
             let mut c = config();
             c.server_id = Some(id.to_string());
-            let e = Session::new("http://h", c, fixed_random(0)).err().unwrap();
+            let e = Session::<String>::new("http://h", c, fixed_random(0)).err().unwrap();
             assert!(e.is_invalid() && e.message().contains("server_id"), "{id}");
         }
         for len in [0, 65] {
             let mut c = config();
             c.session_id_length = len;
-            assert!(Session::new("http://h", c, fixed_random(0))
+            assert!(Session::<String>::new("http://h", c, fixed_random(0))
                 .err()
                 .unwrap()
                 .is_invalid());
         }
         let mut c = config();
         c.max_queued_bytes = 0;
-        assert!(Session::new("http://h", c, fixed_random(0))
+        assert!(Session::<String>::new("http://h", c, fixed_random(0))
             .err()
             .unwrap()
             .is_invalid());
@@ -1376,7 +1435,7 @@ mod tests {
     fn configured_timeout_is_a_minimum() {
         let mut c = config();
         c.timeout_ms = 5_000;
-        let mut s = Session::new("http://h", c, fixed_random(0)).unwrap();
+        let mut s = Session::<String>::new("http://h", c, fixed_random(0)).unwrap();
         let (_, _, _, timeout) = to_first_attempt(&mut s);
         assert_eq!(timeout, 5_000);
     }
@@ -1633,7 +1692,7 @@ mod tests {
 
     #[test]
     fn long_backlog_goes_out_in_bounded_payloads_in_order() {
-        let mut s = Session::new("http://h:1/echo", config(), fixed_random(0)).unwrap();
+        let mut s = Session::<String>::new("http://h:1/echo", config(), fixed_random(0)).unwrap();
         let big = |c: char| c.to_string().repeat(30 * 1024);
         for c in ['a', 'b', 'c', 'd', 'e'] {
             s.send(big(c)).unwrap();
@@ -1644,7 +1703,7 @@ mod tests {
         let Some(Action::FetchInfo { id, .. }) = s.poll_action() else { panic!() };
         s.handle_info(10, id, INFO);
         let Some(Action::OpenTransport { id: t, .. }) = s.poll_action() else { panic!() };
-        s.handle_frame(20, t, "o");
+        s.handle_text(20, t, "o");
         let mut batches = Vec::new();
         for now in 30..40 {
             match s.poll_action() {
@@ -1798,7 +1857,7 @@ mod tests {
         sim.hold_sends = true;
         sim.send("pending");
         let id = sim.current();
-        sim.s.handle_frame(sim.now, id, r#"c[3000,"Go away!"]"#);
+        sim.s.handle_text(sim.now, id, r#"c[3000,"Go away!"]"#);
         assert_eq!(sim.s.ready_state(), ReadyState::Closing);
         sim.pump();
         assert_eq!(
@@ -1834,7 +1893,7 @@ mod tests {
     #[test]
     fn user_close_in_each_state() {
         // Idle.
-        let mut s = Session::new("http://h", config(), fixed_random(0)).unwrap();
+        let mut s = Session::<String>::new("http://h", config(), fixed_random(0)).unwrap();
         s.close(None, "").unwrap();
         assert!(actions(&mut s).is_empty());
         assert_eq!(s.ready_state(), ReadyState::Closing);
@@ -1843,7 +1902,7 @@ mod tests {
         s.connect(0);
         assert!(actions(&mut s).is_empty());
         // Fetching /info.
-        let mut s = Session::new("http://h", config(), fixed_random(0)).unwrap();
+        let mut s = Session::<String>::new("http://h", config(), fixed_random(0)).unwrap();
         s.connect(0);
         let Some(Action::FetchInfo { id, .. }) = s.poll_action() else {
             panic!()
@@ -1854,15 +1913,15 @@ mod tests {
         s.handle_info(10, id, INFO); // late answer: ignored
         assert!(actions(&mut s).is_empty() && events(&mut s).is_empty());
         // Attempting a transport.
-        let mut s = Session::new("http://h", config(), fixed_random(0)).unwrap();
+        let mut s = Session::<String>::new("http://h", config(), fixed_random(0)).unwrap();
         let (t, ..) = to_first_attempt(&mut s);
         s.close(Some(4999), "").unwrap();
         assert_eq!(actions(&mut s), [Action::CloseTransport { id: t }]);
         assert_eq!(events(&mut s), ["close 4999 Normal closure clean=true"]);
         // Open, with a message queued behind one in flight.
-        let mut s = Session::new("http://h", config(), fixed_random(0)).unwrap();
+        let mut s = Session::<String>::new("http://h", config(), fixed_random(0)).unwrap();
         let (t, ..) = to_first_attempt(&mut s);
-        s.handle_frame(2_000, t, "o");
+        s.handle_text(2_000, t, "o");
         s.send("in flight".into()).unwrap();
         s.send("queued".into()).unwrap();
         actions(&mut s);
@@ -1875,7 +1934,7 @@ mod tests {
         );
         assert_eq!(s.take_unsent(), ["in flight", "queued"]);
         assert_eq!(s.buffered_amount(), 0);
-        s.handle_frame(2_100, t, r#"a["late"]"#);
+        s.handle_text(2_100, t, r#"a["late"]"#);
         s.handle_transport_closed(2_100, t, 1006, "x");
         assert!(events(&mut s).is_empty());
         // Waiting to reconnect.
@@ -1898,7 +1957,7 @@ mod tests {
 
     #[test]
     fn user_close_validates_code_and_reason() {
-        let mut s = Session::new("http://h", config(), fixed_random(0)).unwrap();
+        let mut s = Session::<String>::new("http://h", config(), fixed_random(0)).unwrap();
         for code in [0, 999, 1001, 1006, 2000, 2999, 5000, u16::MAX] {
             let e = s.close(Some(code), "").unwrap_err();
             assert!(e.is_invalid(), "{code}");
@@ -1976,8 +2035,8 @@ mod tests {
         sim.advance(10_000); // websocket times out, xhr-streaming too, xdr-streaming opens
         assert_eq!(sim.kinds_opened(), [WebSocket, XhrStreaming, XdrStreaming]);
         sim.take_log();
-        sim.s.handle_frame(sim.now, old, "o");
-        sim.s.handle_frame(sim.now, old, r#"a["ghost"]"#);
+        sim.s.handle_text(sim.now, old, "o");
+        sim.s.handle_text(sim.now, old, r#"a["ghost"]"#);
         sim.s.handle_transport_closed(sim.now, old, 1006, "late");
         sim.s.handle_send_done(sim.now, old, false);
         sim.s.handle_info(sim.now, OpId(1), INFO);

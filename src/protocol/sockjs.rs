@@ -37,15 +37,16 @@ use std::borrow::Cow;
 
 use crate::Error;
 
-/// One frame from a SockJS server.
+/// One frame from a SockJS server; `B` holds the messages of an `a[...]` frame (decoded here
+/// into `Vec<String>`; the browser driver decodes them into a JavaScript array).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Frame {
+pub enum Frame<B = Vec<String>> {
     /// `o`: the session is open.
     Open,
     /// `h`: heartbeat, the server is still there.
     Heartbeat,
     /// `a[...]`: messages, in order.
-    Messages(Vec<String>),
+    Messages(B),
     /// `c[code,"reason"]`: the server closed the session.
     Close {
         /// The close code (3000 "Go away!" is the conventional server close).

@@ -1,19 +1,19 @@
 //! One module per browser primitive. Each owns its browser objects and releases them on drop.
 
 pub(crate) mod listener;
-#[cfg(feature = "xhr")]
+#[cfg(feature = "_xhr")]
 pub mod xhr;
-#[cfg(feature = "jsonp")]
+#[cfg(feature = "_jsonp")]
 pub mod jsonp;
-#[cfg(feature = "ping")]
+#[cfg(feature = "_ping")]
 pub mod ping;
-#[cfg(feature = "websocket")]
+#[cfg(feature = "_websocket")]
 pub mod websocket;
-#[cfg(any(feature = "jsonp", feature = "ping"))]
+#[cfg(any(feature = "_jsonp", feature = "_ping"))]
 pub(crate) mod random;
-#[cfg(feature = "xdr")]
+#[cfg(feature = "_xdr")]
 pub mod xdr;
-#[cfg(feature = "xdr")]
+#[cfg(feature = "_xdr")]
 pub mod cors;
-#[cfg(feature = "eventsource")]
+#[cfg(feature = "_eventsource")]
 pub mod eventsource;

@@ -26,7 +26,7 @@ pub(crate) fn fill(buf: &mut [u8]) -> Result<(), Error> {
 }
 
 /// Lowercase hexadecimal of `bytes`.
-#[cfg_attr(not(feature = "ping"), allow(dead_code))]
+#[cfg_attr(not(feature = "_ping"), allow(dead_code))]
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);

@@ -12,9 +12,10 @@
 //! and removes every listener.
 
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use futures_channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use futures_channel::mpsc::{self, UnboundedReceiver};
 use futures_util::stream::{Stream, StreamExt};
 use js_sys::{Array, ArrayBuffer, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -113,7 +114,10 @@ enum Kind {
     Close,
 }
 
-fn forward(tx: &UnboundedSender<Raw>, kind: Kind, event: &Event) {
+/// Where a [`Conn`]'s events go, called on the browser's stack as each event fires.
+pub(crate) type OnRaw = Rc<dyn Fn(Raw)>;
+
+fn forward(on: &OnRaw, kind: Kind, event: &Event) {
     let raw = match kind {
         Kind::Open => Raw::Open,
         Kind::Error => Raw::Error,
@@ -130,22 +134,18 @@ fn forward(tx: &UnboundedSender<Raw>, kind: Kind, event: &Event) {
             None => return,
         },
     };
-    let last = matches!(raw, Raw::Close(_));
-    let _ = tx.unbounded_send(raw);
-    if last {
-        tx.close_channel();
-    }
+    on(raw);
 }
 
 /// One listener; a single closure type for all four events keeps the wasm small.
-fn listen(target: &EventTarget, kind: Kind, tx: UnboundedSender<Raw>) -> Listener {
+fn listen(target: &EventTarget, kind: Kind, on: OnRaw) -> Listener {
     let name = match kind {
         Kind::Open => "open",
         Kind::Message => "message",
         Kind::Error => "error",
         Kind::Close => "close",
     };
-    Listener::new(target, name, move |e: Event| forward(&tx, kind, &e))
+    Listener::new(target, name, move |e: Event| forward(&on, kind, &e))
 }
 
 /// The page's URL (`location.href`), in a window or a worker.
@@ -194,6 +194,20 @@ impl Conn {
         url: &str,
         protocols: &[&str],
     ) -> Result<(Conn, UnboundedReceiver<Raw>), Error> {
+        let (tx, rx) = mpsc::unbounded();
+        let on: OnRaw = Rc::new(move |raw| {
+            let last = matches!(raw, Raw::Close(_));
+            let _ = tx.unbounded_send(raw);
+            if last {
+                tx.close_channel();
+            }
+        });
+        Ok((Conn::connect_with(url, protocols, on)?, rx))
+    }
+
+    /// Validates, resolves and connects; `on` is called with each event as it fires, until
+    /// the close event or until the `Conn` is dropped.
+    pub(crate) fn connect_with(url: &str, protocols: &[&str], on: OnRaw) -> Result<Conn, Error> {
         wsurl::check_protocols(protocols)?;
         let url = resolve_url(url)?;
         let ws = if protocols.is_empty() {
@@ -212,20 +226,16 @@ impl Conn {
             ]))
         })?;
         ws.set_binary_type(BinaryType::Arraybuffer);
-        let (tx, rx) = mpsc::unbounded();
         let listeners = [
-            listen(&ws, Kind::Open, tx.clone()),
-            listen(&ws, Kind::Message, tx.clone()),
-            listen(&ws, Kind::Error, tx.clone()),
-            listen(&ws, Kind::Close, tx),
+            listen(&ws, Kind::Open, on.clone()),
+            listen(&ws, Kind::Message, on.clone()),
+            listen(&ws, Kind::Error, on.clone()),
+            listen(&ws, Kind::Close, on),
         ];
-        Ok((
-            Conn {
-                ws,
-                _listeners: listeners,
-            },
-            rx,
-        ))
+        Ok(Conn {
+            ws,
+            _listeners: listeners,
+        })
     }
 
     pub(crate) fn raw(&self) -> &web_sys::WebSocket {

@@ -824,7 +824,7 @@ impl Response {
     }
 
     /// A text response assembled by another transport (the XDomainRequest-style path).
-    #[cfg_attr(not(feature = "xdr"), allow(dead_code))]
+    #[cfg_attr(not(feature = "_xdr"), allow(dead_code))]
     pub(crate) fn from_text(
         status: u16,
         status_text: String,

@@ -23,3 +23,16 @@ pub const SOCKJS_NODE: &str = match option_env!("COMETKIT_SOCKJS_NODE_URL") {
     Some(url) => url,
     None => "http://127.0.0.1:18095",
 };
+
+/// `new Socket(url, options)`: the hand-written JS class, as a page constructs it.
+#[cfg(feature = "socket")]
+pub fn new_js_socket(
+    url: wasm_bindgen::JsValue,
+    options: wasm_bindgen::JsValue,
+) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue> {
+    cometkit::js::install();
+    js_sys::Reflect::construct(
+        &cometkit::js::socket::class(),
+        &js_sys::Array::of2(&url, &options),
+    )
+}

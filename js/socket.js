@@ -1,0 +1,118 @@
+// cometkit-export: Socket
+// `new Socket(url, options)`: the negotiating SockJS socket. The class is an EventTarget, so
+// `event.target` is the socket itself; every decision (options, URL, protocol, queue, close
+// codes) is made by the Rust core it holds. While it is connecting or open the core keeps a
+// reference to it, so a socket only its listeners know stays alive, as a native WebSocket does;
+// after its close event it can be collected (or released at once with `free()`).
+import { bind, cores, error, handlers, states } from "./core.js";
+
+export { bind };
+
+// Set by close() and free(): the rest of a batch of messages is not delivered.
+const stopped = Symbol("stopped");
+// The origin of the service, for MessageEvent.origin.
+const origin = Symbol("origin");
+
+export class Socket extends EventTarget {
+  #core;
+  #flush;
+
+  constructor(url, options) {
+    super();
+    this.#core = cores().socket(url, options, this);
+    this[origin] = new URL(this.#core.url).origin;
+    this.#flush = () => {
+      if (this.#core) this.#core.flush();
+    };
+  }
+
+  #live() {
+    if (!this.#core) throw error("invalid", "the socket was freed");
+    return this.#core;
+  }
+
+  get readyState() {
+    return this.#core ? this.#core.readyState : 3;
+  }
+
+  get transport() {
+    return this.#core ? this.#core.transport : null;
+  }
+
+  get url() {
+    return this.#live().url;
+  }
+
+  get bufferedAmount() {
+    return this.#core ? this.#core.bufferedAmount : 0;
+  }
+
+  send(data) {
+    if (this.#live().send(data)) queueMicrotask(this.#flush);
+  }
+
+  close(code, reason) {
+    this.#live().close(code, reason);
+    this[stopped] = true;
+    queueMicrotask(this.#flush);
+  }
+
+  takeUnsent() {
+    return this.#live().takeUnsent();
+  }
+
+  free() {
+    const core = this.#core;
+    this.#core = undefined;
+    this[stopped] = true;
+    if (core) core.free();
+  }
+}
+
+states(Socket, ["CONNECTING", "OPEN", "CLOSING", "CLOSED"]);
+handlers(Socket.prototype, [
+  "open", "message", "close", "error", "transport", "reconnecting", "heartbeat",
+]);
+
+// Called by the core for each event, on the stack of the browser callback that caused it.
+// kind: 0 open, 1 messages (a: array of strings), 2 close (a: reason, x: code, y: wasClean),
+// 3 error (a: Error), 4 transport (a: name), 5 reconnecting (a: reason, x: code, y: delay,
+// z: attempt), 6 heartbeat.
+export function emit(target, kind, a, x, y, z) {
+  let e;
+  switch (kind) {
+    case 1:
+      for (let i = 0; i < a.length && !target[stopped]; i++) {
+        target.dispatchEvent(new MessageEvent("message", { data: a[i], origin: target[origin] }));
+      }
+      return;
+    case 0:
+      e = new Event("open");
+      break;
+    case 2:
+      e = new CloseEvent("close", { code: x, reason: a, wasClean: y !== 0 });
+      break;
+    case 3:
+      e = new Event("error");
+      e.error = a;
+      break;
+    case 4:
+      e = new Event("transport");
+      e.transport = a;
+      break;
+    case 5:
+      e = new Event("reconnecting");
+      e.code = x;
+      e.reason = a;
+      e.delay = y;
+      e.attempt = z;
+      break;
+    default:
+      e = new Event("heartbeat");
+  }
+  target.dispatchEvent(e);
+}
+
+export function socketClass() {
+  return Socket;
+}

@@ -1,0 +1,58 @@
+//! The browser side of the SockJS codec: messages are JavaScript strings from end to end.
+//!
+//! A received frame is sorted by its first character in JavaScript: an `a[...]` frame is parsed
+//! with the browser's `JSON.parse` into an array of strings that the session passes on unopened
+//! ([`Message::Batch`]); the rare other frames (`o`, `h`, `c[...]`) are copied into Rust and
+//! decoded by [`sockjs::decode_frame`]. Payloads to send are encoded with `JSON.stringify` plus
+//! the SockJS escapes (`js/sockjs.js`). So a message is never copied into wasm memory, nor
+//! decoded or encoded by Rust code, on its way through the socket.
+
+use js_sys::{Array, JsString};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::protocol::session::Message;
+use crate::protocol::sockjs::{self, Frame};
+use crate::Error;
+
+#[wasm_bindgen(module = "/js/sockjs.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = encode)]
+    fn js_encode(messages: &Array) -> JsString;
+    #[wasm_bindgen(js_name = decode)]
+    fn js_decode(frame: &JsValue) -> JsValue;
+}
+
+impl Message for JsString {
+    type Batch = Array;
+
+    fn size(&self) -> usize {
+        self.length() as usize
+    }
+
+    fn encode(batch: &[JsString]) -> JsString {
+        let array = Array::new();
+        for message in batch {
+            array.push(message);
+        }
+        js_encode(&array)
+    }
+}
+
+/// One received frame (a JS string: WebSocket message data, or text the driver copied out).
+pub(crate) fn decode(frame: &JsValue) -> Result<Frame<Array>, Error> {
+    let sorted = js_decode(frame);
+    if !sorted.is_null() {
+        return sorted.dyn_into::<Array>().map(Frame::Messages).map_err(|_| {
+            Error::protocol("SockJS message frame is not a JSON array of strings")
+        });
+    }
+    let text = frame.as_string().unwrap_or_default();
+    Ok(match sockjs::decode_frame(&text)? {
+        Frame::Open => Frame::Open,
+        Frame::Heartbeat => Frame::Heartbeat,
+        Frame::Close { code, reason } => Frame::Close { code, reason },
+        // Sorted out in JavaScript above; an `a` frame never reaches here.
+        Frame::Messages(_) => return Err(Error::protocol("unknown SockJS frame type")),
+    })
+}
