@@ -24,6 +24,7 @@ export class Socket extends EventTarget {
     this.#flush = () => {
       if (this.#core) this.#core.flush();
     };
+    queueMicrotask(this.#flush);
   }
 
   #live() {
@@ -36,7 +37,7 @@ export class Socket extends EventTarget {
   }
 
   get transport() {
-    return this.#core ? this.#core.transport : null;
+    return (this.#core && this.#core.transport) || null;
   }
 
   get url() {
@@ -63,9 +64,13 @@ export class Socket extends EventTarget {
 
   free() {
     const core = this.#core;
+    if (!core) return;
     this.#core = undefined;
     this[stopped] = true;
-    if (core) core.free();
+    // Everything is released now; the core's memory once no call of its own is on the stack
+    // (free() may be called from a listener the core is dispatching to).
+    core.shutdown();
+    queueMicrotask(() => core.free());
   }
 }
 

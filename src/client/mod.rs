@@ -214,7 +214,8 @@ impl SocketOptions {
     }
 
     /// Bounds on messages accepted by [`Socket::send`] and not yet delivered (defaults 1024
-    /// messages, 1 MiB).
+    /// messages, 1 MiB). Messages are held as JavaScript strings, so `bytes` counts UTF-16 code
+    /// units (bytes for ASCII text). A single message larger than `bytes` is refused.
     pub fn max_queued(mut self, messages: usize, bytes: usize) -> Self {
         self.max_queued_messages = messages;
         self.max_queued_bytes = bytes;

@@ -410,6 +410,12 @@ impl SocketCore {
         self.shared.deliver();
     }
 
+    /// Releases every browser resource and drops undelivered events (`free()` in JS; the
+    /// memory follows with `free`).
+    pub fn shutdown(&self) {
+        self.shared.with(|inner| inner.shutdown());
+    }
+
     /// 0 connecting, 1 open, 2 closing, 3 closed.
     #[wasm_bindgen(getter, js_name = readyState)]
     pub fn ready_state(&self) -> u32 {
