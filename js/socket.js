@@ -13,6 +13,15 @@ const stopped = Symbol("stopped");
 // The origin of the service, for MessageEvent.origin.
 const origin = Symbol("origin");
 
+// A MessageEvent whose `origin` (the service's) is read from the socket when asked for, rather
+// than converted into every event: most listeners never look at it.
+class SocketMessageEvent extends MessageEvent {
+  get origin() {
+    const t = this.target;
+    return t ? t[origin] : "";
+  }
+}
+
 export class Socket extends EventTarget {
   #core;
   #flush;
@@ -88,7 +97,7 @@ export function emit(target, kind, a, x, y, z) {
   switch (kind) {
     case 1:
       for (let i = 0; i < a.length && !target[stopped]; i++) {
-        target.dispatchEvent(new MessageEvent("message", { data: a[i], origin: target[origin] }));
+        target.dispatchEvent(new SocketMessageEvent("message", { data: a[i] }));
       }
       return;
     case 0:

@@ -17,6 +17,11 @@ export function encode(messages) {
   return JSON.stringify(messages).replace(escapable, hex);
 }
 
+// encode([message]) without building the array (the common case: one message in flight).
+export function encodeOne(message) {
+  return ("[" + JSON.stringify(message) + "]").replace(escapable, hex);
+}
+
 // Sorts a received SockJS frame by its first character: for `a[...]` the messages (a JSON
 // array of strings, parsed by the browser), or false when it is not one; null for every other
 // frame (o, h, c[...], or junk), which the Rust codec decodes; false for a frame that is not a

@@ -19,6 +19,8 @@ use crate::Error;
 extern "C" {
     #[wasm_bindgen(js_name = encode)]
     fn js_encode(messages: &Array) -> JsString;
+    #[wasm_bindgen(js_name = encodeOne)]
+    fn js_encode_one(message: &JsString) -> JsString;
     #[wasm_bindgen(js_name = decode)]
     fn js_decode(frame: &JsValue) -> JsValue;
 }
@@ -31,6 +33,9 @@ impl Message for JsString {
     }
 
     fn encode(batch: &[JsString]) -> JsString {
+        if let [one] = batch {
+            return js_encode_one(one);
+        }
         let array = Array::new();
         for message in batch {
             array.push(message);
