@@ -5,6 +5,7 @@
 
 pub(crate) mod error;
 pub(crate) mod opts;
+pub mod security;
 #[cfg(any(feature = "socket", feature = "websocket", feature = "eventsource"))]
 pub(crate) mod events;
 #[cfg(feature = "xhr")]
