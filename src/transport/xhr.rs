@@ -315,8 +315,8 @@ impl Request {
     ///
     /// `Ok` for 2xx and 304. Errors: any other status is `Http` (with the response);
     /// `Timeout`; `Abort` (handle aborted); `Network` (connection failure or CORS rejection);
-    /// `Invalid` for a bad method, header, URL or option (nothing is sent). Dropping the future
-    /// aborts the request.
+    /// `Invalid` for a bad method, header, URL or option, a URL refused by secure-only mode, or
+    /// a bad CSRF setting (nothing is sent). Dropping the future aborts the request.
     pub async fn send(self) -> Result<Response, Error> {
         let response_type = self.response_type;
         let driver = self.start(false)?;
