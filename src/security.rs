@@ -51,7 +51,10 @@ pub struct Xsrf {
     cookie: Option<String>,
     meta: Option<String>,
     token: Option<Rc<dyn Fn() -> Option<String>>>,
+    /// Normalised once, when added ([`rules::normalize_origin`]).
     origins: Vec<String>,
+    /// An entry given to [`Xsrf::origin`] was not an origin: every use fails as invalid.
+    bad_origin: bool,
 }
 
 /// The header [`Xsrf::default`] sends (the name axios and Angular use).
@@ -79,6 +82,7 @@ impl Xsrf {
             meta: None,
             token: None,
             origins: Vec::new(),
+            bad_origin: false,
         }
     }
 
@@ -106,7 +110,10 @@ impl Xsrf {
     /// `https://*.example.com` for every subdomain). The page's own origin never needs listing.
     /// An entry that is not an origin fails the request as [`Invalid`](crate::ErrorKind::Invalid).
     pub fn origin(mut self, origin: impl Into<String>) -> Self {
-        self.origins.push(origin.into());
+        match rules::normalize_origin(&origin.into()) {
+            Ok(origin) => self.origins.push(origin),
+            Err(_) => self.bad_origin = true,
+        }
         self
     }
 
@@ -118,11 +125,10 @@ impl Xsrf {
     /// Fails on a header name that is not an HTTP token or an origin entry that is not an
     /// origin.
     fn validate(&self) -> Result<(), Error> {
-        crate::protocol::headers::validate_header(&self.header, "")?;
-        for entry in &self.origins {
-            rules::normalize_origin(entry).map_err(Error::invalid)?;
+        if self.bad_origin {
+            return Err(Error::invalid(rules::BAD_ORIGIN));
         }
-        Ok(())
+        crate::protocol::headers::validate_header(&self.header, "")
     }
 
     /// The token, from the first source that has a non-empty one.
@@ -150,7 +156,7 @@ impl Xsrf {
         let target = page::resolve(url)
             .ok_or_else(|| Error::invalid("the request URL is not a valid URL"))?
             .origin();
-        if !rules::may_send_token(&page::origin(), &target, &self.origins).map_err(Error::invalid)? {
+        if !rules::may_send_token(&page::origin(), &target, &self.origins) {
             return Ok(None);
         }
         let Some(token) = self.read_token() else {
@@ -237,7 +243,9 @@ pub fn set_defaults(defaults: Defaults) -> Result<(), Error> {
     for entry in defaults.jsonp_origins.iter().flatten() {
         rules::normalize_origin(entry).map_err(Error::invalid)?;
     }
-    DEFAULTS.with(|d| {
+    // `try_with`/`try_borrow_mut`: no panic path (and no formatting code) for a case that
+    // cannot happen on the page's one thread.
+    let _ = DEFAULTS.try_with(|d| {
         if let Ok(mut slot) = d.try_borrow_mut() {
             *slot = Some(Rc::new(defaults));
         }
@@ -248,7 +256,9 @@ pub fn set_defaults(defaults: Defaults) -> Result<(), Error> {
 /// The page's defaults as last set.
 pub(crate) fn defaults() -> Rc<Defaults> {
     DEFAULTS
-        .with(|d| d.try_borrow().ok().and_then(|slot| slot.clone()))
+        .try_with(|d| d.try_borrow().ok().and_then(|slot| slot.clone()))
+        .ok()
+        .flatten()
         .unwrap_or_default()
 }
 
