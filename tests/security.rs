@@ -3,7 +3,8 @@
     feature = "xhr",
     feature = "xdr",
     feature = "jsonp",
-    feature = "ping"
+    feature = "ping",
+    feature = "eventsource"
 ))]
 //! The security helpers against the `fixtures/xsrf.rs` endpoints: the CSRF token goes to the
 //! page's own origin and to listed origins, never to others; it is read from a cookie, a
@@ -30,6 +31,7 @@ use cometkit::js::security::set_defaults as js_set_defaults;
 use cometkit::js::xdr::xdr_request as js_xdr_request;
 use cometkit::js::xhr::request as js_request;
 use cometkit::security::{self, Defaults, SecureOnly, Xsrf};
+use cometkit::transport::eventsource::{EventSource, EventSourceOptions, Polyfill};
 use cometkit::transport::jsonp::Jsonp;
 use cometkit::transport::ping::Ping;
 use cometkit::transport::xdr::XdrRequest;
@@ -262,6 +264,29 @@ async fn token_goes_same_origin_without_listing() {
     assert_eq!(same_header.unwrap(), expected);
     assert_eq!(absolute_header.unwrap(), expected);
     assert_eq!(cross_header.unwrap(), None);
+}
+
+#[wasm_bindgen_test]
+async fn the_eventsource_polyfill_sends_the_page_token() {
+    let _reset = ResetDefaults;
+    let cookie = unique("ck");
+    let key = unique("es");
+    let token = issue_token(&cookie).await;
+    security::set_defaults(
+        Defaults::new().xsrf(Xsrf::default().cookie(&cookie).origin(common::FIXTURE)),
+    )
+    .unwrap();
+    let options = EventSourceOptions::default()
+        .polyfill(Polyfill::Always)
+        .with_credentials(true);
+    let mut es = EventSource::open(&protected(&cookie, &key), options).expect("opens");
+    // The endpoint answers JSON, not a stream: the first event is the failure.
+    within("first event", es.next()).await;
+    drop(es);
+    let (requests, with_header, last) = seen(&key).await;
+    assert!(requests >= 1);
+    assert_eq!(with_header, requests);
+    assert_eq!(last, Some(token));
 }
 
 // ---------------------------------------------------------------------------------------------
