@@ -270,13 +270,19 @@ pub(crate) fn defaults() -> Rc<Defaults> {
 /// Entry points that do not go through `Request`, `XdrRequest`, `Jsonp` or `Ping` (EventSource,
 /// WebSocket, the Socket) call this with the URL they are about to open.
 pub fn check_url(url: &str, per_call: Option<SecureOnly>) -> Result<(), Error> {
-    let policy = per_call.unwrap_or_else(|| defaults().secure_only);
+    let policy = effective_secure_only(per_call);
     if policy == SecureOnly::Off {
         return Ok(());
     }
     let parsed =
         page::resolve(url).ok_or_else(|| Error::invalid("the request URL is not a valid URL"))?;
     rules::check_secure(&parsed.protocol(), &parsed.hostname(), policy).map_err(Error::invalid)
+}
+
+/// The secure-only policy in force: `per_call` when given, else the page default. For
+/// transports that decide once and apply the same policy to later requests (reconnections).
+pub fn effective_secure_only(per_call: Option<SecureOnly>) -> SecureOnly {
+    per_call.unwrap_or_else(|| defaults().secure_only)
 }
 
 /// The trusted-JSONP check: `Invalid` when a list applies (`per_call`, else the page's

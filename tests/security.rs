@@ -525,6 +525,37 @@ async fn page_wide_secure_only_covers_every_entry_point() {
     assert_eq!(fixture_hits(&key).await, 1, "only the per-call override reached /echo");
 }
 
+#[wasm_bindgen_test]
+async fn eventsource_applies_secure_only_to_both_engines() {
+    let _reset = ResetDefaults;
+    let key = unique("essecure");
+    let url = protected("none", &key);
+    security::set_defaults(Defaults::new().secure_only(SecureOnly::Always)).unwrap();
+    for engine in [Polyfill::Never, Polyfill::Always] {
+        let err = EventSource::open(&url, EventSourceOptions::default().polyfill(engine))
+            .expect_err("http refused");
+        assert_eq!(err.kind(), ErrorKind::Invalid);
+    }
+    let err = EventSource::open(
+        &url,
+        EventSourceOptions::default().secure_only(SecureOnly::Always),
+    )
+    .expect_err("refused per call too");
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    assert_eq!(seen(&key).await.0, 0, "nothing was sent");
+    // A per-call `Off` wins over the page default, for the polyfill's requests too.
+    let mut es = EventSource::open(
+        &url,
+        EventSourceOptions::default()
+            .polyfill(Polyfill::Always)
+            .secure_only(SecureOnly::Off),
+    )
+    .expect("opens");
+    within("first event", es.next()).await;
+    drop(es);
+    assert!(seen(&key).await.0 >= 1, "the polyfill's request went out");
+}
+
 // ---------------------------------------------------------------------------------------------
 // trusted JSONP origins
 
