@@ -26,6 +26,7 @@
 
 pub mod error;
 pub mod protocol;
+pub mod security;
 pub mod transport;
 #[cfg(feature = "_socket")]
 pub mod client;

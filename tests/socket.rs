@@ -316,6 +316,23 @@ export function js_queue_bounds(Socket, url) {
   out.stateAfterFree = s.readyState;
   return out;
 }
+// secureOnly through JavaScript: the kind each construction throws ("no error" when it opens).
+export function js_secure_only(Socket, url) {
+  var out = {};
+  out.strict = kind_of(function () { new Socket(url, { secureOnly: true }); });
+  out.loopback = kind_of(function () { new Socket(url, { secureOnly: { allowLoopback: true } }).free(); });
+  out.off = kind_of(function () { new Socket(url, { secureOnly: false }).free(); });
+  return out;
+}
+
+// How a socket forced onto jsonp-polling ends (the page's JSONP origins decide whether it may).
+export function js_close_of(Socket, url, transports) {
+  return new Promise(function (resolve) {
+    var s = new Socket(url, { transports: transports });
+    s.onopen = function () { s.close(); };
+    s.onclose = function (e) { resolve(e.code + " " + e.reason); };
+  });
+}
 "##)]
 extern "C" {
     fn tracker() -> JsValue;
@@ -330,6 +347,8 @@ extern "C" {
     #[wasm_bindgen(catch)]
     async fn js_gc_survival(class: &JsValue, url: &str) -> Result<JsValue, JsValue>;
     fn js_queue_bounds(class: &JsValue, url: &str) -> JsValue;
+    fn js_secure_only(class: &JsValue, url: &str) -> JsValue;
+    async fn js_close_of(class: &JsValue, url: &str, transports: JsValue) -> JsValue;
 }
 
 /// Bound on every wait: a case that would hang fails instead.
@@ -1267,6 +1286,46 @@ fn js_queue_bounds_oversize_message_and_take_unsent() {
     assert_eq!(js_sys::Array::from(&field(&out, "unsentAgain")).length(), 0);
     assert!(text(&out, "afterFree").starts_with("invalid: "));
     assert_eq!(field(&out, "stateAfterFree").as_f64(), Some(3.0));
+}
+
+#[wasm_bindgen_test]
+async fn secure_only_and_trusted_jsonp_origins_apply_to_the_socket() {
+    let class = socket_class();
+    let url = ours("/sockjs/echo");
+    let out = js_secure_only(&class, &url);
+    assert_eq!(text(&out, "strict"), "invalid", "http: refused before anything is sent");
+    assert_eq!(text(&out, "loopback"), "no error");
+    assert_eq!(text(&out, "off"), "no error");
+    let err = Socket::connect(
+        &url,
+        SocketOptions::new().secure_only(cometkit::security::SecureOnly::Always),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+
+    let jsonp = js_sys::Array::of1(&JsValue::from_str("jsonp-polling"));
+    let t = tracker();
+    let before = call(&t, "snapshot");
+    // Page-wide JSONP origins that leave the server out: jsonp-polling is never tried.
+    let defaults = js_options(&[(
+        "jsonpOrigins",
+        js_sys::Array::of1(&JsValue::from_str("https://trusted.example")).into(),
+    )]);
+    cometkit::js::security::set_defaults(defaults).unwrap();
+    let refused = within("close", js_close_of(&class, &url, jsonp.clone().into())).await;
+    cometkit::js::security::set_defaults(Object::new().into()).unwrap();
+    assert_eq!(refused.as_string().unwrap(), "2000 All transports failed");
+    let after = call(&t, "snapshot");
+    assert_eq!(field(&after, "frames"), field(&before, "frames"), "no JSONP iframe");
+    // The server's origin listed: it opens.
+    let defaults = js_options(&[(
+        "jsonpOrigins",
+        js_sys::Array::of1(&JsValue::from_str(common::FIXTURE)).into(),
+    )]);
+    cometkit::js::security::set_defaults(defaults).unwrap();
+    let allowed = within("close", js_close_of(&class, &url, jsonp.into())).await;
+    cometkit::js::security::set_defaults(Object::new().into()).unwrap();
+    assert_eq!(allowed.as_string().unwrap(), "1000 Normal closure");
 }
 
 /// Connect time (`Socket::connect` -> open event) of each transport against both servers, with

@@ -54,6 +54,7 @@ pub(crate) fn detect(url: &str, whitelist: &[TransportKind]) -> Capabilities {
         xdr: has_constructor("XDomainRequest") || xdr_asked,
         eventsource: has_constructor("EventSource"),
         dom: web_sys::window().and_then(|w| w.document()).is_some(),
+        scripts_trusted: crate::security::check_jsonp_url(url, None).is_ok(),
         null_origin: page_origin.as_deref() == Some("null"),
         same_origin,
         same_scheme,

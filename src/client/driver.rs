@@ -141,6 +141,7 @@ pub(crate) enum Output {
     /// To a JavaScript `Socket` through `deliver` (`js/socket.js`). `target` is held strongly
     /// until the close event has been delivered: an open socket stays alive while only its
     /// listeners reference it, as a native WebSocket does.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
     Js {
         target: Option<JsValue>,
         deliver: Deliver,
@@ -305,6 +306,7 @@ impl Inner {
     }
 
     /// Events are waiting to be delivered.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
     pub(crate) fn has_events(&self) -> bool {
         !self.events.is_empty()
     }

@@ -132,6 +132,7 @@ pub struct SocketOptions {
     session_id: Option<String>,
     max_queued_messages: usize,
     max_queued_bytes: usize,
+    secure_only: Option<crate::security::SecureOnly>,
 }
 
 impl Default for SocketOptions {
@@ -147,6 +148,7 @@ impl Default for SocketOptions {
             session_id: None,
             max_queued_messages: session::DEFAULT_MAX_QUEUED_MESSAGES,
             max_queued_bytes: session::DEFAULT_MAX_QUEUED_BYTES,
+            secure_only: None,
         }
     }
 }
@@ -221,6 +223,13 @@ impl SocketOptions {
         self.max_queued_bytes = bytes;
         self
     }
+
+    /// Refuse an `http:` service URL (and so `ws:`), overriding the page-wide default of
+    /// [`crate::security::set_defaults`]; see [`crate::security::SecureOnly`].
+    pub fn secure_only(mut self, policy: crate::security::SecureOnly) -> Self {
+        self.secure_only = Some(policy);
+        self
+    }
 }
 
 /// A negotiating SockJS socket; see the [module docs](self).
@@ -285,6 +294,8 @@ fn check_id(id: &str, what: &'static str) -> Result<(), Error> {
 /// Validates `options`, resolves `url` and starts a driver whose events go to `output`.
 pub(crate) fn start(url: &str, options: SocketOptions, output: Output) -> Result<Rc<Shared>, Error> {
     let url = resolve(url)?;
+    // Every transport URL derives from this one (ws: from http:), so one check covers them.
+    crate::security::check_url(&url, options.secure_only)?;
     if let Some(id) = &options.session_id {
         check_id(
             id,

@@ -36,14 +36,19 @@ export interface JsonpOptions {
   nonce?: string;
   /** Aborting it cancels the call (rejects with kind `"abort"`) and removes the script. */
   signal?: AbortSignal;
+  /** The only origins this call may load from, replacing `setDefaults({ jsonpOrigins })`;
+   * another origin rejects with kind `"invalid"` before any script is added. */
+  trustedOrigins?: string[];
+  /** Secure-only mode for this call, replacing the `setDefaults()` one. */
+  secureOnly?: SecureOnly;
 }
 
 /**
  * Loads `url` as a JSONP script and resolves to the value the server passed to the callback,
  * typed `T` by the caller (nothing checks it).
  *
- * Rejects with a `CometkitError` whose `kind` is `"invalid"` (bad URL or option, nothing was
- * sent), `"protocol"` (the script ran without calling back), `"network"` (the script did not
+ * Rejects with a `CometkitError` whose `kind` is `"invalid"` (bad URL or option, a URL
+ * outside the trusted origins or refused by `secureOnly`; nothing was sent), `"protocol"` (the script ran without calling back), `"network"` (the script did not
  * load: refused, HTTP error status, blocked), `"timeout"` or `"abort"` (the signal fired).
  * Only use JSONP with servers you trust: the response runs as script in your page.
  */
@@ -84,6 +89,12 @@ fn build(url: JsValue, opts: &JsValue) -> Result<(Jsonp, Option<AbortSignal>), E
     }
     if let Some(nonce) = opts::string(opts, "nonce")? {
         request = request.nonce(nonce);
+    }
+    if let Some(list) = crate::js::security::origins(opts, "trustedOrigins")? {
+        request = request.trusted_origins(list);
+    }
+    if let Some(policy) = crate::js::security::secure_only(opts)? {
+        request = request.secure_only(policy);
     }
     let signal = opts::get(opts, "signal");
     let signal = if signal.is_undefined() || signal.is_null() {

@@ -8,6 +8,7 @@
 //! decision. [`install`] hands the snippets that factory; the package's start function calls it.
 
 pub(crate) mod error;
+pub mod security;
 #[cfg(any(feature = "websocket", feature = "eventsource"))]
 pub(crate) mod events;
 #[cfg(feature = "eventsource")]

@@ -22,6 +22,8 @@ export interface PingOptions {
   /** Add a random `_` parameter so a repeated ping is not answered from the browser's image
    * cache. Default `true`. */
   cacheBust?: boolean;
+  /** Secure-only mode for this ping, replacing the `setDefaults()` one. */
+  secureOnly?: SecureOnly;
 }
 
 /** How a ping ended: `loaded` is true when the answer decoded as an image; false when the
@@ -70,6 +72,9 @@ fn build(url: JsValue, params: &JsValue, opts: &JsValue) -> Result<Ping, Error> 
     }
     if let Some(on) = opts::boolean(opts, "cacheBust")? {
         ping = ping.cache_bust(on);
+    }
+    if let Some(policy) = crate::js::security::secure_only(opts)? {
+        ping = ping.secure_only(policy);
     }
     Ok(ping)
 }

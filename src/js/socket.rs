@@ -71,6 +71,8 @@ export interface SocketOptions {
   maxQueuedMessages?: number;
   /** Most UTF-16 code units of such messages (default 1048576); a longer message is refused. */
   maxQueuedBytes?: number;
+  /** Refuse an `http:` URL (and so `ws:`) before anything is sent; overrides `setDefaults`. */
+  secureOnly?: SecureOnly;
 }
 
 /** The `transport` event: a session is opening on another transport than before. */
@@ -280,6 +282,9 @@ fn read_options(options: &JsValue) -> Result<SocketOptions, Error> {
     }
     if let Some(id) = opts::string(options, "sessionId")? {
         o = o.session_id(&id);
+    }
+    if let Some(policy) = crate::js::security::secure_only(options)? {
+        o = o.secure_only(policy);
     }
     let messages = opts::uint(options, "maxQueuedMessages")?;
     let bytes = opts::uint(options, "maxQueuedBytes")?;

@@ -22,6 +22,10 @@ export interface XdrRequestOptions {
   body?: string;
   /** Milliseconds before the request fails with kind `"timeout"`; 0 (default) means none. */
   timeout?: number;
+  /** Secure-only mode for this request, replacing the `setDefaults()` one. (No `xsrf`: an
+   * XDR-style request cannot carry headers; asking for one rejects with kind `"invalid"`, and
+   * the page-wide token is not sent.) */
+  secureOnly?: SecureOnly;
 }
 
 /** The cross-origin request API this browser has: CORS-capable XHR, only XDomainRequest, or
@@ -34,7 +38,7 @@ export type CorsSupport = "xhr" | "xdr" | "none";
 /// `headers`.
 ///
 /// Rejects with a `CometkitError` whose `kind` is `"invalid"` (options outside XDR's limits:
-/// `headers`, `withCredentials: true`, `json`, `form`, a non-string `body`, a method other than
+/// `headers`, `xsrf`, `withCredentials: true`, `json`, `form`, a non-string `body`, a method other than
 /// GET/POST, a body with GET, a URL that is not http(s) or not the page's scheme; nothing is
 /// sent), `"http"` (non-2xx status, XHR path), `"network"`, or `"timeout"`.
 #[wasm_bindgen(js_name = xdrRequest, unchecked_return_type = "XhrResponse<unknown, string>")]
@@ -60,6 +64,11 @@ fn build(opts: &JsValue) -> Result<XdrRequest, Error> {
             ])));
         }
     }
+    if crate::js::security::wants_xsrf(opts) {
+        return Err(Error::invalid(
+            "option `xsrf` is not available in an XDR-style request: it cannot carry headers (use request())",
+        ));
+    }
     if opts::boolean(opts, "withCredentials")? == Some(true) {
         return Err(Error::invalid(
             "option `withCredentials` is not available in an XDR-style request (no cookies)",
@@ -74,6 +83,9 @@ fn build(opts: &JsValue) -> Result<XdrRequest, Error> {
     }
     if let Some(ms) = opts::uint(opts, "timeout")? {
         request = request.timeout(ms);
+    }
+    if let Some(policy) = crate::js::security::secure_only(opts)? {
+        request = request.secure_only(policy);
     }
     Ok(request)
 }

@@ -62,6 +62,10 @@ export interface RequestOptions {
   onUploadProgress?: (progress: XhrProgress) => void;
   /** Download progress. */
   onDownloadProgress?: (progress: XhrProgress) => void;
+  /** A CSRF token for this request, replacing the `setDefaults()` one; `false` sends none. Sent to the page's own origin and the listed `origins` only. */
+  xsrf?: XsrfOptions | boolean;
+  /** Secure-only mode for this request, replacing the `setDefaults()` one. */
+  secureOnly?: SecureOnly;
   /** Streams the body: called with each newly received piece of text; the promise resolves when the body is complete. Needs the text response type. An exception thrown here aborts the request and rejects with it. */
   onChunk?: (text: string) => void;
 }
@@ -103,7 +107,8 @@ export interface CometkitError {
  * Rejects with a `CometkitError` whose `kind` is `"http"` (status other than 2xx/304;
  * `status` and `response` attached), `"timeout"`, `"abort"` (the `signal` fired),
  * `"network"` (connection failure or CORS rejection), `"protocol"` (a JSON Content-Type with
- * an unparsable body) or `"invalid"` (bad options; nothing was sent).
+ * an unparsable body) or `"invalid"` (bad options, or a URL refused by `secureOnly`; nothing
+ * was sent).
  */
 export function request<T = unknown>(opts: RequestOptions & { responseType: "arraybuffer" }): Promise<XhrResponse<T, ArrayBuffer>>;
 export function request<T = unknown>(opts: RequestOptions & { responseType: "blob" }): Promise<XhrResponse<T, Blob>>;
@@ -202,6 +207,14 @@ fn prepare(opts: &JsValue) -> Result<(Request, Option<Function>, Option<AbortSig
     }
     if let Some(f) = opts::function(opts, "onDownloadProgress")? {
         req = req.on_download_progress(move |p| call_progress(&f, p));
+    }
+    match crate::js::security::xsrf(opts)? {
+        Some(Some(xsrf)) => req = req.xsrf(xsrf),
+        Some(None) => req = req.no_xsrf(),
+        None => {}
+    }
+    if let Some(policy) = crate::js::security::secure_only(opts)? {
+        req = req.secure_only(policy);
     }
     let on_chunk = opts::function(opts, "onChunk")?;
     let signal = read_signal(opts)?;

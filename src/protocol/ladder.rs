@@ -202,6 +202,9 @@ pub struct Capabilities {
     pub eventsource: bool,
     /// There is a document to inject `<script>` elements into.
     pub dom: bool,
+    /// The page lets scripts load from the server (its JSONP trusted origins, when it set
+    /// some, include the server's); `false` rules out jsonp-polling.
+    pub scripts_trusted: bool,
     /// The page's origin is `null` (`file:` page, sandboxed frame).
     pub null_origin: bool,
     /// The server URL has the page's origin.
@@ -220,6 +223,7 @@ impl Capabilities {
             xdr: true,
             eventsource: true,
             dom: true,
+            scripts_trusted: true,
             null_origin: false,
             same_origin,
             same_scheme,
@@ -233,7 +237,7 @@ impl Capabilities {
             Need::XhrLocalOrCors => self.xhr_cors || (self.xhr && self.same_origin),
             Need::Xdr => self.xdr,
             Need::EventSource => self.eventsource,
-            Need::Dom => self.dom,
+            Need::Dom => self.dom && self.scripts_trusted,
             Need::RealOrigin => !self.null_origin,
             Need::SameScheme => self.same_scheme,
             Need::NoCookies => !info.cookie_needed,

@@ -4,6 +4,7 @@
 //! it is tested natively with `cargo test`.
 
 pub mod url;
+pub mod security;
 #[cfg(feature = "_xhr")]
 pub mod form;
 #[cfg(feature = "_xhr")]

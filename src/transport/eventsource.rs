@@ -38,6 +38,7 @@ use web_sys::{Event, MessageEvent};
 use crate::protocol::backoff::{Backoff, Retries};
 use crate::protocol::headers;
 use crate::protocol::sse::{self, Output, Parser};
+use crate::security::SecureOnly;
 use crate::transport::listener::Listener;
 use crate::transport::xhr::{Body, Request, Response};
 use crate::Error;
@@ -102,6 +103,7 @@ pub struct EventSourceOptions {
     retry: Option<u32>,
     max_retry_delay: Option<u32>,
     max_retries: Option<u32>,
+    secure_only: Option<SecureOnly>,
 }
 
 /// The query parameter [`EventSourceOptions::last_event_id_query`] uses by default.
@@ -125,6 +127,14 @@ impl EventSourceOptions {
     /// ([`withCredentials`](https://developer.mozilla.org/docs/Web/API/EventSource/withCredentials)).
     pub fn with_credentials(mut self, yes: bool) -> Self {
         self.with_credentials = yes;
+        self
+    }
+
+    /// Secure-only mode for this stream, instead of the page-wide default of
+    /// [`crate::security::set_defaults`]: an `http:` URL it refuses fails [`EventSource::open`]
+    /// as invalid. Applies to both engines and to every reconnection.
+    pub fn secure_only(mut self, policy: SecureOnly) -> Self {
+        self.secure_only = Some(policy);
         self
     }
 
@@ -287,7 +297,8 @@ impl EventSource {
     /// Opens an event stream at `url` (relative URLs resolve against the page).
     ///
     /// Fails with [`ErrorKind::Invalid`](crate::ErrorKind::Invalid), before anything is sent,
-    /// when the URL does not parse or is not http(s), when a header name or value, the method
+    /// when the URL does not parse or is not http(s), when secure-only mode (the option or the
+    /// page-wide default) refuses it, when a header name or value, the method
     /// or the query-parameter name is malformed, when a body is given with GET/HEAD, when
     /// [`Polyfill::Never`] is combined with a polyfill-only option, or when `Never` is asked
     /// for and the browser has no `EventSource`. Connection failures are not errors here:
@@ -295,6 +306,13 @@ impl EventSource {
     pub fn open(url: &str, options: EventSourceOptions) -> Result<EventSource, Error> {
         let url = resolve_url(url)?;
         check_options(&options)?;
+        // Decided once: reconnections keep the policy the stream was opened under.
+        let secure_only = crate::security::effective_secure_only(options.secure_only);
+        crate::security::check_url(&url, Some(secure_only))?;
+        let options = EventSourceOptions {
+            secure_only: Some(secure_only),
+            ..options
+        };
         let has_native =
             Reflect::has(&js_sys::global(), &JsValue::from_str("EventSource")).unwrap_or(false);
         let polyfill = match options.polyfill {
@@ -611,6 +629,7 @@ struct Config {
     param: Option<String>,
     backoff: Backoff,
     max_retries: Option<u32>,
+    secure_only: SecureOnly,
 }
 
 impl Config {
@@ -638,6 +657,7 @@ impl Config {
                 jitter: 0.5,
             },
             max_retries: o.max_retries,
+            secure_only: o.secure_only.unwrap_or_default(),
         }
     }
 
@@ -720,6 +740,7 @@ async fn connect(
     let mut request = Request::new(&cfg.method, &cfg.request_url(&last_event_id))
         .header("Accept", "text/event-stream")
         .with_credentials(cfg.with_credentials)
+        .secure_only(cfg.secure_only)
         // The event stream is UTF-8 whatever its charset parameter says.
         .override_mime_type("text/event-stream; charset=utf-8");
     for (name, value) in &cfg.headers {

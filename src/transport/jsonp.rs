@@ -36,6 +36,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, HtmlScriptElement, Url, Window};
 
 use crate::protocol::jsonp as rules;
+use crate::security::{self, SecureOnly};
 use crate::transport::random;
 use crate::Error;
 
@@ -74,6 +75,8 @@ pub struct Jsonp {
     callback_param: String,
     timeout_ms: u32,
     nonce: Option<String>,
+    trusted: Option<Vec<String>>,
+    secure_only: Option<SecureOnly>,
 }
 
 impl Jsonp {
@@ -86,6 +89,8 @@ impl Jsonp {
             callback_param: String::from("callback"),
             timeout_ms: DEFAULT_TIMEOUT_MS,
             nonce: None,
+            trusted: None,
+            secure_only: None,
         }
     }
 
@@ -117,12 +122,33 @@ impl Jsonp {
         self
     }
 
+    /// Loads only from these origins (`https://api.example.com`, `https://*.example.com`),
+    /// instead of the page-wide list of [`security::set_defaults`]: a URL whose origin is not
+    /// listed fails as invalid before any script is added. An empty list refuses every URL;
+    /// the page's own origin is not implied.
+    pub fn trusted_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.trusted = Some(origins.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Secure-only mode for this call, instead of the page-wide default: an `http:` URL it
+    /// refuses fails as invalid before any script is added.
+    pub fn secure_only(mut self, policy: SecureOnly) -> Self {
+        self.secure_only = Some(policy);
+        self
+    }
+
     /// Runs the request and resolves to the value the server passed to the callback (its
     /// first argument; `undefined` when called without one).
     ///
     /// Fails with:
     /// - [`Invalid`](crate::ErrorKind::Invalid) before anything is sent: no window/document,
-    ///   a URL that does not parse or is not http(s), an empty callback parameter name, a
+    ///   a URL that does not parse or is not http(s), a URL refused by secure-only mode or
+    ///   outside the trusted origins, an empty callback parameter name, a
     ///   parameter with the callback parameter's name, or no `crypto.getRandomValues`;
     /// - [`Protocol`](crate::ErrorKind::Protocol): the script loaded and ran but did not call
     ///   the callback (not a JSONP response, wrong callback parameter, or a syntax error);
@@ -138,6 +164,9 @@ impl Jsonp {
             .document()
             .ok_or_else(|| Error::invalid("JSONP needs a document"))?;
         let url = resolve_http_url(&document, &self.url)?;
+        let href = url.href();
+        security::check_url(&href, self.secure_only)?;
+        security::check_jsonp_url(&href, self.trusted.as_deref())?;
         let query = url.search_params();
         for (name, value) in &self.params {
             if *name == self.callback_param {

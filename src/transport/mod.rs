@@ -1,6 +1,7 @@
 //! One module per browser primitive. Each owns its browser objects and releases them on drop.
 
 pub(crate) mod listener;
+pub(crate) mod page;
 #[cfg(feature = "_xhr")]
 pub mod xhr;
 #[cfg(feature = "_jsonp")]

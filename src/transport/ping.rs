@@ -23,6 +23,7 @@ use futures_channel::oneshot;
 use gloo_timers::callback::Timeout;
 use web_sys::{HtmlImageElement, Url};
 
+use crate::security::{self, SecureOnly};
 use crate::transport::listener::Listener;
 use crate::transport::random;
 use crate::Error;
@@ -68,6 +69,7 @@ pub struct Ping {
     params: Vec<(String, String)>,
     timeout_ms: u32,
     cache_bust: bool,
+    secure_only: Option<SecureOnly>,
 }
 
 impl Ping {
@@ -78,6 +80,7 @@ impl Ping {
             params: Vec::new(),
             timeout_ms: DEFAULT_TIMEOUT_MS,
             cache_bust: true,
+            secure_only: None,
         }
     }
 
@@ -103,12 +106,19 @@ impl Ping {
         self
     }
 
+    /// Secure-only mode for this ping, instead of the page-wide default of
+    /// [`security::set_defaults`]: an `http:` URL it refuses fails before anything is sent.
+    pub fn secure_only(mut self, policy: SecureOnly) -> Self {
+        self.secure_only = Some(policy);
+        self
+    }
+
     /// Sends the ping and resolves when the server's answer has been handled by the browser.
     ///
     /// Fails with:
     /// - [`Invalid`](crate::ErrorKind::Invalid) before anything is sent: no window/document, a
-    ///   URL that does not parse or is not http(s), or no `crypto.getRandomValues` (only
-    ///   needed for cache busting);
+    ///   URL that does not parse or is not http(s), an `http:` URL refused by secure-only
+    ///   mode, or no `crypto.getRandomValues` (only needed for cache busting);
     /// - [`Timeout`](crate::ErrorKind::Timeout): no answer within the timeout.
     ///
     /// An HTTP error status is not a failure: it resolves to [`PingOutcome::Errored`].
@@ -125,6 +135,7 @@ impl Ping {
         if !matches!(url.protocol().as_str(), "http:" | "https:") {
             return Err(Error::invalid("the ping URL must be http or https"));
         }
+        security::check_url(&url.href(), self.secure_only)?;
         let query = url.search_params();
         for (name, value) in &self.params {
             query.append(name, value);

@@ -36,6 +36,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::protocol::headers::Headers;
+use crate::security::{self, SecureOnly};
 use crate::transport::xhr::{Body, Request, Response};
 use crate::Error;
 
@@ -113,6 +114,7 @@ pub struct XdrRequest {
     url: String,
     body: Option<String>,
     timeout_ms: u32,
+    secure_only: Option<SecureOnly>,
 }
 
 impl XdrRequest {
@@ -124,6 +126,7 @@ impl XdrRequest {
             url: url.to_owned(),
             body: None,
             timeout_ms: 0,
+            secure_only: None,
         }
     }
 
@@ -140,10 +143,17 @@ impl XdrRequest {
         self
     }
 
+    /// Secure-only mode for this request, instead of the page-wide default of
+    /// [`security::set_defaults`]. (A CSRF token is never sent: XDR cannot carry headers.)
+    pub fn secure_only(mut self, policy: SecureOnly) -> Self {
+        self.secure_only = Some(policy);
+        self
+    }
+
     /// Sends the request: on `window.XDomainRequest` when the page has one, else on XHR.
     ///
     /// Errors: [`Invalid`](crate::ErrorKind::Invalid) before anything is sent (method, body
-    /// with `GET`, URL, scheme); [`Http`](crate::ErrorKind::Http) for a non-2xx status (XHR
+    /// with `GET`, URL, scheme, secure-only mode); [`Http`](crate::ErrorKind::Http) for a non-2xx status (XHR
     /// path); [`Network`](crate::ErrorKind::Network) for a connection failure, a CORS
     /// rejection, or (real XDR) any non-2xx answer; [`Timeout`](crate::ErrorKind::Timeout).
     /// Dropping the future aborts the request.
@@ -161,6 +171,7 @@ impl XdrRequest {
             ));
         }
         let url = resolve_same_scheme(&self.url)?;
+        security::check_url(&url, self.secure_only)?;
         if has_native_xdr() {
             send_native(
                 method,
@@ -218,7 +229,12 @@ async fn send_emulated(
     body: Option<String>,
     timeout_ms: u32,
 ) -> Result<Response, Error> {
-    let mut request = Request::new(method.as_str(), url).timeout(timeout_ms);
+    // Checked above under this request's own policy; and XDR carries no custom header, so
+    // no page-wide CSRF token either.
+    let mut request = Request::new(method.as_str(), url)
+        .timeout(timeout_ms)
+        .secure_only(SecureOnly::Off)
+        .no_xsrf();
     if method == Method::Post {
         // `Body::Text` is sent as text/plain;charset=UTF-8: a CORS-safelisted Content-Type.
         request = request.body(Body::Text(body.unwrap_or_default()));

@@ -41,6 +41,7 @@ use web_sys::{
 use crate::protocol::form::{self, ControlTag, FormControl};
 pub use crate::protocol::headers::Headers;
 use crate::protocol::{headers, url};
+use crate::security::{self, SecureOnly, Xsrf, XsrfChoice};
 use crate::Error;
 
 const NETWORK_ERROR: &str = "request failed: network error or CORS rejection";
@@ -181,6 +182,8 @@ pub struct Request {
     upload: Option<Box<dyn Fn(Progress)>>,
     download: Option<Box<dyn Fn(Progress)>>,
     abort: Option<AbortHandle>,
+    xsrf: XsrfChoice,
+    secure_only: Option<SecureOnly>,
 }
 
 impl Request {
@@ -202,6 +205,8 @@ impl Request {
             upload: None,
             download: None,
             abort: None,
+            xsrf: XsrfChoice::Page,
+            secure_only: None,
         }
     }
 
@@ -278,6 +283,28 @@ impl Request {
         self
     }
 
+    /// Sends a CSRF token with this request as `xsrf` says (same-origin, or to the origins it
+    /// lists), instead of the page-wide default of [`security::set_defaults`]. A header of the
+    /// same name set with [`header`](Request::header) wins. A bad header name or origin entry,
+    /// or a token that is not a valid header value, fails the request as invalid.
+    pub fn xsrf(mut self, xsrf: Xsrf) -> Self {
+        self.xsrf = XsrfChoice::Use(xsrf);
+        self
+    }
+
+    /// Sends no CSRF token with this request, whatever the page-wide default says.
+    pub fn no_xsrf(mut self) -> Self {
+        self.xsrf = XsrfChoice::Off;
+        self
+    }
+
+    /// Secure-only mode for this request, instead of the page-wide default: an `http:` URL
+    /// the policy refuses fails as invalid before anything is sent.
+    pub fn secure_only(mut self, policy: SecureOnly) -> Self {
+        self.secure_only = Some(policy);
+        self
+    }
+
     /// Lets `h` abort this request.
     pub fn abort_handle(mut self, h: &AbortHandle) -> Self {
         self.abort = Some(h.clone());
@@ -288,8 +315,8 @@ impl Request {
     ///
     /// `Ok` for 2xx and 304. Errors: any other status is `Http` (with the response);
     /// `Timeout`; `Abort` (handle aborted); `Network` (connection failure or CORS rejection);
-    /// `Invalid` for a bad method, header, URL or option (nothing is sent). Dropping the future
-    /// aborts the request.
+    /// `Invalid` for a bad method, header, URL or option, a URL refused by secure-only mode, or
+    /// a bad CSRF setting (nothing is sent). Dropping the future aborts the request.
     pub async fn send(self) -> Result<Response, Error> {
         let response_type = self.response_type;
         let driver = self.start(false)?;
@@ -343,6 +370,10 @@ impl Request {
             self.method.eq_ignore_ascii_case("GET") || self.method.eq_ignore_ascii_case("HEAD");
         let (body, content_type) = prepare_body(self.body, bodyless, &mut target)?;
         validate_url(&target)?;
+        security::check_url(&target, self.secure_only)?;
+        let xsrf = self.xsrf.header_for(&target)?.filter(|(name, _)| {
+            !self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+        });
 
         let xhr =
             XmlHttpRequest::new().map_err(|_| Error::network("XMLHttpRequest is not available"))?;
@@ -361,7 +392,7 @@ impl Request {
             xhr.override_mime_type(mime)
                 .map_err(|_| Error::invalid("the browser rejected the MIME type override"))?;
         }
-        for (name, value) in &self.headers {
+        for (name, value) in self.headers.iter().chain(xsrf.as_ref()) {
             xhr.set_request_header(name, value)
                 .map_err(|_| Error::invalid("the browser rejected a request header"))?;
         }

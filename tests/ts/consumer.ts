@@ -13,6 +13,7 @@ import {
   openWebSocket,
   ping,
   request,
+  setDefaults,
   xdrRequest,
 } from 'cometkit';
 import type {
@@ -29,6 +30,8 @@ import type {
   PingParams,
   PingResult,
   RequestOptions,
+  SecureOnly,
+  SecurityDefaults,
   SocketErrorEvent,
   SocketEventMap,
   SocketOptions,
@@ -38,6 +41,7 @@ import type {
   SocketTransportEvent,
   WebSocketOptions,
   XdrRequestOptions,
+  XsrfOptions,
   XhrPairs,
   XhrProgress,
   XhrResponse,
@@ -142,6 +146,28 @@ async function useRequest(signal: AbortSignal, file: Blob, form: HTMLFormElement
   } catch (e) {
     explain(e);
   }
+}
+
+// ---- security: setDefaults, xsrf, secureOnly, trustedOrigins ------------------------------
+async function useSecurity(): Promise<void> {
+  const xsrf: XsrfOptions = {
+    cookieName: 'XSRF-TOKEN',
+    headerName: 'X-XSRF-TOKEN',
+    metaName: 'csrf-token',
+    token: () => document.querySelector('meta[name=csrf-token]')?.getAttribute('content'),
+    origins: ['https://api.example.com', 'https://*.example.com'],
+  };
+  const loopback: SecureOnly = { allowLoopback: true };
+  const defaults: SecurityDefaults = { xsrf, secureOnly: loopback, jsonpOrigins: ['https://cdn.example.com'] };
+  const nothing = setDefaults(defaults);
+  check<Equal<typeof nothing, void>>();
+  setDefaults({ xsrf: true, secureOnly: true });
+  setDefaults({});
+  await request({ url: '/api', method: 'POST', xsrf: { cookieName: 'csrftoken', headerName: 'X-CSRFToken' } });
+  await request({ url: '/api', xsrf: false, secureOnly: false });
+  await xdrRequest({ url: '/api', secureOnly: true });
+  await jsonp('https://cdn.example.com/j', { trustedOrigins: ['https://cdn.example.com'], secureOnly: loopback });
+  await ping('/p', undefined, { secureOnly: true });
 }
 
 // ---- xdrRequest and corsSupport -------------------------------------------------------------
@@ -282,4 +308,4 @@ async function useWebInit(bytes: BufferSource): Promise<void> {
   initSync({ module: bytes });
 }
 
-export { explain, useRequest, useXdr, useJsonpAndPing, useWebSocket, useEventSource, useSocket, useWebInit };
+export { explain, useRequest, useSecurity, useXdr, useJsonpAndPing, useWebSocket, useEventSource, useSocket, useWebInit };

@@ -11,6 +11,7 @@ import {
   openWebSocket,
   ping,
   request,
+  setDefaults,
   xdrRequest,
 } from 'cometkit';
 import type { CometkitError, CometkitErrorKind } from 'cometkit';
@@ -32,10 +33,18 @@ export async function mistakes(): Promise<void> {
   // xdrRequest: only XDomainRequest's methods, and no headers.
   await xdrRequest({ url: '/x', method: 'PUT' }); // error: TS2322
   await xdrRequest({ url: '/x', headers: { A: '1' } }); // error: TS2353
+  await xdrRequest({ url: '/x', xsrf: true }); // error: TS2353
 
   // corsSupport returns one of three names.
   if (corsSupport() === 'fetch') return; // error: TS2367
 
+  // security options.
+  setDefaults({ secureOnly: 'yes' }); // error: TS2322
+  setDefaults({ jsonpOrigins: 'https://a.example' }); // error: TS2322
+  setDefaults({ xsrf: { cookieName: 1 } }); // error: TS2322
+  await request({ url: '/x', xsrf: { origins: 'https://a.example' } }); // error: TS2769
+  await request({ url: '/x', xsrf: { token: () => 42 } }); // error: TS2769
+  await jsonp('/j', { trustedOrigins: 'https://a.example' }); // error: TS2322
   // jsonp and ping.
   await jsonp('/j', { timeout: '1000' }); // error: TS2322
   const value = await jsonp('/j');

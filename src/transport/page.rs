@@ -1,0 +1,82 @@
+//! What the security helpers read from the page: its origin, how it resolves a URL, its
+//! cookies and its `<meta>` tags. Read-only, and through the global object where possible, so
+//! it also works in a worker (which has an origin and a location, but no document: no cookie
+//! and no meta tag there).
+
+use js_sys::Reflect;
+use wasm_bindgen::JsValue;
+use web_sys::Url;
+
+fn global_prop(obj: &JsValue, key: &str) -> Option<JsValue> {
+    Reflect::get(obj, &JsValue::from_str(key))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+fn document() -> Option<JsValue> {
+    global_prop(&js_sys::global(), "document").filter(JsValue::is_object)
+}
+
+/// The base URL relative URLs resolve against, as `XMLHttpRequest`, `<script>` and `<img>`
+/// do: the document's base URL, or the location of a worker.
+fn base_url() -> Option<String> {
+    if let Some(base) = document()
+        .and_then(|d| global_prop(&d, "baseURI"))
+        .and_then(|v| v.as_string())
+    {
+        return Some(base);
+    }
+    global_prop(&js_sys::global(), "location")
+        .and_then(|l| global_prop(&l, "href"))
+        .and_then(|v| v.as_string())
+}
+
+/// `url` resolved against the page (`new URL(url, base)`); `None` when it does not parse.
+pub(crate) fn resolve(url: &str) -> Option<Url> {
+    match base_url() {
+        Some(base) => Url::new_with_base(url, &base).ok(),
+        None => Url::new(url).ok(),
+    }
+}
+
+/// The page's origin as the browser serialises it (`self.origin`, which is `"null"` in a
+/// sandboxed frame even when its URL is not), or `"null"` when it cannot be read.
+#[cfg(feature = "_xhr")]
+pub(crate) fn origin() -> String {
+    let global = js_sys::global();
+    global_prop(&global, "origin")
+        .and_then(|v| v.as_string())
+        .or_else(|| {
+            global_prop(&global, "location")
+                .and_then(|l| global_prop(&l, "origin"))
+                .and_then(|v| v.as_string())
+        })
+        .unwrap_or_else(|| String::from("null"))
+}
+
+/// `document.cookie` (the cookies script may read: not `HttpOnly` ones), or `None` without a
+/// document.
+#[cfg(feature = "_xhr")]
+pub(crate) fn cookies() -> Option<String> {
+    document()
+        .and_then(|d| global_prop(&d, "cookie"))
+        .and_then(|v| v.as_string())
+}
+
+/// The `content` of the first `<meta name="{name}">` in the document.
+#[cfg(feature = "_xhr")]
+pub(crate) fn meta_content(name: &str) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    let document: web_sys::Document = document()?.dyn_into().ok()?;
+    let found = document.get_elements_by_name(name);
+    for i in 0..found.length() {
+        let Some(element) = found.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+        else {
+            continue;
+        };
+        if element.local_name() == "meta" {
+            return element.get_attribute("content");
+        }
+    }
+    None
+}
