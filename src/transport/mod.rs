@@ -1,5 +1,6 @@
 //! One module per browser primitive. Each owns its browser objects and releases them on drop.
 
+#[cfg(any(feature = "xhr", feature = "jsonp", feature = "websocket"))]
 pub(crate) mod listener;
 #[cfg(feature = "xhr")]
 pub mod xhr;
