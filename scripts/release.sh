@@ -4,7 +4,8 @@
 #   release_package <target> <outdir> [wasm-pack flags...] -- [cargo args...]
 #
 # runs `wasm-pack build --release` for <target> (bundler | web) into <outdir>, then
-# scripts/package.mjs (snippet re-exports, .d.ts fixes, minified JS). Sets:
+# scripts/package.mjs (snippet re-exports, .d.ts fixes, minified JS). RELEASE_QUIET=1 quiets
+# wasm-pack. Sets:
 #   JS_FEATURE       `js` when Cargo.toml has that feature (it gates the JavaScript exports), else
 #                    empty: append it to the features of every package build.
 #   RELEASE_NIGHTLY  true when the nightly toolchain with rust-src and the wasm32 target is present.
@@ -49,10 +50,10 @@ release_package() { # target outdir [wasm-pack flags...] -- [cargo args...]
     # Its own target dir: switching toolchains in one dir would rebuild everything each time.
     RUSTUP_TOOLCHAIN=nightly CARGO_TARGET_DIR="$PWD/target/release-nightly" \
       RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
-      wasm-pack build --release --target "$target" --out-dir "$outdir" --out-name cometkit "${pack_flags[@]}" . \
+      wasm-pack ${RELEASE_QUIET:+--quiet} build . --release --target "$target" --out-dir "$outdir" --out-name cometkit "${pack_flags[@]}" \
       -- -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size "$@"
   else
-    wasm-pack build --release --target "$target" --out-dir "$outdir" --out-name cometkit "${pack_flags[@]}" . -- "$@"
+    wasm-pack ${RELEASE_QUIET:+--quiet} build . --release --target "$target" --out-dir "$outdir" --out-name cometkit "${pack_flags[@]}" -- "$@"
   fi
   node scripts/package.mjs "$outdir"
 }

@@ -38,7 +38,7 @@ build() { # name features
   local feats="$2${JS_FEATURE:+ $JS_FEATURE}"
   echo "[size] building $1 (features: $feats)" >&2
   rm -rf "${out:?}/$1"
-  release_package web "$out/$1" --quiet --no-pack -- --no-default-features --features "$feats" >&2
+  RELEASE_QUIET=1 release_package web "$out/$1" --no-pack -- --no-default-features --features "$feats" >&2
   measure "$1" "$out/$1"
 }
 

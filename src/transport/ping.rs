@@ -26,7 +26,10 @@ use web_sys::Url;
 use crate::transport::random;
 use crate::Error;
 
-#[wasm_bindgen(inline_js = "export function cometkit_ping_start(src, ms) {\n\
+#[wasm_bindgen(inline_js = "export function cometkit_ping_base() {\n\
+    return typeof document === 'undefined' ? undefined : document.baseURI;\n\
+}\n\
+export function cometkit_ping_start(src, ms) {\n\
     var img = new Image(), timer, settle;\n\
     var done = new Promise(function (resolve) {\n\
         settle = function (outcome) {\n\
@@ -47,6 +50,11 @@ export function cometkit_ping_result(pending, timeoutError) {\n\
     });\n\
 }")]
 extern "C" {
+    /// The document's base URL, which relative ping URLs resolve against; `None` without a
+    /// document (a worker).
+    #[wasm_bindgen(js_name = cometkit_ping_base)]
+    fn page_base() -> Option<String>;
+
     /// A ping in flight: `done` resolves to `true` (the answer decoded as an image), `false`
     /// (it did not), `undefined` (no answer within the timeout) or `null` (cancelled).
     pub(crate) type Pending;
@@ -146,7 +154,7 @@ impl Ping {
     /// Sends the ping and resolves when the server's answer has been handled by the browser.
     ///
     /// Fails with:
-    /// - [`Invalid`](crate::ErrorKind::Invalid) before anything is sent: no window/document, a
+    /// - [`Invalid`](crate::ErrorKind::Invalid) before anything is sent: no document, a
     ///   URL that does not parse or is not http(s), or no `crypto.getRandomValues` (only
     ///   needed for cache busting);
     /// - [`Timeout`](crate::ErrorKind::Timeout): no answer within the timeout.
@@ -168,12 +176,7 @@ impl Ping {
     /// [`Ping::send`] before the wait, shared with the JS `ping()`. Fails as `send` does with
     /// [`Invalid`](crate::ErrorKind::Invalid).
     pub(crate) fn start(self) -> Result<Pending, Error> {
-        let window =
-            web_sys::window().ok_or_else(|| Error::invalid("image ping needs a window"))?;
-        let document = window
-            .document()
-            .ok_or_else(|| Error::invalid("image ping needs a document"))?;
-        let base = document.base_uri().ok().flatten().unwrap_or_default();
+        let base = page_base().ok_or_else(|| Error::invalid("image ping needs a document"))?;
         let url = Url::new_with_base(&self.url, &base)
             .map_err(|_| Error::invalid("the ping URL is not a valid URL"))?;
         if !matches!(url.protocol().as_str(), "http:" | "https:") {
