@@ -12,6 +12,8 @@ pub mod ping;
 pub mod websocket;
 #[cfg(any(feature = "jsonp", feature = "ping"))]
 pub(crate) mod random;
+#[cfg(any(feature = "xhr", feature = "websocket"))]
+pub(crate) mod page;
 #[cfg(feature = "xdr")]
 pub mod xdr;
 #[cfg(feature = "xdr")]

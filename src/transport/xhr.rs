@@ -581,12 +581,7 @@ fn file_names(input: &JsValue) -> Vec<String> {
 
 /// Fails unless `target` parses as a URL relative to the page's location.
 fn validate_url(target: &str) -> Result<(), Error> {
-    let base = Reflect::get(&js_sys::global(), &JsValue::from_str("location"))
-        .ok()
-        .filter(JsValue::is_object)
-        .and_then(|loc| Reflect::get(&loc, &JsValue::from_str("href")).ok())
-        .and_then(|href| href.as_string());
-    let parsed = match base {
+    let parsed = match crate::transport::page::href() {
         Some(base) => web_sys::Url::new_with_base(target, &base),
         None => web_sys::Url::new(target),
     };
