@@ -248,9 +248,7 @@ async fn invalid_input_is_rejected_and_nothing_is_sent() {
         Some("invalid"),
         "params must be an object"
     );
-    let err = js_ping(JsValue::from(5), None, None)
-        .await
-        .unwrap_err();
+    let err = js_ping(JsValue::from(5), None, None).await.unwrap_err();
     assert_eq!(
         js_kind(&err).as_deref(),
         Some("invalid"),

@@ -409,15 +409,18 @@ impl Request {
             handle.register(&driver.shared);
         }
 
-        let xhr = &driver.shared.xhr;
-        let sent = match &body {
-            Prepared::None => xhr.send(),
-            Prepared::Text(s) => xhr.send_with_opt_str(Some(s)),
-            Prepared::Bytes(b) => xhr.send_with_opt_u8_array(Some(b)),
-            Prepared::FormData(f) => xhr.send_with_opt_form_data(Some(f)),
-            Prepared::Js(v) => xhr.send_with_opt_buffer_source(Some(v.unchecked_ref())),
+        let body: JsValue = match body {
+            // `send(undefined)` is `send()`: no body.
+            Prepared::None => JsValue::UNDEFINED,
+            Prepared::Text(s) => JsValue::from_str(&s),
+            Prepared::Bytes(b) => js_sys::Uint8Array::from(&b[..]).into(),
+            Prepared::FormData(f) => f.into(),
+            Prepared::Js(v) => v,
         };
-        sent.map_err(|_| Error::invalid("the browser refused to send the request body"))?;
+        let sender: &Sender = driver.shared.xhr.unchecked_ref();
+        sender
+            .send(&body)
+            .map_err(|_| Error::invalid("the browser refused to send the request body"))?;
         Ok(driver)
     }
 }
@@ -588,6 +591,17 @@ fn validate_url(target: &str) -> Result<(), Error> {
     parsed
         .map(|_| ())
         .map_err(|_| Error::invalid("request URL is not a valid URL"))
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// An `XMLHttpRequest` seen through the one method bound here.
+    type Sender;
+
+    /// `xhr.send(body)` for every kind of body: one binding (and one glue function) instead of
+    /// one per body type.
+    #[wasm_bindgen(catch, method, js_name = send)]
+    fn send(this: &Sender, body: &JsValue) -> Result<(), JsValue>;
 }
 
 /// The events every request listens to on the XHR itself.
