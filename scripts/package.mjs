@@ -16,7 +16,7 @@
 //    with esbuild: whitespace, syntax and local identifiers only (the `@ts-self-types` line
 //    wasm-pack starts a module with is kept). Property names are never
 //    mangled (wasm-bindgen's import object and the public API are reached by name), exported
-//    names are kept, and the output stays an ES module with the input's syntax level.
+//    names are kept, and the output stays an ES module; nothing is lowered.
 // 4. Import names. wasm-bindgen names every import of the glue module `__wbg_<what>_<16 hex
 //    digits>`; the hex is incompressible and each name is in the wasm and in the JS. They are
 //    renamed `$0`, `$1`, ... in both (the wasm's import section is rewritten, the JS identifiers
@@ -128,7 +128,9 @@ export async function minify(pkgDir) {
     const out = await transform(code, {
       loader: 'js',
       format: 'esm',
-      // Keep the input's syntax: nothing is lowered, nothing newer is introduced.
+      // Nothing is lowered (hand-written snippets may use any syntax). The minifier could write
+      // `??`/`?.` for patterns it recognises: ES2020, older than every browser that runs
+      // wasm-bindgen's reference-types output.
       target: 'esnext',
       minifyWhitespace: true,
       minifySyntax: true,
