@@ -25,6 +25,21 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   else missing+=("rustup target add wasm32-unknown-unknown"); fi
 fi
 
+# The release package is built with nightly's -Zbuild-std when a nightly toolchain is there
+# (scripts/release.sh); it needs std's sources and the wasm32 target. Optional: without nightly
+# the package is built on stable, so nightly itself is never installed here.
+if rustup run nightly rustc --version >/dev/null 2>&1; then
+  nightly_missing=()
+  rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src' \
+    || nightly_missing+=("rustup component add rust-src --toolchain nightly")
+  rustup target list --toolchain nightly --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
+    || nightly_missing+=("rustup target add wasm32-unknown-unknown --toolchain nightly")
+  for cmd in "${nightly_missing[@]}"; do
+    if $root; then step "$cmd"; $cmd
+    else echo "bootstrap: optional, for a smaller release package: $cmd" >&2; fi
+  done
+fi
+
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]; then
   if $root; then step "installing wasm-bindgen-cli $wb_version"; cargo install -q --force wasm-bindgen-cli --version "$wb_version"
   else missing+=("cargo install --force wasm-bindgen-cli --version $wb_version"); fi

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Release size of the wasm package (wasm + JS glue, raw and gzip -9) for the full build and each
 # single-feature build, beside the peers' minified+gzip sizes from node_modules.
-# The JS glue is the --target web module (cometkit.js) plus its snippets, as a page loads them.
-# Writes the table to stdout and to target/size/report.md. `SIZE_FEATURES="xhr ping"` limits the
-# single-feature builds.
+# Each build is the packaged --target web output (scripts/release.sh: nightly build-std when
+# present, then scripts/package.mjs), measured as a page loads it: the minified cometkit.js plus
+# every snippet, and the wasm. Writes the table to stdout and to target/size/report.md.
+# `SIZE_FEATURES="xhr ping"` limits the single-feature builds; COMETKIT_STABLE=1 builds on stable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh >/dev/null
 source scripts/wasm-opt.sh
+source scripts/release.sh
 out=target/size
 mkdir -p "$out"
 all_features="xhr xdr eventsource websocket jsonp ping socket"
@@ -32,13 +34,15 @@ measure() { # name dir
 }
 
 build() { # name features
-  echo "[size] building $1 (features: $2)" >&2
-  wasm-pack build --quiet --release --target web --no-pack --out-dir "$out/$1" --out-name cometkit \
-    -- --no-default-features --features "$2" >&2
+  # The JavaScript exports are a feature of their own once the crate has one (JS_FEATURE).
+  local feats="$2${JS_FEATURE:+ $JS_FEATURE}"
+  echo "[size] building $1 (features: $feats)" >&2
+  rm -rf "${out:?}/$1"
+  RELEASE_QUIET=1 release_package web "$out/$1" --no-pack -- --no-default-features --features "$feats" >&2
   measure "$1" "$out/$1"
 }
 
-build full "$all_features"
+[ "${SIZE_FULL:-1}" = 0 ] || build full "$all_features"
 for f in $features; do build "$f" "$f"; done
 
 peer() { # package file

@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 source scripts/wasm-opt.sh
-wasm-pack build --release --target web --out-dir www/pkg --out-name cometkit
+source scripts/release.sh
+release_package web www/pkg -- ${JS_FEATURE:+--features "$JS_FEATURE"}
 exec cargo run --release -q -p cometkit-server -- --www www "$@"

@@ -67,6 +67,15 @@ fn obj(entries: &[(&str, JsValue)]) -> Object {
     o
 }
 
+/// The JS `ping()`, awaited as a page would.
+async fn js_ping(
+    url: JsValue,
+    params: Option<Object>,
+    opts: Option<Object>,
+) -> Result<JsValue, JsValue> {
+    wasm_bindgen_futures::JsFuture::from(cometkit::js::ping::ping(url, params, opts)).await
+}
+
 fn js_kind(err: &JsValue) -> Option<String> {
     Reflect::get(err, &JsValue::from_str("kind"))
         .ok()
@@ -214,7 +223,7 @@ async fn invalid_input_is_rejected_and_nothing_is_sent() {
         assert_eq!(err.kind(), ErrorKind::Invalid, "{url}: {err}");
     }
     let call = |params: JsValue, opts: JsValue| {
-        cometkit::js::ping::ping(
+        js_ping(
             ping_url("").into(),
             Some(params.unchecked_into()),
             Some(opts.unchecked_into()),
@@ -239,9 +248,7 @@ async fn invalid_input_is_rejected_and_nothing_is_sent() {
         Some("invalid"),
         "params must be an object"
     );
-    let err = cometkit::js::ping::ping(JsValue::from(5), None, None)
-        .await
-        .unwrap_err();
+    let err = js_ping(JsValue::from(5), None, None).await.unwrap_err();
     assert_eq!(
         js_kind(&err).as_deref(),
         Some("invalid"),
@@ -261,7 +268,7 @@ async fn js_api_resolves_with_loaded_flag() {
         ("cacheBust", JsValue::FALSE),
         ("timeout", JsValue::from(5000)),
     ]);
-    let result = cometkit::js::ping::ping(ping_url("").into(), Some(params), Some(opts))
+    let result = js_ping(ping_url("").into(), Some(params), Some(opts))
         .await
         .unwrap();
     assert_eq!(
@@ -274,7 +281,7 @@ async fn js_api_resolves_with_loaded_flag() {
     );
 
     let params = obj(&[("key", JsValue::from_str(&key))]);
-    let result = cometkit::js::ping::ping(ping_url("mode=404").into(), Some(params), None)
+    let result = js_ping(ping_url("mode=404").into(), Some(params), None)
         .await
         .unwrap();
     assert_eq!(
@@ -283,7 +290,7 @@ async fn js_api_resolves_with_loaded_flag() {
     );
 
     let opts = obj(&[("timeout", JsValue::from(100))]);
-    let err = cometkit::js::ping::ping(ping_url("mode=slow&ms=800").into(), None, Some(opts))
+    let err = js_ping(ping_url("mode=slow&ms=800").into(), None, Some(opts))
         .await
         .unwrap_err();
     assert_eq!(js_kind(&err).as_deref(), Some("timeout"));

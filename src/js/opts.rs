@@ -81,10 +81,8 @@ pub(crate) fn function(obj: &JsValue, key: &str) -> Result<Option<Function>, Err
 fn scalar(v: &JsValue) -> Option<String> {
     if let Some(s) = v.as_string() {
         Some(s)
-    } else if let Some(b) = v.as_bool() {
-        Some(if b { "true" } else { "false" }.to_owned())
-    } else if let Some(n) = v.as_f64() {
-        js_sys::Number::from(n).to_string_with_radix(10).ok().map(String::from)
+    } else if v.as_bool().is_some() || v.as_f64().is_some() {
+        Some(js_string(v))
     } else {
         None
     }
@@ -140,6 +138,10 @@ pub(crate) fn pairs_of(v: &JsValue, key: &str) -> Result<Vec<(String, String)>, 
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
+    /// JS `String(v)`: for a number, its shortest round-trip decimal form, as `toString()`.
+    #[wasm_bindgen(js_name = String)]
+    fn js_string(v: &JsValue) -> String;
+
     /// `Array.from(v)`, with an exception thrown by the iteration returned as `Err`.
     #[wasm_bindgen(catch, js_namespace = Array, js_name = from)]
     fn array_from(v: &JsValue) -> Result<Array, JsValue>;

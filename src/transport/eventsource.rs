@@ -459,23 +459,13 @@ fn add_type(types: &mut Vec<String>, event_type: &str) {
     }
 }
 
-/// The page's URL (`location.href`), in a window or a worker.
-fn base_href() -> Option<String> {
-    let location = Reflect::get(&js_sys::global(), &JsValue::from_str("location")).ok()?;
-    if !location.is_object() {
-        return None;
-    }
-    Reflect::get(&location, &JsValue::from_str("href"))
-        .ok()?
-        .as_string()
-}
 
 /// Resolves `url` against the page; only http(s) URLs are accepted.
 fn resolve_url(url: &str) -> Result<String, Error> {
     if url.trim().is_empty() {
         return Err(Error::invalid("EventSource URL is empty"));
     }
-    let parsed = match base_href() {
+    let parsed = match crate::transport::page::href() {
         Some(base) => web_sys::Url::new_with_base(url, &base),
         None => web_sys::Url::new(url),
     }

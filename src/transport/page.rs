@@ -1,11 +1,41 @@
-//! What the security helpers read from the page: its origin, how it resolves a URL, its
-//! cookies and its `<meta>` tags. Read-only, and through the global object where possible, so
-//! it also works in a worker (which has an origin and a location, but no document: no cookie
-//! and no meta tag there).
+//! What the transports and the security helpers read from the page: its location, its origin,
+//! how it resolves a URL, its cookies and its `<meta>` tags. Read-only, and through the global
+//! object where possible, so it also works in a worker (which has an origin and a location, but
+//! no document: no cookie and no meta tag there).
 
-use js_sys::Reflect;
+use js_sys::{Object, Reflect};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use web_sys::Url;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `location` ([`Location`](https://developer.mozilla.org/docs/Web/API/Location)
+    /// in a window, `WorkerLocation` in a worker); `None` where there is none. Bound directly:
+    /// no lookup through the global object.
+    #[wasm_bindgen(thread_local_v2, js_name = location)]
+    static LOCATION: Option<Object>;
+}
+
+/// The global `location` object, when there is one.
+#[cfg(any(feature = "_xhr", feature = "_websocket"))]
+pub(crate) fn location() -> Option<Object> {
+    LOCATION.with(Clone::clone)
+}
+
+/// The string property `name` of `location` (`"href"`, `"protocol"`, ...).
+#[cfg(any(feature = "_xhr", feature = "_websocket"))]
+pub(crate) fn location_field(location: &Object, name: &str) -> Option<String> {
+    Reflect::get(location, &JsValue::from_str(name))
+        .ok()
+        .and_then(|v| v.as_string())
+}
+
+/// The page's URL (`location.href`), in a window or a worker.
+#[cfg(any(feature = "_xhr", feature = "_websocket"))]
+pub(crate) fn href() -> Option<String> {
+    location_field(&location()?, "href")
+}
 
 fn global_prop(obj: &JsValue, key: &str) -> Option<JsValue> {
     Reflect::get(obj, &JsValue::from_str(key))

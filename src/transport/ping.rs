@@ -12,21 +12,69 @@
 //! blocks the answer unless it carries `Cross-Origin-Resource-Policy: cross-origin`; the ping
 //! still reaches the server but resolves as [`PingOutcome::Errored`].
 //!
-//! The image is never inserted into the document. When the ping ends, or its future is
-//! dropped, the timer is cleared, its `load`/`error` listeners are removed and the element is
-//! released; `src` is left alone, so no second request is started.
+//! The image is never inserted into the document. The image dance itself (listeners, timer,
+//! `src`) is a few lines of JavaScript in a snippet, so the JS `ping()` needs no Rust future or
+//! closure: Rust decides everything else (URL, parameters, cache busting, errors). When the ping
+//! ends, or its future is dropped, the timer is cleared, the image's `load`/`error` handlers are
+//! removed and the element is released; `src` is left alone, so no second request is started.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
-use futures_channel::oneshot;
-use gloo_timers::callback::Timeout;
-use web_sys::{HtmlImageElement, Url};
+use js_sys::Promise;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use web_sys::Url;
 
 use crate::security::{self, SecureOnly};
-use crate::transport::listener::Listener;
 use crate::transport::random;
 use crate::Error;
+
+#[wasm_bindgen(inline_js = "export function cometkit_ping_base() {\n\
+    return typeof document === 'undefined' ? undefined : document.baseURI;\n\
+}\n\
+export function cometkit_ping_start(src, ms) {\n\
+    var img = new Image(), timer, settle;\n\
+    var done = new Promise(function (resolve) {\n\
+        settle = function (outcome) {\n\
+            clearTimeout(timer);\n\
+            img.onload = img.onerror = null;\n\
+            resolve(outcome);\n\
+        };\n\
+    });\n\
+    img.onload = function () { settle(true); };\n\
+    img.onerror = function () { settle(false); };\n\
+    if (ms > 0) timer = setTimeout(function () { settle(); }, ms);\n\
+    img.src = src;\n\
+    return { done: done, cancel: function () { settle(null); } };\n\
+}\n\
+export function cometkit_ping_result(pending, timeoutError) {\n\
+    return pending.done.then(function (loaded) {\n\
+        return loaded === undefined ? Promise.reject(timeoutError) : { loaded: loaded };\n\
+    });\n\
+}")]
+extern "C" {
+    /// The document's base URL, which relative ping URLs resolve against; `None` without a
+    /// document (a worker).
+    #[wasm_bindgen(js_name = cometkit_ping_base)]
+    fn page_base() -> Option<String>;
+
+    /// A ping in flight: `done` resolves to `true` (the answer decoded as an image), `false`
+    /// (it did not), `undefined` (no answer within the timeout) or `null` (cancelled).
+    pub(crate) type Pending;
+
+    /// Loads `src` into a detached image; `ms` of 0 waits without limit.
+    #[wasm_bindgen(js_name = cometkit_ping_start)]
+    fn start(src: &str, ms: u32) -> Pending;
+
+    #[wasm_bindgen(method, getter)]
+    fn done(this: &Pending) -> Promise;
+
+    /// Clears the timer and the handlers, and settles `done` with `null`.
+    #[wasm_bindgen(method)]
+    fn cancel(this: &Pending);
+
+    /// `done` in the JS API's shape: `{loaded}`, or a rejection with `timeout_error`.
+    #[wasm_bindgen(js_name = cometkit_ping_result)]
+    pub(crate) fn result(pending: &Pending, timeout_error: &JsValue) -> Promise;
+}
 
 /// Default time a ping may take: 10 seconds.
 pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
@@ -116,7 +164,7 @@ impl Ping {
     /// Sends the ping and resolves when the server's answer has been handled by the browser.
     ///
     /// Fails with:
-    /// - [`Invalid`](crate::ErrorKind::Invalid) before anything is sent: no window/document, a
+    /// - [`Invalid`](crate::ErrorKind::Invalid) before anything is sent: no document, a
     ///   URL that does not parse or is not http(s), an `http:` URL refused by secure-only
     ///   mode, or no `crypto.getRandomValues` (only needed for cache busting);
     /// - [`Timeout`](crate::ErrorKind::Timeout): no answer within the timeout.
@@ -124,12 +172,21 @@ impl Ping {
     /// An HTTP error status is not a failure: it resolves to [`PingOutcome::Errored`].
     /// Dropping the future stops listening (the request itself may already be on its way).
     pub async fn send(self) -> Result<PingOutcome, Error> {
-        let window =
-            web_sys::window().ok_or_else(|| Error::invalid("image ping needs a window"))?;
-        let document = window
-            .document()
-            .ok_or_else(|| Error::invalid("image ping needs a document"))?;
-        let base = document.base_uri().ok().flatten().unwrap_or_default();
+        let pending = CancelOnDrop(self.start()?);
+        // `done` never rejects.
+        let outcome = wasm_bindgen_futures::JsFuture::from(pending.0.done()).await;
+        match outcome.ok().and_then(|v| v.as_bool()) {
+            Some(true) => Ok(PingOutcome::Loaded),
+            Some(false) => Ok(PingOutcome::Errored),
+            None => Err(timed_out()),
+        }
+    }
+
+    /// Validates the ping, builds its URL and sets the image loading: the part of
+    /// [`Ping::send`] before the wait, shared with the JS `ping()`. Fails as `send` does with
+    /// [`Invalid`](crate::ErrorKind::Invalid).
+    pub(crate) fn start(self) -> Result<Pending, Error> {
+        let base = page_base().ok_or_else(|| Error::invalid("image ping needs a document"))?;
         let url = Url::new_with_base(&self.url, &base)
             .map_err(|_| Error::invalid("the ping URL is not a valid URL"))?;
         if !matches!(url.protocol().as_str(), "http:" | "https:") {
@@ -145,51 +202,20 @@ impl Ping {
             random::fill(&mut bytes)?;
             query.set(CACHE_BUST_PARAM, &random::hex(&bytes));
         }
-
-        let image = HtmlImageElement::new()
-            .map_err(|_| Error::invalid("could not create an image element"))?;
-        let (tx, rx) = oneshot::channel::<Option<PingOutcome>>();
-        let slot: Slot = Rc::new(RefCell::new(Some(tx)));
-        let on = |name: &'static str, outcome: PingOutcome| {
-            let slot = slot.clone();
-            Listener::new(&image, name, move |_| settle(&slot, Some(outcome)))
-        };
-        let pending = Pending {
-            _load: on("load", PingOutcome::Loaded),
-            _error: on("error", PingOutcome::Errored),
-            _timer: (self.timeout_ms > 0).then(|| {
-                let slot = slot.clone();
-                Timeout::new(self.timeout_ms, move || settle(&slot, None))
-            }),
-            image,
-        };
-        pending.image.set_src(&url.href());
-
-        let outcome = rx.await;
-        drop(pending);
-        match outcome {
-            Ok(Some(outcome)) => Ok(outcome),
-            Ok(None) => Err(Error::timeout("the ping got no answer within the timeout")),
-            Err(_) => Err(Error::abort("the ping was cancelled")),
-        }
+        Ok(start(&url.href(), self.timeout_ms))
     }
 }
 
-/// The first of load / error / timeout takes the sender (`None` means timed out).
-type Slot = Rc<RefCell<Option<oneshot::Sender<Option<PingOutcome>>>>>;
-
-fn settle(slot: &Slot, outcome: Option<PingOutcome>) {
-    let tx = slot.borrow_mut().take();
-    if let Some(tx) = tx {
-        let _ = tx.send(outcome);
-    }
+/// The error of a ping that got no answer within its timeout.
+pub(crate) fn timed_out() -> Error {
+    Error::timeout("the ping got no answer within the timeout")
 }
 
-/// Owns the image, its two listeners and the timer; dropping it clears the timer and removes
-/// the listeners (each [`Listener`] does so on drop), then releases the image.
-struct Pending {
-    _load: Listener,
-    _error: Listener,
-    _timer: Option<Timeout>,
-    image: HtmlImageElement,
+/// Cancels the ping when the future that waits for it is dropped first.
+struct CancelOnDrop(Pending);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
 }

@@ -5,24 +5,28 @@
 //! (cache-busting tokens). `Math.random` is not used: its output is predictable enough to guess
 //! a pending JSONP callback name.
 
-use js_sys::Reflect;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
 
 use crate::Error;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `crypto.getRandomValues(buf)` on the global `crypto` (window or worker). Where there is
+    /// none, the lookup throws a `ReferenceError`, returned as `Err` like any other failure.
+    /// Bound directly: no global-object lookup, `Reflect.get` or `instanceof Crypto` on the way.
+    #[wasm_bindgen(catch, js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buf: &mut [u8]) -> Result<JsValue, JsValue>;
+}
 
 /// Fills `buf` from `crypto.getRandomValues` of the global object (window or worker).
 ///
 /// Fails with [`crate::ErrorKind::Invalid`] (nothing was sent) when the environment has no Web
 /// Crypto.
 pub(crate) fn fill(buf: &mut [u8]) -> Result<(), Error> {
-    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
-        .ok()
-        .and_then(|c| c.dyn_into::<web_sys::Crypto>().ok())
-        .ok_or_else(|| Error::invalid("this environment has no crypto.getRandomValues"))?;
-    crypto
-        .get_random_values_with_u8_array(buf)
+    get_random_values(buf)
         .map(drop)
-        .map_err(|_| Error::invalid("crypto.getRandomValues failed"))
+        .map_err(|_| Error::invalid("this environment has no working crypto.getRandomValues"))
 }
 
 /// Lowercase hexadecimal of `bytes`.

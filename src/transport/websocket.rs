@@ -147,16 +147,6 @@ fn listen(target: &EventTarget, kind: Kind, on: OnRaw) -> Listener {
     Listener::new(target, name, move |e: Event| forward(&on, kind, &e))
 }
 
-/// The page's URL (`location.href`), in a window or a worker.
-fn base_href() -> Option<String> {
-    let location = Reflect::get(&js_sys::global(), &JsValue::from_str("location")).ok()?;
-    if !location.is_object() {
-        return None;
-    }
-    Reflect::get(&location, &JsValue::from_str("href"))
-        .ok()?
-        .as_string()
-}
 
 /// Resolves `url` against the page and maps it to a `ws:`/`wss:` URL.
 pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
@@ -164,7 +154,7 @@ pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
     if url.chars().all(char::is_whitespace) {
         return Err(Error::invalid("WebSocket URL is empty"));
     }
-    let parsed = match base_href() {
+    let parsed = match crate::transport::page::href() {
         Some(base) => web_sys::Url::new_with_base(url, &base),
         None => web_sys::Url::new(url),
     }

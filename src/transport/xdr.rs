@@ -38,6 +38,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::protocol::headers::Headers;
 use crate::security::{self, SecureOnly};
 use crate::transport::xhr::{Body, Request, Response};
+use crate::transport::page;
 use crate::Error;
 
 #[wasm_bindgen]
@@ -194,15 +195,10 @@ fn has_native_xdr() -> bool {
 
 /// `url` resolved against the page; must be http(s) and have the page's scheme.
 fn resolve_same_scheme(url: &str) -> Result<String, Error> {
-    let location = Reflect::get(&js_sys::global(), &JsValue::from_str("location"))
-        .ok()
-        .filter(JsValue::is_object)
+    let location = page::location()
+        .filter(|l| l.is_object())
         .ok_or_else(|| Error::invalid("XDR-style requests need a page location"))?;
-    let field = |name: &str| {
-        Reflect::get(&location, &JsValue::from_str(name))
-            .ok()
-            .and_then(|v| v.as_string())
-    };
+    let field = |name: &str| page::location_field(&location, name);
     let base = field("href").unwrap_or_default();
     let page_scheme = field("protocol").unwrap_or_default();
     let parsed = web_sys::Url::new_with_base(url, &base)

@@ -440,15 +440,18 @@ impl Request {
             handle.register(&driver.shared);
         }
 
-        let xhr = &driver.shared.xhr;
-        let sent = match &body {
-            Prepared::None => xhr.send(),
-            Prepared::Text(s) => xhr.send_with_opt_str(Some(s)),
-            Prepared::Bytes(b) => xhr.send_with_opt_u8_array(Some(b)),
-            Prepared::FormData(f) => xhr.send_with_opt_form_data(Some(f)),
-            Prepared::Js(v) => xhr.send_with_opt_buffer_source(Some(v.unchecked_ref())),
+        let body: JsValue = match body {
+            // `send(undefined)` is `send()`: no body.
+            Prepared::None => JsValue::UNDEFINED,
+            Prepared::Text(s) => JsValue::from_str(&s),
+            Prepared::Bytes(b) => js_sys::Uint8Array::from(&b[..]).into(),
+            Prepared::FormData(f) => f.into(),
+            Prepared::Js(v) => v,
         };
-        sent.map_err(|_| Error::invalid("the browser refused to send the request body"))?;
+        let sender: &Sender = driver.shared.xhr.unchecked_ref();
+        sender
+            .send(&body)
+            .map_err(|_| Error::invalid("the browser refused to send the request body"))?;
         Ok(driver)
     }
 }
@@ -612,18 +615,24 @@ fn file_names(input: &JsValue) -> Vec<String> {
 
 /// Fails unless `target` parses as a URL relative to the page's location.
 fn validate_url(target: &str) -> Result<(), Error> {
-    let base = Reflect::get(&js_sys::global(), &JsValue::from_str("location"))
-        .ok()
-        .filter(JsValue::is_object)
-        .and_then(|loc| Reflect::get(&loc, &JsValue::from_str("href")).ok())
-        .and_then(|href| href.as_string());
-    let parsed = match base {
+    let parsed = match crate::transport::page::href() {
         Some(base) => web_sys::Url::new_with_base(target, &base),
         None => web_sys::Url::new(target),
     };
     parsed
         .map(|_| ())
         .map_err(|_| Error::invalid("request URL is not a valid URL"))
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// An `XMLHttpRequest` seen through the one method bound here.
+    type Sender;
+
+    /// `xhr.send(body)` for every kind of body: one binding (and one glue function) instead of
+    /// one per body type.
+    #[wasm_bindgen(catch, method, js_name = send)]
+    fn send(this: &Sender, body: &JsValue) -> Result<(), JsValue>;
 }
 
 /// The events every request listens to on the XHR itself.

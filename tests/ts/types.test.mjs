@@ -1,6 +1,8 @@
 // The package's TypeScript declarations, checked with the TypeScript compiler:
 // - consumer.ts (every export, with exact-type assertions) and the Vite app must compile under
 //   `tsc --noEmit --strict`;
+// - the declarations also check under `--lib es2020,dom` (tsconfig.es2020.json), strict and
+//   without skipLibCheck;
 // - negative.ts must not: each line marked `// error: TSnnnn` must fail with that code, and no
 //   other line may fail, so a declaration that degrades (to `any`, say) is caught.
 // Needs pkg/ and pkg-web/ (scripts/build.sh).
@@ -36,6 +38,11 @@ function tsc(project) {
 
 test('a consumer of every export type-checks under --strict', () => {
   const { status, output } = tsc('tsconfig.json');
+  assert.equal(status, 0, `tsc reported errors:\n${output}`);
+});
+
+test('the declarations type-check under --strict --lib es2020,dom without skipLibCheck', () => {
+  const { status, output } = tsc('tsconfig.es2020.json');
   assert.equal(status, 0, `tsc reported errors:\n${output}`);
 });
 

@@ -1,0 +1,132 @@
+// scripts/package.mjs on a fake wasm-pack output: snippet re-exports, the .d.ts lib reference,
+// minification without property mangling, package.json `files`, and idempotence.
+// Run: node --test tests/package/package.test.mjs (needs npm deps: esbuild).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { DISPOSABLE_REFERENCE, packageDir, snippetExports } from '../../scripts/package.mjs';
+
+/** A package directory shaped like wasm-pack's, with two marked snippets and two unmarked. */
+function fakePackage() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cometkit-package-'));
+  const write = (rel, text) => {
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), text);
+  };
+  write('cometkit.js', [
+    '/* @ts-self-types="./cometkit.d.ts" */',
+    'export function greet(someLongLocalName) {',
+    '  const anotherLongLocalName = someLongLocalName + 1;',
+    '  return { answerProperty: anotherLongLocalName };',
+    '}',
+    '',
+  ].join('\n'));
+  write('cometkit.d.ts', [
+    'export class Handle {',
+    '  private constructor();',
+    '  free(): void;',
+    '  [Symbol.dispose](): void;',
+    '}',
+    'export function greet(n: number): { answerProperty: number };',
+    '',
+  ].join('\n'));
+  write('snippets/cometkit-0a1b2c/js/socket.js', [
+    '// cometkit-export: Socket, SocketError',
+    "import { shared } from './shared.js';",
+    'export class Socket { get readyState() { return shared(); } }',
+    'export class SocketError extends Error {}',
+    'export function internalHelper() { return 1; }',
+    '',
+  ].join('\n'));
+  write('snippets/cometkit-0a1b2c/js/extra/websocket.js', '// cometkit-export: CometWebSocket\nexport class CometWebSocket {}\n');
+  write('snippets/cometkit-0a1b2c/js/shared.js', 'export function shared() { return 0; }\n');
+  // An inline snippet (not under js/): never re-exported, even with a marker.
+  write('snippets/cometkit-0a1b2c/inline0.js', '// cometkit-export: Hidden\nexport class Hidden {}\n');
+  write('package.json', `${JSON.stringify({ name: 'cometkit', files: ['cometkit_bg.wasm', 'cometkit.js', 'cometkit.d.ts'] }, null, 2)}\n`);
+  return dir;
+}
+
+test('marked snippets under js/ are found with their names', () => {
+  const dir = fakePackage();
+  try {
+    assert.deepEqual(snippetExports(dir), [
+      { names: ['CometWebSocket'], from: './snippets/cometkit-0a1b2c/js/extra/websocket.js' },
+      { names: ['Socket', 'SocketError'], from: './snippets/cometkit-0a1b2c/js/socket.js' },
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the packaged entry re-exports the marked classes, minified, and stays importable', async () => {
+  const dir = fakePackage();
+  try {
+    await packageDir(dir);
+    const entry = readFileSync(path.join(dir, 'cometkit.js'), 'utf8');
+    assert.doesNotMatch(entry, /someLongLocalName|anotherLongLocalName/, 'locals are renamed');
+    assert.match(entry, /answerProperty/, 'property names are kept');
+    assert.ok(entry.startsWith('/* @ts-self-types="./cometkit.d.ts" */\n'), 'the self-types line is kept');
+    assert.equal(entry.trimEnd().split('\n').length, 2, 'whitespace is removed');
+    const snippet = readFileSync(path.join(dir, 'snippets/cometkit-0a1b2c/js/socket.js'), 'utf8');
+    assert.match(snippet, /readyState/);
+
+    const mod = await import(pathToFileURL(path.join(dir, 'cometkit.js')).href);
+    assert.deepEqual(Object.keys(mod).sort(), ['CometWebSocket', 'Socket', 'SocketError', 'greet']);
+    assert.equal(new mod.Socket().readyState, 0);
+    assert.ok(new mod.SocketError() instanceof Error);
+    assert.deepEqual(mod.greet(1), { answerProperty: 2 });
+
+    const dts = readFileSync(path.join(dir, 'cometkit.d.ts'), 'utf8');
+    assert.ok(dts.startsWith(`${DISPOSABLE_REFERENCE}\n`), 'the .d.ts references the lib it needs');
+    assert.match(dts, /\[Symbol\.dispose\]\(\): void;/, 'the member is kept for `using`');
+
+    const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    assert.deepEqual(pkg.files, ['cometkit_bg.wasm', 'cometkit.js', 'cometkit.d.ts', 'snippets']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a second run changes nothing', async () => {
+  const dir = fakePackage();
+  try {
+    await packageDir(dir);
+    const files = ['cometkit.js', 'cometkit.d.ts', 'package.json', 'snippets/cometkit-0a1b2c/js/socket.js'];
+    const once = files.map((f) => readFileSync(path.join(dir, f), 'utf8'));
+    await packageDir(dir);
+    assert.deepEqual(files.map((f) => readFileSync(path.join(dir, f), 'utf8')), once);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a malformed marker fails the packaging', async () => {
+  const dir = fakePackage();
+  try {
+    writeFileSync(path.join(dir, 'snippets/cometkit-0a1b2c/js/bad.js'), '// cometkit-export: Not-A-Name\n');
+    await assert.rejects(packageDir(dir), /malformed cometkit-export/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The real --target web package (pkg-web/, from scripts/build.sh), instantiated in node: a
+// renamed import that the JS no longer provides would fail here with a LinkError.
+const PKG_WEB = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'pkg-web');
+
+test('the built web package links and its calls cross both ways', { skip: !existsSync(path.join(PKG_WEB, 'cometkit.js')) && 'no pkg-web/: run scripts/build.sh' }, async () => {
+  const wasm = readFileSync(path.join(PKG_WEB, 'cometkit_bg.wasm'));
+  const names = WebAssembly.Module.imports(new WebAssembly.Module(wasm)).map((i) => i.name);
+  assert.deepEqual(names.filter((n) => /^__wb(g|indgen)_/.test(n)), [], 'glue imports are renamed');
+  const mod = await import(pathToFileURL(path.join(PKG_WEB, 'cometkit.js')).href);
+  mod.initSync({ module: wasm });
+  if (typeof mod.ping === 'function') {
+    // No window in node: the Rust side rejects with a CometkitError built across the boundary.
+    await assert.rejects(mod.ping('http://127.0.0.1/'), (e) => e.name === 'CometkitError' && e.kind === 'invalid');
+  }
+});
