@@ -83,6 +83,8 @@ export class Socket extends EventTarget {
   }
 }
 
+// `using socket = new Socket(...)` frees it at the end of the block, where the engine has it.
+if (typeof Symbol.dispose === "symbol") Socket.prototype[Symbol.dispose] = Socket.prototype.free;
 states(Socket, ["CONNECTING", "OPEN", "CLOSING", "CLOSED"]);
 handlers(Socket.prototype, [
   "open", "message", "close", "error", "transport", "reconnecting", "heartbeat",

@@ -83,10 +83,14 @@ export function addSnippetExports(pkgDir, entry) {
   let code = readFileSync(file, 'utf8');
   const added = [];
   for (const { names, from } of snippetExports(pkgDir)) {
-    // Present already (this script ran before, possibly minified since): leave it.
-    if (code.includes(`'${from}'`) || code.includes(`"${from}"`)) continue;
+    // Present already (this script ran before without minifying): leave it. After a minifying
+    // run the snippets lost their marker lines, so nothing is added twice either. The entry
+    // module may import other things from the same snippet (the web target's glue does), so
+    // only the export line itself counts.
+    const line = `export { ${names.join(', ')} } from '${from}';`;
+    if (code.includes(line)) continue;
     if (!code.endsWith('\n')) code += '\n';
-    code += `export { ${names.join(', ')} } from '${from}';\n`;
+    code += `${line}\n`;
     added.push(...names);
   }
   if (added.length > 0) writeFileSync(file, code);

@@ -123,6 +123,8 @@ export class Socket extends EventTarget {
   /** Releases every request, script, EventSource, WebSocket and timer at once, without a
    * close event; the socket is then CLOSED and `send`/`close` throw. */
   free(): void;
+  /** `free()`, for `using`. */
+  [Symbol.dispose](): void;
   static readonly CONNECTING: 0;
   static readonly OPEN: 1;
   static readonly CLOSING: 2;

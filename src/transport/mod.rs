@@ -1,6 +1,6 @@
 //! One module per browser primitive. Each owns its browser objects and releases them on drop.
 
-#[cfg(any(feature = "_xhr", feature = "_jsonp", feature = "_websocket"))]
+#[cfg(any(feature = "_eventsource", feature = "_websocket"))]
 pub(crate) mod listener;
 pub(crate) mod page;
 #[cfg(feature = "_xhr")]

@@ -227,6 +227,7 @@ impl Conn {
         })
     }
 
+    #[cfg_attr(not(feature = "_socket"), allow(dead_code))]
     pub(crate) fn raw(&self) -> &web_sys::WebSocket {
         &self.ws
     }
