@@ -36,3 +36,19 @@ pub mod client;
 pub mod js;
 
 pub use error::{Error, ErrorKind};
+
+// The types a Rust front-end reaches for, at the root.
+#[cfg(feature = "_socket")]
+pub use client::{Socket, SocketEvent, SocketOptions, SocketReceiver, SocketSender};
+#[cfg(feature = "_eventsource")]
+pub use transport::eventsource::{EventSource, EventSourceOptions, SseEvent};
+#[cfg(feature = "_jsonp")]
+pub use transport::jsonp::Jsonp;
+#[cfg(feature = "_ping")]
+pub use transport::ping::Ping;
+#[cfg(feature = "_websocket")]
+pub use transport::websocket::{WebSocket, WsEvent};
+#[cfg(feature = "_xdr")]
+pub use transport::xdr::XdrRequest;
+#[cfg(feature = "_xhr")]
+pub use transport::xhr::{Body, Request, Response};

@@ -1328,6 +1328,61 @@ async fn secure_only_and_trusted_jsonp_origins_apply_to_the_socket() {
     assert_eq!(allowed.as_string().unwrap(), "1000 Normal closure");
 }
 
+#[wasm_bindgen_test]
+async fn split_halves_send_and_read_concurrently_with_backpressure() {
+    use futures_util::SinkExt;
+    // A queue of two messages: the Sink has to wait for room 48 times out of 50.
+    let options = SocketOptions::new()
+        .transports(&[kind("xhr-polling")])
+        .max_queued(2, 1 << 20);
+    let (mut tx, mut rx) = Socket::connect(&ours("/sockjs/echo"), options)
+        .unwrap()
+        .split();
+    let ui = tx.clone();
+    ui.send_now("from a callback").unwrap();
+    let reader = async {
+        let mut got = Vec::new();
+        while got.len() < 51 {
+            match rx.next().await {
+                Some(SocketEvent::Message(m)) => got.push(m),
+                Some(SocketEvent::Close { code, reason, .. }) => {
+                    panic!("closed early: {code} {reason}")
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+        got
+    };
+    let writer = async {
+        for i in 0..50 {
+            tx.send(format!("m{i}")).await.unwrap();
+        }
+        tx.flush().await.unwrap();
+        assert_eq!(tx.buffered_amount(), 0, "flush waits for delivery");
+    };
+    let (got, ()) = within("51 echoes", futures_util::future::join(reader, writer)).await;
+    let mut expected = vec!["from a callback".to_owned()];
+    expected.extend((0..50).map(|i| format!("m{i}")));
+    assert_eq!(got, expected);
+    // Closing through one sender ends the stream; the other sender then refuses.
+    SinkExt::close(&mut tx).await.unwrap();
+    loop {
+        match within("close", rx.next()).await {
+            Some(SocketEvent::Close { code, .. }) => {
+                assert_eq!(code, 1000);
+                break;
+            }
+            Some(_) => {}
+            None => panic!("stream ended without a close event"),
+        }
+    }
+    assert!(within("end", rx.next()).await.is_none());
+    assert!(ui.send_now("late").unwrap_err().is_invalid());
+    let mut ui = ui;
+    assert!(ui.send("late".to_owned()).await.unwrap_err().is_invalid());
+}
+
 /// Connect time (`Socket::connect` -> open event) of each transport against both servers, with
 /// default timeouts; logged (run with `--nocapture` to see it), never asserted.
 #[wasm_bindgen_test]

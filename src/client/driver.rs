@@ -24,7 +24,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::task::Waker;
+use std::task::{Poll, Waker};
 
 use futures_util::future::{abortable, AbortHandle};
 use gloo_timers::callback::Timeout;
@@ -46,6 +46,10 @@ pub(crate) type JsEvent = Event<JsString>;
 /// What `/info` is taken to say when it cannot be read because of a network error (typically
 /// a server that refuses CORS): WebSocket may work (it needs no CORS), cookies are not needed.
 const NO_CORS_INFO: &str = r#"{"websocket":true,"cookie_needed":false}"#;
+
+fn closed() -> Error {
+    Error::invalid("send: the socket is closed")
+}
 
 /// A spawned local task, aborted when dropped (the future is then dropped at its next wake-up,
 /// which releases whatever it holds).
@@ -180,6 +184,9 @@ pub(crate) struct Inner {
     /// Events not yet delivered, in order.
     events: VecDeque<JsEvent>,
     output: Output,
+    /// A Rust sender waiting for room in the queue or for it to drain (`Sink`), woken by
+    /// every pump.
+    sender: Option<Waker>,
     /// The close event was delivered: the socket is fully closed.
     close_taken: bool,
     /// `/info` failed with a network error: only transports that need no CORS are tried.
@@ -215,6 +222,7 @@ impl Shared {
                 timer: None,
                 events: VecDeque::new(),
                 output,
+                sender: None,
                 close_taken: false,
                 no_cors: false,
                 dead: false,
@@ -331,6 +339,40 @@ impl Inner {
         None
     }
 
+    /// Ready when [`send`](Self::send) would accept one more message of `size`; fails once the
+    /// socket is closed.
+    pub(crate) fn poll_room(&mut self, size: usize, waker: &Waker) -> Poll<Result<(), Error>> {
+        if self.dead
+            || self.session.ready_state() != ReadyState::Connecting
+            && self.session.ready_state() != ReadyState::Open
+        {
+            return Poll::Ready(Err(closed()));
+        }
+        if self.session.has_room(size) {
+            return Poll::Ready(Ok(()));
+        }
+        self.sender = Some(waker.clone());
+        Poll::Pending
+    }
+
+    /// Ready once every accepted message is confirmed delivered; fails when the socket closed
+    /// with messages still unconfirmed (see [`take_unsent`](Self::take_unsent)).
+    pub(crate) fn poll_drained(&mut self, waker: &Waker) -> Poll<Result<(), Error>> {
+        if self.session.buffered_amount() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        if self.dead
+            || self.session.ready_state() != ReadyState::Connecting
+                && self.session.ready_state() != ReadyState::Open
+        {
+            return Poll::Ready(Err(Error::network(
+                "the socket closed before every message was delivered (take_unsent has them)",
+            )));
+        }
+        self.sender = Some(waker.clone());
+        Poll::Pending
+    }
+
     /// The next event for the JavaScript target, with what delivers it. After the close event
     /// the target is let go.
     fn next_for_js(&mut self) -> Option<(Deliver, JsValue, JsEvent)> {
@@ -357,6 +399,9 @@ impl Inner {
         self.timer = None;
         self.events.clear();
         self.output = Output::Stream(None);
+        if let Some(sender) = self.sender.take() {
+            sender.wake();
+        }
     }
 
     fn handle(&mut self, input: Input) {
@@ -451,6 +496,9 @@ impl Inner {
                     waker.wake();
                 }
             }
+        }
+        if let Some(sender) = self.sender.take() {
+            sender.wake();
         }
         self.arm_timer();
     }

@@ -238,12 +238,162 @@ impl SocketOptions {
 /// and [`SocketEvent::Open`] when a session opens, [`SocketEvent::Message`]s,
 /// [`SocketEvent::Reconnecting`] when a lost session is being replaced, informational
 /// [`SocketEvent::Error`]s, and finally [`SocketEvent::Close`], after which the stream ends.
-/// Dropping it releases everything at once.
+/// To send from one task (or UI callback) while another reads, [`split`](Socket::split) it.
+/// Dropping it (or both halves) releases everything at once.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::{Socket, SocketEvent, SocketOptions};
+/// use futures_util::StreamExt;
+/// let mut socket = Socket::connect("/sockjs/echo", SocketOptions::new())?;
+/// socket.send("hello")?;
+/// while let Some(event) = socket.next().await {
+///     if let SocketEvent::Message(text) = event {
+///         assert_eq!(text, "hello");
+///         break;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[must_use = "dropping the Socket closes it"]
 pub struct Socket {
-    shared: Rc<Shared>,
+    owner: Rc<Owner>,
     /// Messages of a received batch not yet returned by the stream.
     ready: VecDeque<String>,
+}
+
+/// The sending half of a [`Socket`] ([`Socket::split`]): cheap to clone, usable from any task
+/// or UI callback on the page, and a [`futures_util::Sink`] of `String`s whose `poll_ready`
+/// waits for room in the send queue (backpressure) and whose `poll_flush` waits until every
+/// accepted message is confirmed delivered.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::{Socket, SocketEvent, SocketOptions};
+/// use futures_util::{SinkExt, StreamExt};
+/// let (mut tx, mut rx) = Socket::connect("/sockjs/echo", SocketOptions::new())?.split();
+/// let button_tx = tx.clone(); // e.g. moved into an on:click handler
+/// button_tx.send_now("clicked")?;
+/// tx.send("from a task".to_owned()).await?;
+/// while let Some(event) = rx.next().await {
+///     if let SocketEvent::Close { .. } = event {
+///         break;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+#[must_use = "a sender does nothing unless messages are sent through it"]
+pub struct SocketSender {
+    owner: Rc<Owner>,
+}
+
+/// The receiving half of a [`Socket`] ([`Socket::split`]): a [`Stream`] of [`SocketEvent`]s,
+/// ending after [`SocketEvent::Close`].
+#[must_use = "dropping both halves closes the socket"]
+pub struct SocketReceiver {
+    owner: Rc<Owner>,
+    ready: VecDeque<String>,
+}
+
+/// The driver behind a socket and its halves: shut down when the last of them is dropped.
+struct Owner(Rc<Shared>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        self.0.with(|inner| inner.shutdown());
+    }
+}
+
+impl Owner {
+    fn send(&self, message: &str) -> Result<(), Error> {
+        self.0
+            .with(|inner| inner.send(JsString::from(message)))
+            .unwrap_or_else(|| Err(busy()))
+    }
+
+    fn close(&self, code: u16, reason: &str) -> Result<(), Error> {
+        self.0
+            .with(|inner| inner.close(Some(code), reason))
+            .unwrap_or_else(|| Err(busy()))
+    }
+
+    fn ready_state(&self) -> ReadyState {
+        self.0
+            .inner
+            .try_borrow()
+            .map_or(ReadyState::Connecting, |i| i.ready_state())
+    }
+
+    fn transport(&self) -> Option<TransportKind> {
+        self.0.inner.try_borrow().ok()?.session().transport()
+    }
+
+    fn url(&self) -> String {
+        self.0
+            .inner
+            .try_borrow()
+            .map(|i| i.session().url().to_owned())
+            .unwrap_or_default()
+    }
+
+    fn buffered_amount(&self) -> usize {
+        self.0
+            .inner
+            .try_borrow()
+            .map_or(0, |i| i.session().buffered_amount())
+    }
+
+    fn take_unsent(&self) -> Vec<String> {
+        self.0
+            .with(|inner| inner.take_unsent())
+            .unwrap_or_default()
+            .iter()
+            .map(String::from)
+            .collect()
+    }
+
+    /// The next event for a Rust reader, splitting message batches into `ready`.
+    fn poll_event(
+        &self,
+        ready: &mut VecDeque<String>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<SocketEvent>> {
+        loop {
+            if let Some(message) = ready.pop_front() {
+                return Poll::Ready(Some(SocketEvent::Message(message)));
+            }
+            let next = self.0.with(|inner| inner.next_event(cx.waker()));
+            let event = match next {
+                Some(Some(Some(event))) => event,
+                Some(Some(None)) => return Poll::Ready(None),
+                Some(None) => return Poll::Pending,
+                // Borrowed up the stack (never expected): try again on the next tick.
+                None => {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+            };
+            match public_event(event) {
+                Ok(event) => return Poll::Ready(Some(event)),
+                Err(batch) => ready.extend(batch_strings(&batch)),
+            }
+        }
+    }
+
+    fn poll_with(
+        &self,
+        cx: &mut Context<'_>,
+        f: impl FnOnce(&mut driver::Inner, &std::task::Waker) -> Poll<Result<(), Error>>,
+    ) -> Poll<Result<(), Error>> {
+        match self.0.with(|inner| f(inner, cx.waker())) {
+            Some(poll) => poll,
+            None => {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
 }
 
 fn busy() -> Error {
@@ -338,7 +488,7 @@ impl Socket {
     /// server").
     pub fn connect(url: &str, options: SocketOptions) -> Result<Socket, Error> {
         Ok(Socket {
-            shared: start(url, options, Output::Stream(None))?,
+            owner: Rc::new(Owner(start(url, options, Output::Stream(None))?)),
             ready: VecDeque::new(),
         })
     }
@@ -350,9 +500,7 @@ impl Socket {
     /// [`SocketOptions::max_queued`]); the message is then not queued. Never drops a message
     /// silently.
     pub fn send(&self, message: &str) -> Result<(), Error> {
-        self.shared
-            .with(|inner| inner.send(JsString::from(message)))
-            .unwrap_or_else(|| Err(busy()))
+        self.owner.send(message)
     }
 
     /// Closes the socket for good with `code` (1000, or 3000-4999) and `reason` (at most 123
@@ -362,56 +510,132 @@ impl Socket {
     /// Fails with [`ErrorKind::Invalid`](crate::ErrorKind::Invalid), changing nothing, for
     /// another code or a longer reason.
     pub fn close(&self, code: u16, reason: &str) -> Result<(), Error> {
-        self.shared
-            .with(|inner| inner.close(Some(code), reason))
-            .unwrap_or_else(|| Err(busy()))
+        self.owner.close(code, reason)
     }
 
     /// The state: [`ReadyState::Closing`] once closed until the close event is read.
     pub fn ready_state(&self) -> ReadyState {
-        self.shared
-            .inner
-            .try_borrow()
-            .map_or(ReadyState::Connecting, |i| i.ready_state())
+        self.owner.ready_state()
     }
 
     /// The transport of the open session, if one is open.
     pub fn transport(&self) -> Option<TransportKind> {
-        self.shared.inner.try_borrow().ok()?.session().transport()
+        self.owner.transport()
     }
 
     /// The service URL (absolute, trailing slashes removed).
     pub fn url(&self) -> String {
-        self.shared
-            .inner
-            .try_borrow()
-            .map(|i| i.session().url().to_owned())
-            .unwrap_or_default()
+        self.owner.url()
     }
 
     /// Bytes of messages accepted by [`send`](Self::send) and not yet confirmed delivered
     /// (UTF-16 code units: messages are held as JavaScript strings).
     pub fn buffered_amount(&self) -> usize {
-        self.shared
-            .inner
-            .try_borrow()
-            .map_or(0, |i| i.session().buffered_amount())
+        self.owner.buffered_amount()
     }
 
     /// Once closed, the messages that were never confirmed delivered (some may have reached
     /// the server); empty before.
     pub fn take_unsent(&self) -> Vec<String> {
-        self.shared
-            .with(|inner| inner.take_unsent())
-            .unwrap_or_default()
-            .iter()
-            .map(String::from)
-            .collect()
+        self.owner.take_unsent()
     }
 
     /// The next event, or `None` after the [`SocketEvent::Close`] event.
     pub async fn next(&mut self) -> Option<SocketEvent> {
         StreamExt::next(self).await
+    }
+
+    /// Splits the socket into a cloneable [`SocketSender`] (a `Sink<String>`) and a
+    /// [`SocketReceiver`] (a `Stream` of events), so one task can read while others send. The
+    /// socket stays open until both halves (and every clone of the sender) are dropped, or
+    /// until it is closed.
+    pub fn split(self) -> (SocketSender, SocketReceiver) {
+        let sender = SocketSender {
+            owner: self.owner.clone(),
+        };
+        let receiver = SocketReceiver {
+            owner: self.owner.clone(),
+            ready: self.ready.clone(),
+        };
+        (sender, receiver)
+    }
+}
+
+impl SocketSender {
+    /// Queues `message` at once ([`Socket::send`]): for UI callbacks that cannot await.
+    pub fn send_now(&self, message: &str) -> Result<(), Error> {
+        self.owner.send(message)
+    }
+
+    /// Closes the socket for good ([`Socket::close`]).
+    pub fn close(&self, code: u16, reason: &str) -> Result<(), Error> {
+        self.owner.close(code, reason)
+    }
+
+    /// The socket's state ([`Socket::ready_state`]).
+    pub fn ready_state(&self) -> ReadyState {
+        self.owner.ready_state()
+    }
+
+    /// Bytes accepted and not yet confirmed delivered ([`Socket::buffered_amount`]).
+    pub fn buffered_amount(&self) -> usize {
+        self.owner.buffered_amount()
+    }
+
+    /// Once closed, the messages never confirmed delivered ([`Socket::take_unsent`]).
+    pub fn take_unsent(&self) -> Vec<String> {
+        self.owner.take_unsent()
+    }
+}
+
+impl futures_util::Sink<String> for SocketSender {
+    type Error = Error;
+
+    /// Ready when the queue has room for another message; fails once the socket is closed.
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.owner.poll_with(cx, |inner, waker| inner.poll_room(0, waker))
+    }
+
+    /// Queues the message ([`Socket::send`]); fails for a message larger than the byte bound.
+    fn start_send(self: Pin<&mut Self>, message: String) -> Result<(), Error> {
+        self.owner.send(&message)
+    }
+
+    /// Ready once every accepted message is confirmed delivered.
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.owner.poll_with(cx, |inner, waker| inner.poll_drained(waker))
+    }
+
+    /// Closes the socket (1000, "Normal closure"); unconfirmed messages stay in
+    /// [`take_unsent`](SocketSender::take_unsent).
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(self.owner.close(1000, ""))
+    }
+}
+
+impl SocketReceiver {
+    /// The next event, or `None` after the [`SocketEvent::Close`] event.
+    pub async fn next(&mut self) -> Option<SocketEvent> {
+        StreamExt::next(self).await
+    }
+
+    /// The socket's state ([`Socket::ready_state`]).
+    pub fn ready_state(&self) -> ReadyState {
+        self.owner.ready_state()
+    }
+
+    /// The transport of the open session ([`Socket::transport`]).
+    pub fn transport(&self) -> Option<TransportKind> {
+        self.owner.transport()
+    }
+}
+
+impl Stream for SocketReceiver {
+    type Item = SocketEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SocketEvent>> {
+        let this = self.get_mut();
+        this.owner.poll_event(&mut this.ready, cx)
     }
 }
 
@@ -451,32 +675,7 @@ impl Stream for Socket {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SocketEvent>> {
         let this = self.get_mut();
-        loop {
-            if let Some(message) = this.ready.pop_front() {
-                return Poll::Ready(Some(SocketEvent::Message(message)));
-            }
-            let next = this.shared.with(|inner| inner.next_event(cx.waker()));
-            let event = match next {
-                Some(Some(Some(event))) => event,
-                Some(Some(None)) => return Poll::Ready(None),
-                Some(None) => return Poll::Pending,
-                // Borrowed up the stack (never expected): try again on the next tick.
-                None => {
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
-                }
-            };
-            match public_event(event) {
-                Ok(event) => return Poll::Ready(Some(event)),
-                Err(batch) => this.ready.extend(batch_strings(&batch)),
-            }
-        }
-    }
-}
-
-impl Drop for Socket {
-    fn drop(&mut self) {
-        self.shared.with(|inner| inner.shutdown());
+        this.owner.poll_event(&mut this.ready, cx)
     }
 }
 
@@ -486,6 +685,22 @@ impl std::fmt::Debug for Socket {
             .field("url", &self.url())
             .field("ready_state", &self.ready_state())
             .field("transport", &self.transport())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SocketSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketSender")
+            .field("ready_state", &self.ready_state())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SocketReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketReceiver")
+            .field("ready_state", &self.ready_state())
             .finish()
     }
 }

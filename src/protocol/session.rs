@@ -435,6 +435,14 @@ impl<M: Message> Session<M> {
         self.buffered
     }
 
+    /// [`send`](Self::send) would accept one more message of up to `size` (the socket is not
+    /// closed and the queue bounds leave room).
+    pub fn has_room(&self, size: usize) -> bool {
+        !matches!(self.phase, Phase::Closed)
+            && self.queue.len() + self.inflight.len() < self.config.max_queued_messages
+            && self.buffered.saturating_add(size) <= self.config.max_queued_bytes
+    }
+
     /// The transports being tried or used, best first, after demotions (empty before `/info`).
     pub fn candidates(&self) -> &[TransportKind] {
         &self.cycle
@@ -1774,8 +1782,28 @@ mod tests {
         let e = sim.s.send("".into()).err();
         assert!(e.is_none(), "an empty message fits");
         assert_eq!(sim.s.buffered_amount(), 5);
+        assert!(sim.s.has_room(0) && !sim.s.has_room(1));
         let big = "x".repeat(6);
-        assert!(sim.s.send(big).unwrap_err().is_invalid());
+        let e = sim.s.send(big).unwrap_err();
+        assert!(e.is_invalid() && e.message().contains("larger than"), "{e}");
+    }
+
+    #[test]
+    fn a_message_larger_than_the_byte_bound_says_so_on_an_empty_queue() {
+        let mut c = config();
+        c.max_queued_bytes = 4;
+        c.max_queued_messages = 2;
+        let mut s = Session::<String>::new("http://h/x", c, fixed_random(0)).unwrap();
+        assert!(s.has_room(4) && !s.has_room(5));
+        let e = s.send("12345".into()).unwrap_err();
+        assert!(e.is_invalid() && e.message().contains("larger than"), "{e}");
+        assert_eq!(s.buffered_amount(), 0);
+        s.send("1234".into()).unwrap();
+        assert!(!s.has_room(1) && s.has_room(0));
+        s.send(String::new()).unwrap();
+        assert!(!s.has_room(0), "the message count bound is reached");
+        s.close(None, "").unwrap();
+        assert!(!s.has_room(0), "nothing fits a closed socket");
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! One module per browser primitive. Each owns its browser objects and releases them on drop.
 
-#[cfg(any(feature = "_eventsource", feature = "_websocket"))]
+#[cfg(any(
+    feature = "_eventsource",
+    feature = "_websocket",
+    all(feature = "js", any(feature = "xhr", feature = "jsonp"))
+))]
 pub(crate) mod listener;
 pub(crate) mod page;
 #[cfg(feature = "_xhr")]
