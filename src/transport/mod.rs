@@ -1,6 +1,12 @@
 //! One module per browser primitive. Each owns its browser objects and releases them on drop.
 
-#[cfg(any(feature = "_eventsource", feature = "_websocket"))]
+// Used by the WebSocket and EventSource primitives and the `request()`/`jsonp()` exports
+// (abort signals).
+#[cfg(any(
+    feature = "_websocket",
+    feature = "_eventsource",
+    all(feature = "js", any(feature = "xhr", feature = "jsonp"))
+))]
 pub(crate) mod listener;
 pub(crate) mod page;
 #[cfg(feature = "_xhr")]
