@@ -20,6 +20,10 @@ function fakePackage() {
   };
   write('cometkit.js', [
     '/* @ts-self-types="./cometkit.d.ts" */',
+    // The --target web glue imports snippet functions itself: not a re-export.
+    "import { shared } from './snippets/cometkit-0a1b2c/js/shared.js';",
+    "import * as socketModule from './snippets/cometkit-0a1b2c/js/socket.js';",
+    'export const snippetLinks = [shared, socketModule].length;',
     'export function greet(someLongLocalName) {',
     '  const anotherLongLocalName = someLongLocalName + 1;',
     '  return { answerProperty: anotherLongLocalName };',
@@ -76,7 +80,7 @@ test('the packaged entry re-exports the marked classes, minified, and stays impo
     assert.match(snippet, /readyState/);
 
     const mod = await import(pathToFileURL(path.join(dir, 'cometkit.js')).href);
-    assert.deepEqual(Object.keys(mod).sort(), ['CometWebSocket', 'Socket', 'SocketError', 'greet']);
+    assert.deepEqual(Object.keys(mod).sort(), ['CometWebSocket', 'Socket', 'SocketError', 'greet', 'snippetLinks']);
     assert.equal(new mod.Socket().readyState, 0);
     assert.ok(new mod.SocketError() instanceof Error);
     assert.deepEqual(mod.greet(1), { answerProperty: 2 });
