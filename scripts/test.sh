@@ -40,7 +40,7 @@ browser_run() { # browser-name target-args... -- wasm-pack browser flags...
   shift
   log="target/test-logs/browser-$name-${target[-1]}.log"
   for attempt in 1 2; do
-    if wasm-pack --quiet test --headless "$@" -- --features js "${target[@]}" 2>&1 | tee "$log"; then
+    if wasm-pack test --headless "$@" -- --features js "${target[@]}" 2>&1 | tee "$log"; then
       return 0
     fi
     if [ "$attempt" = 1 ] && grep -q 'Failed to detect test as having been run' "$log" \
