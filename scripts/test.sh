@@ -26,9 +26,10 @@ source scripts/fixture-server.sh
 # Naming the targets leaves out doctests: they are compile-only examples, already built natively above.
 unset CHROMEDRIVER GECKODRIVER
 # One run per test target and browser. wasm-bindgen-test-runner's little HTTP server has been
-# seen (rarely, more often with many JS modules on a page) to stall one module request of the
-# test page until the run times out, before any test runs; such a run is started once more. A
-# test that fails is never retried. WASM_BINDGEN_TEST_TIMEOUT bounds each run (the slowest
+# seen to stall a module request of the test page until the run times out, before any test
+# runs (a lost wake-up in tiny_http's thread pool leaves a new connection unserved while the
+# other threads sit on idle keep-alive connections); such a run is started again, at most
+# twice. A test that fails is never retried. WASM_BINDGEN_TEST_TIMEOUT bounds each run (the slowest
 # target takes under a minute here).
 targets=(--lib)
 for f in tests/*.rs; do targets+=(--test "$(basename "$f" .rs)"); done
@@ -39,11 +40,11 @@ browser_run() { # browser-name target-args... -- wasm-pack browser flags...
   while [ "$1" != -- ]; do target+=("$1"); shift; done
   shift
   log="target/test-logs/browser-$name-${target[-1]}.log"
-  for attempt in 1 2; do
+  for attempt in 1 2 3; do
     if wasm-pack test --headless "$@" -- --features js "${target[@]}" 2>&1 | tee "$log"; then
       return 0
     fi
-    if [ "$attempt" = 1 ] && grep -q 'Failed to detect test as having been run' "$log" \
+    if [ "$attempt" != 3 ] && grep -q 'Failed to detect test as having been run' "$log" \
       && ! grep -q '^test .* \.\.\. FAIL' "$log"; then
       echo "[test] $name ${target[*]}: the test page never finished loading (no test ran); once more"
       continue
