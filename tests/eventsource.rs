@@ -1089,16 +1089,25 @@ async fn non_ascii_last_event_id_survives_reconnection() {
 async fn js_source_referenced_only_by_its_listeners_stays_alive_and_is_its_events_target() {
     for polyfill in ["never", "always"] {
         let opts = js_opts(&[("polyfill", polyfill.into())]);
-        let es = open_event_source(common::url("/sse?events=1000&interval=30").into(), opts)
-            .unwrap();
+        let es =
+            open_event_source(common::url("/sse?events=1000&interval=30").into(), opts).unwrap();
         // The only reference goes to the JS helper (by value: nothing is left in wasm).
         let out = js_gc_survival(es).await.unwrap();
         let yes = |k: &str| prop(&out, k).as_bool().unwrap_or(false);
-        assert!(yes("targetIsSource"), "{polyfill}: event.target is the source: {out:?}");
-        assert!(yes("aliveAfterGc"), "{polyfill}: survives garbage collection: {out:?}");
+        assert!(
+            yes("targetIsSource"),
+            "{polyfill}: event.target is the source: {out:?}"
+        );
+        assert!(
+            yes("aliveAfterGc"),
+            "{polyfill}: survives garbage collection: {out:?}"
+        );
         assert!(yes("deliveredAfterGc"), "{polyfill}: {out:?}");
         if yes("gc") {
-            assert!(yes("releasedAfterClose"), "{polyfill}: collectable once closed: {out:?}");
+            assert!(
+                yes("releasedAfterClose"),
+                "{polyfill}: collectable once closed: {out:?}"
+            );
         } else {
             wasm_bindgen_test::console_log!(
                 "this browser exposes no gc(): collection was not forced (Chromium runs it forced)"

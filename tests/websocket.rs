@@ -682,11 +682,7 @@ async fn js_open_web_socket_surface() {
 
 #[wasm_bindgen_test]
 async fn js_refused_handshake_fires_error_then_close() {
-    let ws = open_js(
-        common::url("/ws/reject").into(),
-        JsValue::UNDEFINED,
-    )
-    .unwrap();
+    let ws = open_js(common::url("/ws/reject").into(), JsValue::UNDEFINED).unwrap();
     let seen = js_refused(ws).await.unwrap();
     let seen: Vec<String> = Array::from(&seen)
         .iter()
@@ -811,15 +807,24 @@ async fn js_socket_referenced_only_by_its_listeners_stays_alive_and_is_its_event
     // The only reference goes to the JS helper (by value: nothing is left in wasm).
     let out = js_gc_survival(ws).await.unwrap();
     let yes = |k: &str| field(&out, k).as_bool().unwrap_or(false);
-    assert!(yes("targetIsSocket"), "event.target is the CometWebSocket: {out:?}");
-    assert!(yes("aliveAfterGc"), "an open socket survives garbage collection: {out:?}");
+    assert!(
+        yes("targetIsSocket"),
+        "event.target is the CometWebSocket: {out:?}"
+    );
+    assert!(
+        yes("aliveAfterGc"),
+        "an open socket survives garbage collection: {out:?}"
+    );
     let got: Vec<String> = Array::from(&field(&out, "got"))
         .iter()
         .filter_map(|v| v.as_string())
         .collect();
     assert_eq!(got, ["first", "second"]);
     if yes("gc") {
-        assert!(yes("releasedAfterClose"), "a closed socket is collectable: {out:?}");
+        assert!(
+            yes("releasedAfterClose"),
+            "a closed socket is collectable: {out:?}"
+        );
     } else {
         wasm_bindgen_test::console_log!(
             "this browser exposes no gc(): collection was not forced (Chromium runs it forced)"

@@ -37,8 +37,7 @@ use wasm_bindgen::JsCast;
 
 use crate::js::opts;
 use crate::transport::eventsource::{
-    self, EventSourceOptions, Out, Polyfill, SseEvent, Shared,
-    DEFAULT_LAST_EVENT_ID_PARAM,
+    self, EventSourceOptions, Out, Polyfill, Shared, SseEvent, DEFAULT_LAST_EVENT_ID_PARAM,
 };
 use crate::Error;
 
@@ -214,12 +213,7 @@ extern "C" {
     /// The hand-written class (`js/eventsource.js`).
     pub type CometEventSource;
     #[wasm_bindgen(constructor)]
-    fn new(
-        es: &JsValue,
-        core: JsValue,
-        url: &str,
-        with_credentials: bool,
-    ) -> CometEventSource;
+    fn new(es: &JsValue, core: JsValue, url: &str, with_credentials: bool) -> CometEventSource;
     fn emit(target: &JsValue, kind: u32, a: &JsValue, b: &JsValue, c: &JsValue, d: &JsValue);
 }
 
@@ -238,7 +232,12 @@ pub fn open_event_source(url: JsValue, options: JsValue) -> Result<CometEventSou
     let with_credentials = options.with_credentials;
     if !polyfill {
         let es = eventsource::create_native(&url, with_credentials)?;
-        return Ok(CometEventSource::new(&es, JsValue::UNDEFINED, &url, with_credentials));
+        return Ok(CometEventSource::new(
+            &es,
+            JsValue::UNDEFINED,
+            &url,
+            with_credentials,
+        ));
     }
     let shared = Shared::new(&options);
     let link = Rc::new(Link {
@@ -247,8 +246,12 @@ pub fn open_event_source(url: JsValue, options: JsValue) -> Result<CometEventSou
     });
     let weak = Rc::downgrade(&link);
     let out: Out = Rc::new(move |event| deliver(&weak, event));
-    let driver: Pin<Box<dyn Future<Output = ()>>> =
-        Box::pin(eventsource::polyfill(url.clone(), options, shared.clone(), out));
+    let driver: Pin<Box<dyn Future<Output = ()>>> = Box::pin(eventsource::polyfill(
+        url.clone(),
+        options,
+        shared.clone(),
+        out,
+    ));
     let (driver, abort) = abortable(driver);
     let core = EventSourceCore {
         shared,

@@ -185,7 +185,10 @@ pub fn open_web_socket(url: JsValue, options: JsValue) -> Result<CometWebSocket,
     let kind = if kind.is_undefined() || kind.is_null() {
         None
     } else {
-        Some(binary_type(&kind).ok_or_else(|| opts::bad("binaryType", "\"arraybuffer\" or \"blob\""))?)
+        Some(
+            binary_type(&kind)
+                .ok_or_else(|| opts::bad("binaryType", "\"arraybuffer\" or \"blob\""))?,
+        )
     };
     let names: Vec<&str> = protocols.iter().map(String::as_str).collect();
     let ws = websocket::create(&url, &names)?;

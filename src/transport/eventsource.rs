@@ -271,7 +271,8 @@ impl Shared {
         }
     }
 
-    /// The polyfill's state.
+    /// The polyfill's state (for the JS core).
+    #[cfg(feature = "js")]
     pub(crate) fn ready_state(&self) -> ReadyState {
         self.state.get()
     }
@@ -281,6 +282,8 @@ impl Shared {
         self.state.set(ReadyState::Closed);
     }
 
+    /// The last event ID (for the JS core).
+    #[cfg(feature = "js")]
     pub(crate) fn last_event_id(&self) -> String {
         self.last_event_id.borrow().clone()
     }
@@ -319,7 +322,10 @@ pub(crate) fn prepare(url: &str, options: &EventSourceOptions) -> Result<(String
 }
 
 /// The browser's `EventSource` at `url` (already resolved), without listeners.
-pub(crate) fn create_native(url: &str, with_credentials: bool) -> Result<web_sys::EventSource, Error> {
+pub(crate) fn create_native(
+    url: &str,
+    with_credentials: bool,
+) -> Result<web_sys::EventSource, Error> {
     let init = web_sys::EventSourceInit::new();
     init.set_with_credentials(with_credentials);
     web_sys::EventSource::new_with_event_source_init_dict(url, &init)
@@ -343,7 +349,9 @@ pub(crate) fn polyfill(
 
 /// The origin of `url` (the polyfill's `MessageEvent.origin`: the request URL's).
 pub(crate) fn origin_of(url: &str) -> String {
-    web_sys::Url::new(url).map(|u| u.origin()).unwrap_or_default()
+    web_sys::Url::new(url)
+        .map(|u| u.origin())
+        .unwrap_or_default()
 }
 
 /// An open EventSource; see the module docs. Read events with [`EventSource::next`].

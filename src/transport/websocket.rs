@@ -273,6 +273,8 @@ impl Conn {
         })
     }
 
+    /// The browser socket (the SockJS client sends through it).
+    #[cfg(feature = "_socket")]
     pub(crate) fn raw(&self) -> &web_sys::WebSocket {
         &self.ws
     }
