@@ -18,7 +18,8 @@ use futures_util::future::{select, Either};
 use gloo_timers::future::TimeoutFuture;
 use js_sys::Reflect;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 const ENGINES: [Polyfill; 2] = [Polyfill::Never, Polyfill::Always];
@@ -708,6 +709,109 @@ impl Recorder {
     }
 }
 
+#[wasm_bindgen(inline_js = r#"
+function wait_for(cond, what) {
+  return new Promise(function (resolve, reject) {
+    var tries = 0;
+    (function poll() {
+      if (cond()) return resolve();
+      if (++tries > 400) return reject(new Error("timed out waiting for " + what));
+      setTimeout(poll, 25);
+    })();
+  });
+}
+
+// Given the only reference to a fresh CometEventSource on a steady stream: keeps only its
+// listener, forces garbage collection where the browser allows it (Chromium:
+// --js-flags=--expose-gc), and checks that the source survives and keeps delivering, then that
+// it is released once closed.
+export async function js_gc_survival(es) {
+  var out = { gc: typeof globalThis.gc === "function" };
+  var got = [];
+  var target = null;
+  async function collect() {
+    for (var i = 0; i < 6; i++) {
+      if (out.gc) globalThis.gc();
+      await new Promise(function (r) { setTimeout(r, 0); });
+    }
+  }
+  var ref = new WeakRef(es);
+  es.onmessage = function (e) {
+    if (got.length === 0) target = e.target;
+    got.push(e.data);
+  };
+  es = null;
+  await wait_for(function () { return got.length > 0; }, "the first event");
+  out.targetIsSource = target === ref.deref() && target instanceof EventTarget;
+  target = null;
+  await collect();
+  out.aliveAfterGc = ref.deref() !== undefined;
+  if (!out.aliveAfterGc) return out;
+  var before = got.length;
+  await wait_for(function () { return got.length >= before + 2; }, "events after garbage collection");
+  out.deliveredAfterGc = true;
+  ref.deref().close();
+  await collect();
+  out.releasedAfterClose = ref.deref() === undefined;
+  return out;
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    async fn js_gc_survival(es: JsSource) -> Result<JsValue, JsValue>;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `CometEventSource` seen through its JavaScript surface, as a page uses it.
+    type JsSource;
+    #[wasm_bindgen(method, getter)]
+    fn polyfilled(this: &JsSource) -> bool;
+    #[wasm_bindgen(method, getter, js_name = readyState)]
+    fn ready_state(this: &JsSource) -> u16;
+    #[wasm_bindgen(method, getter, js_name = CONNECTING)]
+    fn connecting(this: &JsSource) -> u16;
+    #[wasm_bindgen(method, getter, js_name = OPEN)]
+    fn open(this: &JsSource) -> u16;
+    #[wasm_bindgen(method, getter, js_name = CLOSED)]
+    fn closed(this: &JsSource) -> u16;
+    #[wasm_bindgen(method, getter)]
+    fn url(this: &JsSource) -> String;
+    #[wasm_bindgen(method, getter, js_name = lastEventId)]
+    fn last_event_id(this: &JsSource) -> String;
+    #[wasm_bindgen(method, getter)]
+    fn onopen(this: &JsSource) -> JsValue;
+    #[wasm_bindgen(method, setter)]
+    fn set_onopen(this: &JsSource, f: JsValue);
+    #[wasm_bindgen(method, getter)]
+    fn onmessage(this: &JsSource) -> JsValue;
+    #[wasm_bindgen(method, setter)]
+    fn set_onmessage(this: &JsSource, f: JsValue);
+    #[wasm_bindgen(method, catch, js_name = addEventListener)]
+    fn add_event_listener(
+        this: &JsSource,
+        kind: &str,
+        f: JsValue,
+        options: JsValue,
+    ) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_name = removeEventListener)]
+    fn remove_event_listener(
+        this: &JsSource,
+        kind: &str,
+        f: JsValue,
+        options: JsValue,
+    ) -> Result<(), JsValue>;
+    #[wasm_bindgen(method)]
+    fn close(this: &JsSource);
+    #[wasm_bindgen(method)]
+    fn free(this: &JsSource);
+}
+
+/// `openEventSource(url, options)`, as a page calls it.
+fn open_event_source(url: JsValue, options: JsValue) -> Result<JsSource, JsValue> {
+    cometkit::js::eventsource::open_event_source(url, options).map(JsCast::unchecked_into)
+}
+
 fn js_opts(pairs: &[(&str, JsValue)]) -> JsValue {
     let o = js_sys::Object::new();
     for (k, v) in pairs {
@@ -718,10 +822,9 @@ fn js_opts(pairs: &[(&str, JsValue)]) -> JsValue {
 
 #[wasm_bindgen_test]
 async fn js_open_event_source_dispatches_real_events() {
-    use cometkit::js::eventsource::open_event_source;
     for polyfill in ["never", "always"] {
         let opts = js_opts(&[("polyfill", polyfill.into())]);
-        let mut es = open_event_source(
+        let es = open_event_source(
             common::url("/sse?events=4&named=1&interval=50").into(),
             opts,
         )
@@ -757,7 +860,6 @@ async fn js_open_event_source_dispatches_real_events() {
 
 #[wasm_bindgen_test]
 async fn js_onmessage_remove_listener_errors_and_free() {
-    use cometkit::js::eventsource::open_event_source;
     for polyfill in ["never", "always"] {
         let key = common::unique_key("js");
         let url = common::url(
@@ -768,7 +870,7 @@ async fn js_onmessage_remove_listener_errors_and_free() {
             .concat(),
         );
         let opts = js_opts(&[("polyfill", polyfill.into()), ("retry", 20.into())]);
-        let mut es = open_event_source(url.into(), opts).unwrap();
+        let es = open_event_source(url.into(), opts).unwrap();
         let onmessage = Recorder::new();
         let listener = Recorder::new();
         let errors = Recorder::new();
@@ -806,8 +908,8 @@ async fn js_onmessage_remove_listener_errors_and_free() {
         // Clearing the handler.
         es.set_onmessage(JsValue::NULL);
         assert!(es.onmessage().is_null());
-        // free() (here: drop) closes: no further connections.
-        drop(es);
+        // free() closes: no further connections.
+        es.free();
         sleep(100).await;
         let before = connections(&key).await;
         sleep(400).await;
@@ -821,7 +923,6 @@ async fn js_onmessage_remove_listener_errors_and_free() {
 
 #[wasm_bindgen_test]
 async fn js_fatal_error_event_carries_the_cause() {
-    use cometkit::js::eventsource::open_event_source;
     for polyfill in ["never", "always"] {
         let opts = js_opts(&[("polyfill", polyfill.into())]);
         let es = open_event_source(common::url("/sse?status=503").into(), opts).unwrap();
@@ -844,7 +945,6 @@ async fn js_fatal_error_event_carries_the_cause() {
 
 #[wasm_bindgen_test]
 async fn js_options_post_headers_and_query_param() {
-    use cometkit::js::eventsource::open_event_source;
     let key = common::unique_key("jspost");
     let url = common::url(&["/sse?hello=1&events=1&key=", &key].concat());
     let headers = js_opts(&[("X-Custom", "from js".into())]);
@@ -880,7 +980,6 @@ async fn js_options_post_headers_and_query_param() {
 
 #[wasm_bindgen_test]
 fn js_invalid_arguments_throw_kind_invalid() {
-    use cometkit::js::eventsource::open_event_source;
     let url = || JsValue::from(common::url("/sse"));
     let cases: Vec<(JsValue, JsValue)> = vec![
         (JsValue::from(42), JsValue::UNDEFINED),
@@ -917,7 +1016,6 @@ fn js_invalid_arguments_throw_kind_invalid() {
 
 #[wasm_bindgen_test]
 async fn js_listener_calling_close_stops_delivery() {
-    use cometkit::js::eventsource::open_event_source;
     for polyfill in ["never", "always"] {
         let opts = js_opts(&[("polyfill", polyfill.into())]);
         let es = Rc::new(RefCell::new(Some(
@@ -949,7 +1047,10 @@ async fn js_listener_calling_close_stops_delivery() {
             "{polyfill}: nothing after close() in a listener"
         );
         assert_eq!(es.borrow().as_ref().unwrap().ready_state(), 2);
-        es.borrow_mut().take();
+        let taken = es.borrow_mut().take();
+        if let Some(es) = taken {
+            es.free();
+        }
     }
 }
 
@@ -981,5 +1082,36 @@ async fn non_ascii_last_event_id_survives_reconnection() {
             "{}",
             name(engine)
         );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn js_source_referenced_only_by_its_listeners_stays_alive_and_is_its_events_target() {
+    for polyfill in ["never", "always"] {
+        let opts = js_opts(&[("polyfill", polyfill.into())]);
+        let es =
+            open_event_source(common::url("/sse?events=1000&interval=30").into(), opts).unwrap();
+        // The only reference goes to the JS helper (by value: nothing is left in wasm).
+        let out = js_gc_survival(es).await.unwrap();
+        let yes = |k: &str| prop(&out, k).as_bool().unwrap_or(false);
+        assert!(
+            yes("targetIsSource"),
+            "{polyfill}: event.target is the source: {out:?}"
+        );
+        assert!(
+            yes("aliveAfterGc"),
+            "{polyfill}: survives garbage collection: {out:?}"
+        );
+        assert!(yes("deliveredAfterGc"), "{polyfill}: {out:?}");
+        if yes("gc") {
+            assert!(
+                yes("releasedAfterClose"),
+                "{polyfill}: collectable once closed: {out:?}"
+            );
+        } else {
+            wasm_bindgen_test::console_log!(
+                "this browser exposes no gc(): collection was not forced (Chromium runs it forced)"
+            );
+        }
     }
 }

@@ -632,3 +632,40 @@ async fn page_wide_jsonp_origins_and_per_call_override() {
     .expect_err("no callback");
     assert_eq!(js_kind(&err), "protocol");
 }
+
+#[wasm_bindgen_test]
+fn secure_only_per_call_in_open_web_socket_and_open_event_source() {
+    let _reset = ResetDefaults;
+    let ws_url = common::url("/ws/echo");
+    let es_url = common::url("/sse?events=1");
+    let strict = || obj(&[("secureOnly", true.into())]);
+    let e1 = cometkit::js::websocket::open_web_socket(ws_url.as_str().into(), strict())
+        .err()
+        .expect("ws: refused");
+    let e2 = cometkit::js::eventsource::open_event_source(es_url.as_str().into(), strict())
+        .err()
+        .expect("http: EventSource refused");
+    for e in [&e1, &e2] {
+        assert_eq!(js_kind(e), "invalid", "{e:?}");
+    }
+    // Loopback allowed: both open (and are freed at once).
+    let loopback = || obj(&[("secureOnly", obj(&[("allowLoopback", true.into())]))]);
+    let ws = cometkit::js::websocket::open_web_socket(ws_url.as_str().into(), loopback()).unwrap();
+    let es = cometkit::js::eventsource::open_event_source(es_url.as_str().into(), loopback())
+        .unwrap();
+    for o in [JsValue::from(ws), JsValue::from(es)] {
+        let free: Function = Reflect::get(&o, &"free".into()).unwrap().unchecked_into();
+        free.call0(&o).unwrap();
+    }
+    // A page default applies when the call says nothing, and a per-call `false` wins.
+    js_set_defaults(obj(&[("secureOnly", true.into())])).unwrap();
+    let e3 = cometkit::js::websocket::open_web_socket(ws_url.as_str().into(), JsValue::UNDEFINED)
+        .err()
+        .expect("page default refuses ws:");
+    assert_eq!(js_kind(&e3), "invalid");
+    let off = obj(&[("secureOnly", false.into())]);
+    let ws = cometkit::js::websocket::open_web_socket(ws_url.as_str().into(), off).unwrap();
+    let o = JsValue::from(ws);
+    let free: Function = Reflect::get(&o, &"free".into()).unwrap().unchecked_into();
+    free.call0(&o).unwrap();
+}

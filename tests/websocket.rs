@@ -146,6 +146,44 @@ export async function js_blob(ws) {
   return out;
 }
 
+// Given the only reference to a fresh CometWebSocket: keeps only its listeners, forces garbage
+// collection where the browser allows it (Chromium: --js-flags=--expose-gc), and checks that
+// the open socket survives and keeps delivering, then that it is released once closed.
+export async function js_gc_survival(ws) {
+  var out = { gc: typeof globalThis.gc === "function" };
+  var got = [];
+  var targets = [];
+  async function collect() {
+    for (var i = 0; i < 6; i++) {
+      if (out.gc) globalThis.gc();
+      await new Promise(function (r) { setTimeout(r, 0); });
+    }
+  }
+  var ref = new WeakRef(ws);
+  ws.onopen = function (e) { e.target.send("first"); };
+  ws.onmessage = function (e) { targets.push(e.target); got.push(e.data); };
+  ws = null;
+  await wait_for(function () { return got.length === 1; }, "the first echo");
+  var first = targets[0];
+  out.targetIsSocket = first === ref.deref() && first instanceof EventTarget;
+  first = undefined;
+  targets.length = 0;
+  await collect();
+  out.aliveAfterGc = ref.deref() !== undefined;
+  if (!out.aliveAfterGc) return out;
+  ref.deref().send("second");
+  await wait_for(function () { return got.length === 2; }, "the echo after garbage collection");
+  out.got = got.slice();
+  var closed = false;
+  ref.deref().addEventListener("close", function () { closed = true; });
+  ref.deref().close();
+  await wait_for(function () { return closed; }, "close");
+  targets.length = 0;
+  await collect();
+  out.releasedAfterClose = ref.deref() === undefined;
+  return out;
+}
+
 // Records events; `count(type)` tells how many arrived.
 export function js_recorder(ws) {
   var rec = { events: [] };
@@ -168,6 +206,8 @@ extern "C" {
     #[wasm_bindgen(catch)]
     async fn js_blob(ws: JsValue) -> Result<JsValue, JsValue>;
     fn js_recorder(ws: &JsValue) -> JsValue;
+    #[wasm_bindgen(catch)]
+    async fn js_gc_survival(ws: JsValue) -> Result<JsValue, JsValue>;
 }
 
 const WAIT_MS: u32 = 10_000;
@@ -253,6 +293,13 @@ fn expect_invalid<T: std::fmt::Debug>(result: Result<T, cometkit::Error>, what: 
         Ok(v) => panic!("{what}: expected an invalid error, got Ok({v:?})"),
         Err(e) => assert_eq!(e.kind(), ErrorKind::Invalid, "{what}: {e}"),
     }
+}
+
+/// `openWebSocket(url, options)`, as a page calls it (the start function that binds the class
+/// to its Rust rules does not run under the test runner: bound here).
+fn open_js(url: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    cometkit::js::install();
+    cometkit::js::websocket::open_web_socket(url, options).map(Into::into)
 }
 
 fn js_kind(err: &JsValue) -> String {
@@ -568,8 +615,8 @@ async fn js_open_web_socket_surface() {
     let opts = Object::new();
     Reflect::set(&opts, &"protocols".into(), &"chat.v1".into()).unwrap();
     let url = echo_url(&["?key=", &key].concat());
-    let ws = cometkit::js::websocket::open_web_socket(url.clone().into(), opts.into()).unwrap();
-    let out = js_surface(ws.into()).await.unwrap();
+    let ws = open_js(url.clone().into(), opts.into()).unwrap();
+    let out = js_surface(ws).await.unwrap();
 
     assert!(flag(&out, "handlerRoundTrips"));
     assert!(field(&out, "onopenDefault").is_null());
@@ -635,12 +682,8 @@ async fn js_open_web_socket_surface() {
 
 #[wasm_bindgen_test]
 async fn js_refused_handshake_fires_error_then_close() {
-    let ws = cometkit::js::websocket::open_web_socket(
-        common::url("/ws/reject").into(),
-        JsValue::UNDEFINED,
-    )
-    .unwrap();
-    let seen = js_refused(ws.into()).await.unwrap();
+    let ws = open_js(common::url("/ws/reject").into(), JsValue::UNDEFINED).unwrap();
+    let seen = js_refused(ws).await.unwrap();
     let seen: Vec<String> = Array::from(&seen)
         .iter()
         .filter_map(|s| s.as_string())
@@ -660,8 +703,8 @@ async fn js_refused_handshake_fires_error_then_close() {
 async fn js_binary_type_blob() {
     let opts = Object::new();
     Reflect::set(&opts, &"binaryType".into(), &"blob".into()).unwrap();
-    let ws = cometkit::js::websocket::open_web_socket(echo_url("").into(), opts.into()).unwrap();
-    let out = js_blob(ws.into()).await.unwrap();
+    let ws = open_js(echo_url("").into(), opts.into()).unwrap();
+    let out = js_blob(ws).await.unwrap();
     assert_eq!(text(&out, "binaryType"), "blob");
     assert!(flag(&out, "isBlob"));
     assert_eq!(num(&out, "blobSize"), 3.0);
@@ -672,7 +715,6 @@ async fn js_binary_type_blob() {
 
 #[wasm_bindgen_test]
 async fn js_invalid_inputs_throw_kind_invalid() {
-    use cometkit::js::websocket::open_web_socket;
     let obj = |k: &str, v: JsValue| -> JsValue {
         let o = Object::new();
         Reflect::set(&o, &k.into(), &v).unwrap();
@@ -711,26 +753,25 @@ async fn js_invalid_inputs_throw_kind_invalid() {
         ),
     ];
     for (what, url, opts) in cases {
-        match open_web_socket(url, opts) {
+        match open_js(url, opts) {
             Ok(_) => panic!("{what}: expected an error"),
             Err(e) => assert_eq!(js_kind(&e), "invalid", "{what}: {e:?}"),
         }
     }
     // A URL object is accepted.
     let url = web_sys::Url::new(&good).unwrap();
-    let ws = open_web_socket(url.into(), JsValue::UNDEFINED).unwrap();
-    assert_eq!(ws.url(), ws_scheme(&good));
+    let ws = open_js(url.into(), JsValue::UNDEFINED).unwrap();
+    assert_eq!(text(&ws, "url"), ws_scheme(&good));
 }
 
 #[wasm_bindgen_test]
 async fn js_free_closes_the_socket_and_stops_events() {
     let key = common::unique_key("ws-free");
-    let ws = cometkit::js::websocket::open_web_socket(
+    let ws = open_js(
         echo_url(&["?key=", &key].concat()).into(),
         JsValue::UNDEFINED,
     )
     .unwrap();
-    let ws: JsValue = ws.into();
     let rec = js_recorder(&ws);
     let wait_open: js_sys::Promise = Reflect::get(&rec, &"waitOpen".into())
         .unwrap()
@@ -758,4 +799,35 @@ async fn js_free_closes_the_socket_and_stops_events() {
         count.call1(&rec, &"open".into()).unwrap().as_f64(),
         Some(1.0)
     );
+}
+
+#[wasm_bindgen_test]
+async fn js_socket_referenced_only_by_its_listeners_stays_alive_and_is_its_events_target() {
+    let ws = open_js(echo_url("").into(), JsValue::UNDEFINED).unwrap();
+    // The only reference goes to the JS helper (by value: nothing is left in wasm).
+    let out = js_gc_survival(ws).await.unwrap();
+    let yes = |k: &str| field(&out, k).as_bool().unwrap_or(false);
+    assert!(
+        yes("targetIsSocket"),
+        "event.target is the CometWebSocket: {out:?}"
+    );
+    assert!(
+        yes("aliveAfterGc"),
+        "an open socket survives garbage collection: {out:?}"
+    );
+    let got: Vec<String> = Array::from(&field(&out, "got"))
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect();
+    assert_eq!(got, ["first", "second"]);
+    if yes("gc") {
+        assert!(
+            yes("releasedAfterClose"),
+            "a closed socket is collectable: {out:?}"
+        );
+    } else {
+        wasm_bindgen_test::console_log!(
+            "this browser exposes no gc(): collection was not forced (Chromium runs it forced)"
+        );
+    }
 }

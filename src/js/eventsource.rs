@@ -2,34 +2,42 @@
 //! ([`crate::transport::eventsource`]).
 //!
 //! The returned `CometEventSource` (not named `EventSource`, which would shadow the global
-//! inside the generated glue) looks like the native object: `readyState`, `url`,
-//! `withCredentials`, `close()`, `addEventListener` / `removeEventListener`,
-//! `onopen`/`onmessage`/`onerror`, the `CONNECTING`/`OPEN`/`CLOSED` constants, and real
-//! `MessageEvent`s (`data`, `lastEventId`, `origin`, `type`) and `Event`s. It adds
-//! `lastEventId`, `polyfilled`, and on `error` events `fatal` (no reconnection follows) and,
-//! when the polyfill knows the cause, `error` (a cometkit `Error` with `kind`). As with the
-//! other cometkit classes, `event.target` (and `this` in listeners) is an internal
-//! `EventTarget`, not the `CometEventSource`.
+//! inside the generated glue) is hand-written JavaScript (`js/eventsource.js`): an
+//! `EventTarget` with the native object's surface (`readyState`, `url`, `withCredentials`,
+//! `close()`, `onopen`/`onmessage`/`onerror`, the `CONNECTING`/`OPEN`/`CLOSED` constants) whose
+//! events are real `MessageEvent`s (`data`, `lastEventId`, `origin`, `type`) and `Event`s with
+//! the object itself as `target`. It adds `lastEventId`, `polyfilled`, `free()`, and on `error`
+//! events `fatal` (no reconnection follows) and, when the polyfill knows the cause, `error` (a
+//! cometkit `Error` with `kind`). As on the native object, events of a type other than
+//! open/message/error arrive once a listener for that type has been added.
 //!
-//! Events are re-dispatched by a local task that reads the source; it ends as soon as the
-//! source is closed (by `close()`, a fatal error, or `free()`), and `free()` releases
-//! everything (the native object or the polyfill's XHR and timer).
+//! Who does what: `openEventSource` is exported from Rust, which reads the options, resolves
+//! the URL, chooses the engine ([`eventsource::prepare`]) and creates it before the class is
+//! constructed. With the native engine the class listens to the browser's object itself, so
+//! events never enter wasm, and nothing per source lives in wasm. With the polyfill an
+//! [`EventSourceCore`] owns the driver (request, SSE parser, reconnection timer): a local task
+//! polled once per received chunk, which dispatches that chunk's events one by one through
+//! `emit` (`js/eventsource.js`), with no channel between the parser and the listeners. The
+//! polyfill stays task-driven because the XHR stream it reads is an async stream; a listener
+//! that calls `close()` stops delivery at once, even for the rest of its chunk.
+//!
+//! Lifetime: a native source lives as long as the browser keeps its `EventSource` (while
+//! connecting or open, with listeners). The polyfill's core holds the JS object strongly until
+//! the source is closed (by `close()`, a fatal error or `free()`), then lets it go; the object's
+//! collection frees the core. `free()` releases everything at once.
 
 use std::cell::RefCell;
-use std::future::poll_fn;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::task::Poll;
 
-use futures_util::StreamExt;
-use js_sys::Reflect;
+use futures_util::future::{abortable, AbortHandle};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Event, EventTarget, MessageEvent, MessageEventInit};
 
-use crate::js::events::Events;
 use crate::js::opts;
 use crate::transport::eventsource::{
-    EventSource, EventSourceOptions, Polyfill, SseEvent, DEFAULT_LAST_EVENT_ID_PARAM,
+    self, EventSourceOptions, Out, Polyfill, Shared, SseEvent, DEFAULT_LAST_EVENT_ID_PARAM,
 };
 use crate::Error;
 
@@ -65,6 +73,9 @@ export interface EventSourceOptions {
   maxRetryDelay?: number;
   /** Reconnection attempts in a row before a fatal error (polyfill; default unlimited). */
   maxRetries?: number;
+  /** Refuse an `http:` URL before connecting (both engines, reconnections too); overrides
+   * `setDefaults`. */
+  secureOnly?: SecureOnly;
 }
 
 /** The `error` event of a `CometEventSource`. */
@@ -84,14 +95,14 @@ export interface CometEventSourceEventMap {
 }
 
 /**
- * An event source opened by `openEventSource`; mirrors the browser's `EventSource`.
- * `free()` closes it and releases everything.
+ * An event source opened by `openEventSource`: an `EventTarget` that mirrors the browser's
+ * `EventSource` (`event.target` is this object). While connecting or open it stays alive even
+ * if only its listeners reference it; `free()` closes it and releases everything at once.
  */
-export class CometEventSource {
+export class CometEventSource extends EventTarget {
   private constructor();
-  /** Closes the source and releases it. */
+  /** Closes the source and releases everything it holds. */
   free(): void;
-  [Symbol.dispose](): void;
   static readonly CONNECTING: 0;
   static readonly OPEN: 1;
   static readonly CLOSED: 2;
@@ -149,19 +160,6 @@ export class CometEventSource {
 export function openEventSource(url: string | URL, options?: EventSourceOptions): CometEventSource;
 "#;
 
-const HANDLER_NAMES: [&str; 3] = ["open", "message", "error"];
-
-/// An event source for JavaScript; see the module docs.
-#[wasm_bindgen(js_name = CometEventSource, skip_typescript)]
-pub struct JsEventSource {
-    /// The event task holds only weak references, so `free()` ends it.
-    source: Rc<RefCell<EventSource>>,
-    events: Events,
-    url: String,
-    with_credentials: bool,
-    polyfilled: bool,
-}
-
 fn read_polyfill(options: &JsValue) -> Result<Polyfill, Error> {
     match opts::string(options, "polyfill")?.as_deref() {
         None | Some("auto") => Ok(Polyfill::Auto),
@@ -210,12 +208,24 @@ fn read_options(options: &JsValue) -> Result<EventSourceOptions, Error> {
     if let Some(n) = opts::uint(options, "maxRetries")? {
         o = o.max_retries(n);
     }
+    if let Some(policy) = crate::js::security::secure_only(options)? {
+        o = o.secure_only(policy);
+    }
     Ok(o)
+}
+
+#[wasm_bindgen(module = "/js/eventsource.js")]
+extern "C" {
+    /// The hand-written class (`js/eventsource.js`).
+    pub type CometEventSource;
+    #[wasm_bindgen(constructor)]
+    fn new(es: &JsValue, core: JsValue, url: &str, with_credentials: bool) -> CometEventSource;
+    fn emit(target: &JsValue, kind: u32, a: &JsValue, b: &JsValue, c: &JsValue, d: &JsValue);
 }
 
 /// Opens an event source; see the TypeScript declaration above for the contract.
 #[wasm_bindgen(js_name = openEventSource, skip_typescript)]
-pub fn open_event_source(url: JsValue, options: JsValue) -> Result<JsEventSource, JsValue> {
+pub fn open_event_source(url: JsValue, options: JsValue) -> Result<CometEventSource, JsValue> {
     let url = match url.as_string() {
         Some(s) => s,
         None => match url.dyn_ref::<web_sys::Url>() {
@@ -223,195 +233,125 @@ pub fn open_event_source(url: JsValue, options: JsValue) -> Result<JsEventSource
             None => return Err(Error::invalid("url must be a string or a URL").into()),
         },
     };
-    let options = read_options(&options)?;
-    let source = EventSource::open(&url, options)?;
-    let events = Events::new(&HANDLER_NAMES)?;
-    let js = JsEventSource {
-        url: source.url().to_owned(),
-        with_credentials: source.with_credentials(),
-        polyfilled: source.is_polyfill(),
-        source: Rc::new(RefCell::new(source)),
-        events,
+    let mut options = read_options(&options)?;
+    let (url, polyfill) = eventsource::prepare(&url, &mut options)?;
+    let with_credentials = options.with_credentials;
+    if !polyfill {
+        let es = eventsource::create_native(&url, with_credentials)?;
+        return Ok(CometEventSource::new(
+            &es,
+            JsValue::UNDEFINED,
+            &url,
+            with_credentials,
+        ));
+    }
+    let shared = Shared::new(&options);
+    let link = Rc::new(Link {
+        target: RefCell::new(None),
+        origin: JsValue::from_str(&eventsource::origin_of(&url)),
+    });
+    let weak = Rc::downgrade(&link);
+    let out: Out = Rc::new(move |event| deliver(&weak, event));
+    let driver: Pin<Box<dyn Future<Output = ()>>> = Box::pin(eventsource::polyfill(
+        url.clone(),
+        options,
+        shared.clone(),
+        out,
+    ));
+    let (driver, abort) = abortable(driver);
+    let core = EventSourceCore {
+        shared,
+        link: link.clone(),
+        abort,
     };
-    wasm_bindgen_futures::spawn_local(pump(Rc::downgrade(&js.source), js.events.weak_target()));
-    Ok(js)
+    let target = CometEventSource::new(&JsValue::NULL, core.into(), &url, with_credentials);
+    // Set before the driver first runs (a later microtask), so no event can be missed.
+    *link.target.borrow_mut() = Some(target.clone());
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = driver.await;
+    });
+    Ok(target)
 }
 
-/// Reads the source and re-dispatches its events until it ends or the object is freed.
-async fn pump(source: Weak<RefCell<EventSource>>, target: Weak<EventTarget>) {
-    loop {
-        // Borrow only while polling: listeners run below and may call close().
-        let next = poll_fn(|cx| match source.upgrade() {
-            None => Poll::Ready(None),
-            Some(rc) => match rc.try_borrow_mut() {
-                Ok(mut s) => s.poll_next_unpin(cx),
-                Err(_) => {
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-            },
-        })
-        .await;
-        let (Some(event), Some(target)) = (next, target.upgrade()) else {
-            break;
-        };
-        if let Ok(event) = make_event(event) {
-            // Listener exceptions are reported by the browser; dispatch itself does not throw.
-            let _ = target.dispatch_event(&event);
+/// The polyfill's way to its JS object.
+struct Link {
+    /// Held strongly until the source is closed; see the module docs.
+    target: RefCell<Option<JsValue>>,
+    /// `MessageEvent.origin`, made once.
+    origin: JsValue,
+}
+
+/// Dispatches one polyfill event on the JS object, unless the source was closed.
+fn deliver(link: &Weak<Link>, event: SseEvent) {
+    let Some(link) = link.upgrade() else {
+        return;
+    };
+    // Cloned out of the cell: listeners may close the source, which empties it.
+    let Some(target) = link.target.borrow().clone() else {
+        return;
+    };
+    let none = &JsValue::UNDEFINED;
+    match event {
+        SseEvent::Open => emit(&target, 0, none, none, none, none),
+        SseEvent::Message(m) => emit(
+            &target,
+            1,
+            &JsValue::from_str(&m.event_type),
+            &JsValue::from_str(&m.data),
+            &JsValue::from_str(&m.last_event_id),
+            &link.origin,
+        ),
+        SseEvent::Error { fatal, error } => {
+            let error = error.map_or(JsValue::UNDEFINED, JsValue::from);
+            emit(&target, 2, &JsValue::from_bool(fatal), &error, none, none);
+            if fatal {
+                // The source is closed: nothing holds the object for it any more.
+                link.target.borrow_mut().take();
+            }
         }
     }
 }
 
-fn make_event(event: SseEvent) -> Result<Event, JsValue> {
-    Ok(match event {
-        SseEvent::Open => Event::new("open")?,
-        SseEvent::Message(m) => {
-            let init = MessageEventInit::new();
-            init.set_data(&JsValue::from_str(&m.data));
-            init.set_last_event_id(&m.last_event_id);
-            init.set_origin(&m.origin);
-            MessageEvent::new_with_event_init_dict(&m.event_type, &init)?.into()
-        }
-        SseEvent::Error { fatal, error } => {
-            let e = Event::new("error")?;
-            let _ = Reflect::set(&e, &JsValue::from_str("fatal"), &JsValue::from_bool(fatal));
-            if let Some(error) = error {
-                let _ = Reflect::set(&e, &JsValue::from_str("error"), &JsValue::from(error));
-            }
-            e
-        }
-    })
+/// The Rust side of a polyfilled JS `CometEventSource`; see the module docs.
+#[wasm_bindgen(skip_typescript)]
+pub struct EventSourceCore {
+    shared: Rc<Shared>,
+    link: Rc<Link>,
+    /// Ends the driver task, which drops the request and the timer.
+    abort: AbortHandle,
 }
 
-#[wasm_bindgen(js_class = CometEventSource)]
-impl JsEventSource {
-    /// Closes the source: no more events, no reconnection.
+#[wasm_bindgen]
+impl EventSourceCore {
+    /// Closes the source: no more events (not even the rest of a chunk being dispatched), no
+    /// reconnection; lets the JS object go.
     pub fn close(&self) {
-        if let Ok(mut s) = self.source.try_borrow_mut() {
-            s.close();
-        }
+        self.shared.close();
+        self.link.target.borrow_mut().take();
+        self.abort.abort();
     }
 
     /// 0 connecting, 1 open, 2 closed.
     #[wasm_bindgen(getter, js_name = readyState)]
     pub fn ready_state(&self) -> u16 {
-        self.source
-            .try_borrow()
-            .map_or(2, |s| s.ready_state().as_u16())
-    }
-
-    /// The absolute URL.
-    #[wasm_bindgen(getter)]
-    pub fn url(&self) -> String {
-        self.url.clone()
-    }
-
-    /// Whether credentials are sent cross-origin.
-    #[wasm_bindgen(getter, js_name = withCredentials)]
-    pub fn with_credentials(&self) -> bool {
-        self.with_credentials
+        self.shared.ready_state().as_u16()
     }
 
     /// The last event ID.
     #[wasm_bindgen(getter, js_name = lastEventId)]
     pub fn last_event_id(&self) -> String {
-        self.source
-            .try_borrow()
-            .map(|s| s.last_event_id())
-            .unwrap_or_default()
+        self.shared.last_event_id()
     }
 
-    /// True when the XHR polyfill is in use.
-    #[wasm_bindgen(getter)]
-    pub fn polyfilled(&self) -> bool {
-        self.polyfilled
+    /// Also deliver events of this type.
+    #[wasm_bindgen(js_name = addEventType)]
+    pub fn add_event_type(&self, event_type: &str) {
+        self.shared.add_type(event_type);
     }
+}
 
-    /// 0.
-    #[wasm_bindgen(getter = CONNECTING)]
-    pub fn connecting(&self) -> u16 {
-        0
-    }
-    /// 1.
-    #[wasm_bindgen(getter = OPEN)]
-    pub fn open(&self) -> u16 {
-        1
-    }
-    /// 2.
-    #[wasm_bindgen(getter = CLOSED)]
-    pub fn closed(&self) -> u16 {
-        2
-    }
-    /// 0.
-    #[wasm_bindgen(getter = CONNECTING)]
-    pub fn connecting_static() -> u16 {
-        0
-    }
-    /// 1.
-    #[wasm_bindgen(getter = OPEN)]
-    pub fn open_static() -> u16 {
-        1
-    }
-    /// 2.
-    #[wasm_bindgen(getter = CLOSED)]
-    pub fn closed_static() -> u16 {
-        2
-    }
-
-    /// `EventTarget.addEventListener`; also asks the source for events of that type.
-    #[wasm_bindgen(js_name = addEventListener)]
-    pub fn add_event_listener(
-        &self,
-        kind: &str,
-        listener: JsValue,
-        options: JsValue,
-    ) -> Result<(), JsValue> {
-        self.events.add_listener(kind, &listener, &options)?;
-        if let Ok(mut s) = self.source.try_borrow_mut() {
-            s.add_event_type(kind);
-        }
-        Ok(())
-    }
-
-    /// `EventTarget.removeEventListener`.
-    #[wasm_bindgen(js_name = removeEventListener)]
-    pub fn remove_event_listener(
-        &self,
-        kind: &str,
-        listener: JsValue,
-        options: JsValue,
-    ) -> Result<(), JsValue> {
-        self.events.remove_listener(kind, &listener, &options)
-    }
-
-    /// The `open` handler.
-    #[wasm_bindgen(getter)]
-    pub fn onopen(&self) -> JsValue {
-        self.events.handler(0)
-    }
-    /// Sets the `open` handler.
-    #[wasm_bindgen(setter)]
-    pub fn set_onopen(&mut self, f: JsValue) {
-        self.events.set_handler(0, f)
-    }
-    /// The `message` handler.
-    #[wasm_bindgen(getter)]
-    pub fn onmessage(&self) -> JsValue {
-        self.events.handler(1)
-    }
-    /// Sets the `message` handler.
-    #[wasm_bindgen(setter)]
-    pub fn set_onmessage(&mut self, f: JsValue) {
-        self.events.set_handler(1, f)
-    }
-    /// The `error` handler.
-    #[wasm_bindgen(getter)]
-    pub fn onerror(&self) -> JsValue {
-        self.events.handler(2)
-    }
-    /// Sets the `error` handler.
-    #[wasm_bindgen(setter)]
-    pub fn set_onerror(&mut self, f: JsValue) {
-        self.events.set_handler(2, f)
+impl Drop for EventSourceCore {
+    fn drop(&mut self) {
+        self.close();
     }
 }

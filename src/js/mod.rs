@@ -2,15 +2,14 @@
 //! (compiled with the `js` feature only).
 //!
 //! Options arrive as plain JS objects and are read with [`opts`]; errors leave as JS `Error`s
-//! built by [`error`]. The classes that must behave like browser objects (`Socket`) are
-//! hand-written JavaScript in `js/` at the crate root, shipped as wasm-bindgen snippets: each
-//! extends `EventTarget` and holds a Rust core created through [`Cores`], which makes every
-//! decision. [`install`] hands the snippets that factory; the package's start function calls it.
+//! built by [`error`]. The classes that must behave like browser objects (`Socket`,
+//! `CometWebSocket`, `CometEventSource`) are hand-written JavaScript in `js/` at the crate
+//! root, shipped as wasm-bindgen snippets: each extends `EventTarget` and leaves every decision
+//! to Rust, through a core it holds or the stateless methods of [`Cores`]. [`install`] hands
+//! the snippets that factory; the package's start function calls it.
 
 pub(crate) mod error;
 pub mod security;
-#[cfg(any(feature = "websocket", feature = "eventsource"))]
-pub(crate) mod events;
 #[cfg(feature = "eventsource")]
 pub mod eventsource;
 #[cfg(feature = "jsonp")]
@@ -27,7 +26,7 @@ pub mod xdr;
 #[cfg(feature = "xhr")]
 pub mod xhr;
 
-#[cfg(any(feature = "socket", feature = "websocket", feature = "eventsource"))]
+#[cfg(any(feature = "socket", feature = "websocket"))]
 mod cores {
     use wasm_bindgen::prelude::*;
 
@@ -54,5 +53,5 @@ mod cores {
     }
 }
 
-#[cfg(any(feature = "socket", feature = "websocket", feature = "eventsource"))]
+#[cfg(any(feature = "socket", feature = "websocket"))]
 pub use cores::{install, Cores};

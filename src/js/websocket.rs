@@ -3,35 +3,34 @@
 //! [`WebSocket`](https://developer.mozilla.org/docs/Web/API/WebSocket).
 //!
 //! The returned `CometWebSocket` (not named `WebSocket`, which would shadow the global inside the
-//! generated glue) looks like the native object: `send`, `close`, `readyState`,
-//! `bufferedAmount`, `protocol`, `url`, `extensions`, `binaryType`, `addEventListener` /
-//! `removeEventListener` and `onopen`/`onmessage`/`onerror`/`onclose`, with real `Event`,
-//! `MessageEvent` and `CloseEvent` objects. Differences: bad input to `close`/`send`, a bad URL
-//! or bad subprotocols throw a cometkit `Error` with `kind: "invalid"` (not a `DOMException`),
-//! `send` throws unless the socket is open, `close()` without a code sends 1000, and
-//! `event.target` is an internal `EventTarget`, not the `CometWebSocket`.
+//! generated glue) is hand-written JavaScript (`js/websocket.js`): an `EventTarget` with the
+//! native object's surface (`send`, `close`, `readyState`, `bufferedAmount`, `protocol`, `url`,
+//! `extensions`, `binaryType`, the state constants and `onopen`/`onmessage`/`onerror`/`onclose`),
+//! whose events are real `Event`, `MessageEvent` and `CloseEvent` objects with the object
+//! itself as `target`. Differences from the native object: bad input to `close`/`send`, a bad
+//! URL or bad subprotocols throw a cometkit `Error` with `kind: "invalid"` (not a
+//! `DOMException`), `send` throws unless the socket is open, `close()` without a code sends
+//! 1000, and `free()` closes with 1000 and stops every event.
 //!
-//! Events are re-dispatched by a local task reading the transport's channel; it ends after the
-//! close event, or as soon as the object is freed (`free()` also closes the socket with 1000).
-//! Keep a reference to the object while you use it: where the glue registers exported objects
-//! with a `FinalizationRegistry`, one that is garbage-collected is freed, which closes it.
+//! Who does what: `openWebSocket` is exported from Rust because everything it does is a rule
+//! (URL resolution and `http:`→`ws:` mapping, subprotocol and option validation; see
+//! [`crate::transport::websocket`]); it creates the native socket and hands it to the class.
+//! The class listens to the native socket itself, so received messages never enter wasm: it
+//! re-dispatches each one with the data the browser made (string, `ArrayBuffer` or `Blob`).
+//! `send`, `close` and the `binaryType` setter call the stateless [`Cores`] methods below,
+//! which decide what is accepted; nothing per socket lives in wasm, so there is nothing to
+//! free and no finalizer. The object lives exactly as long as the native socket (see
+//! `js/websocket.js`).
 
-use std::rc::Weak;
-
-use futures_channel::mpsc::UnboundedReceiver;
-use futures_util::StreamExt;
-use js_sys::{Array, ArrayBuffer, Object};
+use js_sys::{Array, ArrayBuffer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{
-    BinaryType, Blob, CloseEvent, CloseEventInit, Event, EventTarget, MessageEvent,
-    MessageEventInit,
-};
+use web_sys::{BinaryType, Blob};
 
-use crate::js::events::Events;
 use crate::js::opts;
+use crate::js::Cores;
 use crate::protocol::close;
-use crate::transport::websocket::{Conn, Raw, ReadyState};
+use crate::transport::websocket;
 use crate::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -42,6 +41,8 @@ export interface WebSocketOptions {
   protocols?: string | string[];
   /** How binary messages arrive in `MessageEvent.data`: `ArrayBuffer` (default) or `Blob`. */
   binaryType?: "arraybuffer" | "blob";
+  /** Refuse a `ws:` (or `http:`) URL before connecting; overrides `setDefaults`. */
+  secureOnly?: SecureOnly;
 }
 
 /** The events of a `CometWebSocket`, by name. */
@@ -53,16 +54,23 @@ export interface CometWebSocketEventMap {
 }
 
 /**
- * A WebSocket opened by `openWebSocket`; mirrors the browser's `WebSocket`.
- * Bad input throws an `Error` with `kind: "invalid"`. `free()` closes the socket (code 1000);
- * keep a reference while using it, since a garbage-collected object is freed too.
- * `event.target` is an internal EventTarget, not this object.
+ * A WebSocket opened by `openWebSocket`: an `EventTarget` that mirrors the browser's
+ * `WebSocket` (`event.target` is this object). Bad input throws an `Error` with
+ * `kind: "invalid"`. While connecting or open it stays alive even if only its listeners
+ * reference it, as a native WebSocket does.
  */
-export class CometWebSocket {
+export class CometWebSocket extends EventTarget {
   private constructor();
-  /** Closes the socket (1000) if still connecting or open, and releases it. */
+  /** Closes the socket (1000) if still connecting or open; no event is dispatched after it. */
   free(): void;
-  [Symbol.dispose](): void;
+  static readonly CONNECTING: 0;
+  static readonly OPEN: 1;
+  static readonly CLOSING: 2;
+  static readonly CLOSED: 3;
+  readonly CONNECTING: 0;
+  readonly OPEN: 1;
+  readonly CLOSING: 2;
+  readonly CLOSED: 3;
   /** 0 connecting, 1 open, 2 closing, 3 closed. */
   readonly readyState: 0 | 1 | 2 | 3;
   /** Bytes queued by `send` but not yet transmitted. */
@@ -118,15 +126,22 @@ export class CometWebSocket {
 export function openWebSocket(url: string | URL, options?: WebSocketOptions): CometWebSocket;
 "#;
 
-const EVENT_NAMES: [&str; 4] = ["open", "message", "error", "close"];
+#[wasm_bindgen(module = "/js/websocket.js")]
+extern "C" {
+    /// The hand-written class (`js/websocket.js`).
+    pub type CometWebSocket;
+    #[wasm_bindgen(constructor)]
+    fn new(ws: &web_sys::WebSocket) -> CometWebSocket;
+}
 
-/// A WebSocket for JavaScript; see the module docs.
-#[wasm_bindgen(js_name = CometWebSocket, skip_typescript)]
-pub struct JsWebSocket {
-    conn: Conn,
-    /// Where JS listeners live. The event task holds only a weak reference, so freeing the
-    /// object stops event delivery at once.
-    events: Events,
+#[wasm_bindgen]
+extern "C" {
+    /// A WebSocket seen through the untyped `send`, so a string, buffer, view or Blob goes to
+    /// the browser as the JS value it is (web-sys's `send_with_str` would copy a string
+    /// through wasm memory and back).
+    type AnySender;
+    #[wasm_bindgen(method, catch, js_name = send)]
+    fn send_any(this: &AnySender, data: &JsValue) -> Result<(), JsValue>;
 }
 
 fn invalid(message: &'static str) -> JsValue {
@@ -147,18 +162,18 @@ fn read_protocols(options: &JsValue) -> Result<Vec<String>, Error> {
     list.iter().map(|p| p.as_string().ok_or_else(bad)).collect()
 }
 
-fn read_binary_type(options: &JsValue) -> Result<Option<BinaryType>, Error> {
-    match opts::string(options, "binaryType")?.as_deref() {
-        None => Ok(None),
-        Some("arraybuffer") => Ok(Some(BinaryType::Arraybuffer)),
-        Some("blob") => Ok(Some(BinaryType::Blob)),
-        Some(_) => Err(opts::bad("binaryType", "\"arraybuffer\" or \"blob\"")),
+/// The `binaryType` values, for the option and the setter alike.
+fn binary_type(value: &JsValue) -> Option<BinaryType> {
+    match value.as_string().as_deref() {
+        Some("arraybuffer") => Some(BinaryType::Arraybuffer),
+        Some("blob") => Some(BinaryType::Blob),
+        _ => None,
     }
 }
 
 /// Opens a WebSocket; see the TypeScript declaration above for the contract.
 #[wasm_bindgen(js_name = openWebSocket, skip_typescript)]
-pub fn open_web_socket(url: JsValue, options: JsValue) -> Result<JsWebSocket, JsValue> {
+pub fn open_web_socket(url: JsValue, options: JsValue) -> Result<CometWebSocket, JsValue> {
     let url = match url.as_string() {
         Some(s) => s,
         None => match url.dyn_ref::<web_sys::Url>() {
@@ -168,80 +183,57 @@ pub fn open_web_socket(url: JsValue, options: JsValue) -> Result<JsWebSocket, Js
     };
     opts::check_object(&options, "options")?;
     let protocols = read_protocols(&options)?;
-    let binary_type = read_binary_type(&options)?;
+    let kind = opts::get(&options, "binaryType");
+    let kind = if kind.is_undefined() || kind.is_null() {
+        None
+    } else {
+        Some(
+            binary_type(&kind)
+                .ok_or_else(|| opts::bad("binaryType", "\"arraybuffer\" or \"blob\""))?,
+        )
+    };
+    let secure_only = crate::js::security::secure_only(&options)?;
     let names: Vec<&str> = protocols.iter().map(String::as_str).collect();
-    let (conn, rx) = Conn::connect(&url, &names)?;
-    if let Some(t) = binary_type {
-        conn.raw().set_binary_type(t);
+    let url = websocket::resolve_url(&url)?;
+    crate::security::check_url(&url, secure_only)?;
+    let ws = websocket::create(&url, &names)?;
+    if let Some(kind) = kind {
+        ws.set_binary_type(kind);
     }
-    // Native `MessageEvent.origin` of a WebSocket message is the origin of its URL.
-    let origin = web_sys::Url::new(&conn.raw().url())
-        .map(|u| u.origin())
-        .unwrap_or_default();
-    let events = Events::new(&EVENT_NAMES)?;
-    wasm_bindgen_futures::spawn_local(pump(rx, events.weak_target(), origin));
-    Ok(JsWebSocket { conn, events })
+    Ok(CometWebSocket::new(&ws))
 }
 
-async fn pump(mut rx: UnboundedReceiver<Raw>, target: Weak<EventTarget>, origin: String) {
-    while let Some(raw) = rx.next().await {
-        let Some(target) = target.upgrade() else {
-            break;
-        };
-        if let Ok(event) = make_event(raw, &origin) {
-            // Listener exceptions are reported by the browser; dispatch itself does not throw.
-            let _ = target.dispatch_event(&event);
-        }
-    }
-}
-
-fn make_event(raw: Raw, origin: &str) -> Result<Event, JsValue> {
-    Ok(match raw {
-        Raw::Open => Event::new("open")?,
-        Raw::Error => Event::new("error")?,
-        Raw::Message(data) => {
-            let init = MessageEventInit::new();
-            init.set_data(&data);
-            init.set_origin(origin);
-            MessageEvent::new_with_event_init_dict("message", &init)?.into()
-        }
-        Raw::Close(info) => {
-            let init = CloseEventInit::new();
-            init.set_code(info.code);
-            init.set_reason(&info.reason);
-            init.set_was_clean(info.was_clean);
-            CloseEvent::new_with_event_init_dict("close", &init)?.into()
-        }
-    })
-}
-
-#[wasm_bindgen(js_class = CometWebSocket)]
-impl JsWebSocket {
-    /// Sends a string, `ArrayBuffer`, typed array / `DataView`, or `Blob`.
-    pub fn send(&self, data: JsValue) -> Result<(), JsValue> {
-        let ws = self.conn.raw();
-        let sent = if let Some(s) = data.as_string() {
-            self.conn.check_open()?;
-            ws.send_with_str(&s)
-        } else if let Some(buf) = data.dyn_ref::<ArrayBuffer>() {
-            self.conn.check_open()?;
-            ws.send_with_array_buffer(buf)
-        } else if ArrayBuffer::is_view(&data) {
-            self.conn.check_open()?;
-            ws.send_with_array_buffer_view(data.unchecked_ref::<Object>())
-        } else if let Some(blob) = data.dyn_ref::<Blob>() {
-            self.conn.check_open()?;
-            ws.send_with_blob(blob)
-        } else {
+/// The rules behind `CometWebSocket`'s methods (`js/websocket.js`), one call each.
+#[wasm_bindgen]
+impl Cores {
+    /// `send(data)`: a string, `ArrayBuffer`, typed array / `DataView` or `Blob`, on an open
+    /// socket; anything else throws (kind "invalid") and nothing is sent.
+    #[wasm_bindgen(js_name = wsSend)]
+    pub fn ws_send(&self, ws: &web_sys::WebSocket, data: JsValue) -> Result<(), JsValue> {
+        let accepted = data.is_string()
+            || data.is_instance_of::<ArrayBuffer>()
+            || ArrayBuffer::is_view(&data)
+            || data.is_instance_of::<Blob>();
+        if !accepted {
             return Err(invalid(
                 "send() takes a string, an ArrayBuffer, a typed array or DataView, or a Blob",
             ));
-        };
-        sent.map_err(|e| Conn::send_failed(e).into())
+        }
+        websocket::check_open(ws)?;
+        ws.unchecked_ref::<AnySender>()
+            .send_any(&data)
+            .map_err(|e| websocket::send_failed(e).into())
     }
 
-    /// Starts the closing handshake (code defaults to 1000).
-    pub fn close(&self, code: JsValue, reason: JsValue) -> Result<(), JsValue> {
+    /// `close(code?, reason?)`: code 1000 by default, else 1000 or 3000-4999; a reason of at
+    /// most 123 UTF-8 bytes. Bad input throws (kind "invalid") and the socket stays as it was.
+    #[wasm_bindgen(js_name = wsClose)]
+    pub fn ws_close(
+        &self,
+        ws: &web_sys::WebSocket,
+        code: JsValue,
+        reason: JsValue,
+    ) -> Result<(), JsValue> {
         let code = if code.is_undefined() {
             close::NORMAL
         } else {
@@ -257,123 +249,14 @@ impl JsWebSocket {
                 .as_string()
                 .ok_or_else(|| invalid("close reason must be a string"))?
         };
-        self.conn.close_with(code, &reason).map_err(Into::into)
+        websocket::close_with(ws, code, &reason).map_err(Into::into)
     }
 
-    /// 0 connecting, 1 open, 2 closing, 3 closed.
-    #[wasm_bindgen(getter, js_name = readyState)]
-    pub fn ready_state(&self) -> u16 {
-        match self.conn.ready_state() {
-            ReadyState::Connecting => 0,
-            ReadyState::Open => 1,
-            ReadyState::Closing => 2,
-            ReadyState::Closed => 3,
+    /// The `binaryType` setter: other values are ignored, as by the browser.
+    #[wasm_bindgen(js_name = wsBinaryType)]
+    pub fn ws_binary_type(&self, ws: &web_sys::WebSocket, value: JsValue) {
+        if let Some(kind) = binary_type(&value) {
+            ws.set_binary_type(kind);
         }
-    }
-
-    /// Bytes queued but not yet transmitted.
-    #[wasm_bindgen(getter, js_name = bufferedAmount)]
-    pub fn buffered_amount(&self) -> u32 {
-        self.conn.raw().buffered_amount()
-    }
-
-    /// The chosen subprotocol, or "".
-    #[wasm_bindgen(getter)]
-    pub fn protocol(&self) -> String {
-        self.conn.raw().protocol()
-    }
-
-    /// The absolute ws:/wss: URL.
-    #[wasm_bindgen(getter)]
-    pub fn url(&self) -> String {
-        self.conn.raw().url()
-    }
-
-    /// The accepted extensions.
-    #[wasm_bindgen(getter)]
-    pub fn extensions(&self) -> String {
-        self.conn.raw().extensions()
-    }
-
-    /// "arraybuffer" or "blob".
-    #[wasm_bindgen(getter, js_name = binaryType)]
-    pub fn binary_type(&self) -> String {
-        match self.conn.raw().binary_type() {
-            BinaryType::Blob => "blob".into(),
-            _ => "arraybuffer".into(),
-        }
-    }
-
-    /// Sets how binary messages arrive; other values are ignored, as by the browser.
-    #[wasm_bindgen(setter, js_name = binaryType)]
-    pub fn set_binary_type(&self, value: JsValue) {
-        match value.as_string().as_deref() {
-            Some("arraybuffer") => self.conn.raw().set_binary_type(BinaryType::Arraybuffer),
-            Some("blob") => self.conn.raw().set_binary_type(BinaryType::Blob),
-            _ => {}
-        }
-    }
-
-    /// `EventTarget.addEventListener`.
-    #[wasm_bindgen(js_name = addEventListener)]
-    pub fn add_event_listener(
-        &self,
-        kind: &str,
-        listener: JsValue,
-        options: JsValue,
-    ) -> Result<(), JsValue> {
-        self.events.add_listener(kind, &listener, &options)
-    }
-
-    /// `EventTarget.removeEventListener`.
-    #[wasm_bindgen(js_name = removeEventListener)]
-    pub fn remove_event_listener(
-        &self,
-        kind: &str,
-        listener: JsValue,
-        options: JsValue,
-    ) -> Result<(), JsValue> {
-        self.events.remove_listener(kind, &listener, &options)
-    }
-
-    /// The `open` handler.
-    #[wasm_bindgen(getter)]
-    pub fn onopen(&self) -> JsValue {
-        self.events.handler(0)
-    }
-    /// Sets the `open` handler.
-    #[wasm_bindgen(setter)]
-    pub fn set_onopen(&mut self, f: JsValue) {
-        self.events.set_handler(0, f)
-    }
-    /// The `message` handler.
-    #[wasm_bindgen(getter)]
-    pub fn onmessage(&self) -> JsValue {
-        self.events.handler(1)
-    }
-    /// Sets the `message` handler.
-    #[wasm_bindgen(setter)]
-    pub fn set_onmessage(&mut self, f: JsValue) {
-        self.events.set_handler(1, f)
-    }
-    /// The `error` handler.
-    #[wasm_bindgen(getter)]
-    pub fn onerror(&self) -> JsValue {
-        self.events.handler(2)
-    }
-    /// Sets the `error` handler.
-    #[wasm_bindgen(setter)]
-    pub fn set_onerror(&mut self, f: JsValue) {
-        self.events.set_handler(2, f)
-    }
-    /// The `close` handler.
-    #[wasm_bindgen(getter)]
-    pub fn onclose(&self) -> JsValue {
-        self.events.handler(3)
-    }
-    /// Sets the `close` handler.
-    #[wasm_bindgen(setter)]
-    pub fn set_onclose(&mut self, f: JsValue) {
-        self.events.set_handler(3, f)
     }
 }

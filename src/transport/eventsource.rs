@@ -93,7 +93,7 @@ pub enum Polyfill {
 #[derive(Debug, Clone, Default)]
 pub struct EventSourceOptions {
     polyfill: Polyfill,
-    with_credentials: bool,
+    pub(crate) with_credentials: bool,
     headers: Vec<(String, String)>,
     method: Option<String>,
     body: Option<String>,
@@ -249,8 +249,9 @@ pub enum SseEvent {
     },
 }
 
-/// State shared with the event sources (native listeners, polyfill driver).
-struct Shared {
+/// State shared with the event sources (native listeners, polyfill driver) and, for the
+/// polyfill, with the JS `CometEventSource`'s core.
+pub(crate) struct Shared {
     state: Cell<ReadyState>,
     last_event_id: RefCell<String>,
     /// Types delivered besides message/open/error (the polyfill filters with it).
@@ -258,10 +259,116 @@ struct Shared {
 }
 
 impl Shared {
+    /// Fresh state: connecting, with the options' starting last event ID.
+    pub(crate) fn new(options: &EventSourceOptions) -> Rc<Shared> {
+        Rc::new(Shared {
+            state: Cell::new(ReadyState::Connecting),
+            last_event_id: RefCell::new(options.last_event_id.clone().unwrap_or_default()),
+            types: RefCell::new(Vec::new()),
+        })
+    }
+
     fn wants(&self, event_type: &str) -> bool {
         matches!(event_type, "message" | "open" | "error")
             || self.types.borrow().iter().any(|t| t == event_type)
     }
+
+    /// Moves to `state`, unless closed: closing is final, even when a driver still running
+    /// up the stack (a listener closed the source) would move on.
+    fn set(&self, state: ReadyState) {
+        if self.state.get() != ReadyState::Closed {
+            self.state.set(state);
+        }
+    }
+
+    /// The polyfill's state (for the JS core).
+    #[cfg(feature = "js")]
+    pub(crate) fn ready_state(&self) -> ReadyState {
+        self.state.get()
+    }
+
+    /// Closed for good.
+    pub(crate) fn close(&self) {
+        self.state.set(ReadyState::Closed);
+    }
+
+    /// The last event ID (for the JS core).
+    #[cfg(feature = "js")]
+    pub(crate) fn last_event_id(&self) -> String {
+        self.last_event_id.borrow().clone()
+    }
+
+    /// Also deliver events of `event_type` (polyfill: the driver filters with it).
+    pub(crate) fn add_type(&self, event_type: &str) {
+        add_type(&mut self.types.borrow_mut(), event_type);
+    }
+}
+
+/// Where the polyfill's events go, called once per event as the driver produces them.
+pub(crate) type Out = Rc<dyn Fn(SseEvent)>;
+
+/// The checks and the engine choice of [`EventSource::open`]: the absolute URL, and `true`
+/// when the polyfill is to run.
+pub(crate) fn prepare(
+    url: &str,
+    options: &mut EventSourceOptions,
+) -> Result<(String, bool), Error> {
+    let url = resolve_url(url)?;
+    check_options(options)?;
+    // Decided once: reconnections keep the policy the stream was opened under.
+    let secure_only = crate::security::effective_secure_only(options.secure_only);
+    crate::security::check_url(&url, Some(secure_only))?;
+    options.secure_only = Some(secure_only);
+    let has_native =
+        Reflect::has(&js_sys::global(), &JsValue::from_str("EventSource")).unwrap_or(false);
+    let polyfill = match options.polyfill {
+        Polyfill::Always => true,
+        Polyfill::Never if options.needs_polyfill() => {
+            return Err(Error::invalid(
+                "headers, method, body, lastEventId and the last-event-ID query parameter \
+                 need the polyfill, but polyfill is \"never\"",
+            ))
+        }
+        Polyfill::Never if !has_native => {
+            return Err(Error::invalid("this browser has no native EventSource"))
+        }
+        Polyfill::Never => false,
+        Polyfill::Auto => options.needs_polyfill() || !has_native,
+    };
+    Ok((url, polyfill))
+}
+
+/// The browser's `EventSource` at `url` (already resolved), without listeners.
+pub(crate) fn create_native(
+    url: &str,
+    with_credentials: bool,
+) -> Result<web_sys::EventSource, Error> {
+    let init = web_sys::EventSourceInit::new();
+    init.set_with_credentials(with_credentials);
+    web_sys::EventSource::new_with_event_source_init_dict(url, &init)
+        .map_err(|_| Error::invalid("the browser refused the EventSource URL"))
+}
+
+/// The polyfill at `url` (already resolved by [`prepare`]): connects, streams and
+/// reconnects until a fatal error, reporting through `shared` and `out`. Dropping the future
+/// aborts its request and clears its timer.
+pub(crate) fn polyfill(
+    url: String,
+    options: EventSourceOptions,
+    shared: Rc<Shared>,
+    out: Out,
+) -> impl Future<Output = ()> {
+    for t in &options.event_types {
+        shared.add_type(t);
+    }
+    drive(Config::new(url, options), shared, out)
+}
+
+/// The origin of `url` (the polyfill's `MessageEvent.origin`: the request URL's).
+pub(crate) fn origin_of(url: &str) -> String {
+    web_sys::Url::new(url)
+        .map(|u| u.origin())
+        .unwrap_or_default()
 }
 
 /// An open EventSource; see the module docs. Read events with [`EventSource::next`].
@@ -304,49 +411,24 @@ impl EventSource {
     /// for and the browser has no `EventSource`. Connection failures are not errors here:
     /// they arrive as [`SseEvent::Error`].
     pub fn open(url: &str, options: EventSourceOptions) -> Result<EventSource, Error> {
-        let url = resolve_url(url)?;
-        check_options(&options)?;
-        // Decided once: reconnections keep the policy the stream was opened under.
-        let secure_only = crate::security::effective_secure_only(options.secure_only);
-        crate::security::check_url(&url, Some(secure_only))?;
-        let options = EventSourceOptions {
-            secure_only: Some(secure_only),
-            ..options
-        };
-        let has_native =
-            Reflect::has(&js_sys::global(), &JsValue::from_str("EventSource")).unwrap_or(false);
-        let polyfill = match options.polyfill {
-            Polyfill::Always => true,
-            Polyfill::Never if options.needs_polyfill() => {
-                return Err(Error::invalid(
-                    "headers, method, body, lastEventId and the last-event-ID query parameter \
-                     need the polyfill, but polyfill is \"never\"",
-                ))
-            }
-            Polyfill::Never if !has_native => {
-                return Err(Error::invalid("this browser has no native EventSource"))
-            }
-            Polyfill::Never => false,
-            Polyfill::Auto => options.needs_polyfill() || !has_native,
-        };
-        let shared = Rc::new(Shared {
-            state: Cell::new(ReadyState::Connecting),
-            last_event_id: RefCell::new(String::new()),
-            types: RefCell::new(Vec::new()),
-        });
+        let mut options = options;
+        let (url, polyfill) = prepare(url, &mut options)?;
+        let shared = Shared::new(&options);
         let (tx, rx) = mpsc::unbounded();
         let with_credentials = options.with_credentials;
-        if let Some(id) = &options.last_event_id {
-            shared.last_event_id.borrow_mut().clone_from(id);
-        }
         let engine = if polyfill {
-            for t in &options.event_types {
-                add_type(&mut shared.types.borrow_mut(), t);
-            }
-            Engine::Polyfill(Some(Box::pin(drive(
-                Config::new(url.clone(), options),
+            let out: Out = Rc::new(move |event| {
+                let last = matches!(event, SseEvent::Error { fatal: true, .. });
+                let _ = tx.unbounded_send(event);
+                if last {
+                    tx.close_channel();
+                }
+            });
+            Engine::Polyfill(Some(Box::pin(self::polyfill(
+                url.clone(),
+                options,
                 shared.clone(),
-                tx,
+                out,
             ))))
         } else {
             Engine::Native(Native::open(&url, &options, shared.clone(), tx)?)
@@ -408,7 +490,7 @@ impl EventSource {
     pub fn add_event_type(&mut self, event_type: &str) {
         match &mut self.engine {
             Engine::Native(n) => n.add_type(event_type, &self.shared),
-            Engine::Polyfill(_) => add_type(&mut self.shared.types.borrow_mut(), event_type),
+            Engine::Polyfill(_) => self.shared.add_type(event_type),
             Engine::Closed => {}
         }
     }
@@ -530,10 +612,7 @@ impl Native {
         shared: Rc<Shared>,
         tx: UnboundedSender<SseEvent>,
     ) -> Result<Native, Error> {
-        let init = web_sys::EventSourceInit::new();
-        init.set_with_credentials(options.with_credentials);
-        let es = web_sys::EventSource::new_with_event_source_init_dict(url, &init)
-            .map_err(|_| Error::invalid("the browser refused the EventSource URL"))?;
+        let es = create_native(url, options.with_credentials)?;
         let mut native = Native {
             es,
             tx,
@@ -625,9 +704,7 @@ struct Config {
 impl Config {
     fn new(url: String, o: EventSourceOptions) -> Config {
         let retry = o.retry.unwrap_or(DEFAULT_RETRY_MS);
-        let origin = web_sys::Url::new(&url)
-            .map(|u| u.origin())
-            .unwrap_or_default();
+        let origin = origin_of(&url);
         Config {
             url,
             origin,
@@ -669,31 +746,29 @@ enum Ended {
 }
 
 /// The polyfill: connect, stream, reconnect, until a fatal error (or until dropped).
-async fn drive(cfg: Config, shared: Rc<Shared>, tx: UnboundedSender<SseEvent>) {
+async fn drive(cfg: Config, shared: Rc<Shared>, out: Out) {
     let mut parser = Parser::for_text();
     if let Some(id) = &cfg.last_event_id {
         parser.set_last_event_id(id);
     }
     let mut retries = Retries::new(cfg.backoff, cfg.max_retries);
     loop {
-        shared.state.set(ReadyState::Connecting);
-        let ended = connect(&cfg, &shared, &tx, &mut parser, &mut retries).await;
+        shared.set(ReadyState::Connecting);
+        let ended = connect(&cfg, &shared, &out, &mut parser, &mut retries).await;
         parser.finish();
         let cause = match ended {
             Ended::Fatal(error) => {
-                shared.state.set(ReadyState::Closed);
-                let _ = tx.unbounded_send(SseEvent::Error {
+                shared.close();
+                return out(SseEvent::Error {
                     fatal: true,
                     error: Some(error),
                 });
-                tx.close_channel();
-                return;
             }
             Ended::Reconnect(cause) => cause,
         };
-        shared.state.set(ReadyState::Connecting);
+        shared.set(ReadyState::Connecting);
         let Some(delay) = retries.next(js_sys::Math::random()) else {
-            shared.state.set(ReadyState::Closed);
+            shared.close();
             let error = cause.unwrap_or_else(|| Error::network("the event stream ended"));
             let error = Error::new(
                 error.kind(),
@@ -703,14 +778,12 @@ async fn drive(cfg: Config, shared: Rc<Shared>, tx: UnboundedSender<SseEvent>) {
                 ]
                 .concat(),
             );
-            let _ = tx.unbounded_send(SseEvent::Error {
+            return out(SseEvent::Error {
                 fatal: true,
                 error: Some(error),
             });
-            tx.close_channel();
-            return;
         };
-        let _ = tx.unbounded_send(SseEvent::Error {
+        out(SseEvent::Error {
             fatal: false,
             error: cause,
         });
@@ -722,7 +795,7 @@ async fn drive(cfg: Config, shared: Rc<Shared>, tx: UnboundedSender<SseEvent>) {
 async fn connect(
     cfg: &Config,
     shared: &Shared,
-    tx: &UnboundedSender<SseEvent>,
+    out: &Out,
     parser: &mut Parser,
     retries: &mut Retries,
 ) -> Ended {
@@ -775,9 +848,9 @@ async fn connect(
             .concat(),
         ));
     }
-    shared.state.set(ReadyState::Open);
+    shared.set(ReadyState::Open);
     retries.reset();
-    let _ = tx.unbounded_send(SseEvent::Open);
+    out(SseEvent::Open);
     while let Some(chunk) = stream.next().await {
         let text = match chunk {
             Ok(text) => text,
@@ -796,7 +869,7 @@ async fn connect(
                         .borrow_mut()
                         .clone_from(&event.last_event_id);
                     if shared.wants(&event.event_type) {
-                        let _ = tx.unbounded_send(SseEvent::Message(SseMessage {
+                        out(SseEvent::Message(SseMessage {
                             event_type: event.event_type,
                             data: event.data,
                             last_event_id: event.last_event_id,

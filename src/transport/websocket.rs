@@ -97,8 +97,8 @@ pub enum WsEvent {
     Close(CloseInfo),
 }
 
-/// An event as it left the browser, before conversion: the JS export passes message data on
-/// without copying it.
+/// An event as it left the browser, before conversion: the SockJS client passes message data
+/// on without copying it.
 pub(crate) enum Raw {
     Open,
     Message(JsValue),
@@ -169,8 +169,63 @@ fn js_message(err: &JsValue) -> String {
         .unwrap_or_default()
 }
 
+/// Validates `protocols`, resolves `url` and creates the browser socket with
+/// `binaryType = "arraybuffer"`, without listeners. Shared by [`Conn`] and the JS
+/// `openWebSocket`, whose hand-written class listens to the socket itself.
+pub(crate) fn create(url: &str, protocols: &[&str]) -> Result<web_sys::WebSocket, Error> {
+    wsurl::check_protocols(protocols)?;
+    let url = resolve_url(url)?;
+    let ws = if protocols.is_empty() {
+        web_sys::WebSocket::new(&url)
+    } else {
+        let list = Array::new();
+        for p in protocols {
+            list.push(&JsValue::from_str(p));
+        }
+        web_sys::WebSocket::new_with_str_sequence(&url, &list)
+    }
+    .map_err(|e| {
+        Error::invalid(crate::error::concat(&[
+            "the browser refused to open the WebSocket: ",
+            &js_message(&e),
+        ]))
+    })?;
+    ws.set_binary_type(BinaryType::Arraybuffer);
+    Ok(ws)
+}
+
+/// Fails unless `ws` is open: the browser throws while connecting and silently drops data
+/// once closing.
+pub(crate) fn check_open(ws: &web_sys::WebSocket) -> Result<(), Error> {
+    match ReadyState::from_u16(ws.ready_state()) {
+        ReadyState::Open => Ok(()),
+        ReadyState::Connecting => Err(Error::invalid("WebSocket is not open yet (connecting)")),
+        _ => Err(Error::invalid("WebSocket is not open (closing or closed)")),
+    }
+}
+
+/// The error for a send the browser refused.
+pub(crate) fn send_failed(err: JsValue) -> Error {
+    Error::invalid(crate::error::concat(&[
+        "WebSocket send failed: ",
+        &js_message(&err),
+    ]))
+}
+
+/// Starts the closing handshake after checking `code` and `reason`
+/// ([`close::check_close`]); bad input leaves the socket as it was.
+pub(crate) fn close_with(ws: &web_sys::WebSocket, code: u16, reason: &str) -> Result<(), Error> {
+    close::check_close(code, reason)?;
+    ws.close_with_code_and_reason(code, reason).map_err(|e| {
+        Error::invalid(crate::error::concat(&[
+            "the browser refused the close: ",
+            &js_message(&e),
+        ]))
+    })
+}
+
 /// The browser socket and its listeners; closes the socket when dropped. Shared by
-/// [`WebSocket`] and the JS export.
+/// [`WebSocket`] and the SockJS client's websocket transport.
 pub(crate) struct Conn {
     ws: web_sys::WebSocket,
     _listeners: [Listener; 4],
@@ -179,10 +234,7 @@ pub(crate) struct Conn {
 impl Conn {
     /// Validates, resolves and connects; events arrive on the returned receiver, which ends
     /// after the close event or when the `Conn` is dropped.
-    pub(crate) fn connect(
-        url: &str,
-        protocols: &[&str],
-    ) -> Result<(Conn, UnboundedReceiver<Raw>), Error> {
+    fn connect(url: &str, protocols: &[&str]) -> Result<(Conn, UnboundedReceiver<Raw>), Error> {
         let (tx, rx) = mpsc::unbounded();
         let on: OnRaw = Rc::new(move |raw| {
             let last = matches!(raw, Raw::Close(_));
@@ -197,24 +249,7 @@ impl Conn {
     /// Validates, resolves and connects; `on` is called with each event as it fires, until
     /// the close event or until the `Conn` is dropped.
     pub(crate) fn connect_with(url: &str, protocols: &[&str], on: OnRaw) -> Result<Conn, Error> {
-        wsurl::check_protocols(protocols)?;
-        let url = resolve_url(url)?;
-        let ws = if protocols.is_empty() {
-            web_sys::WebSocket::new(&url)
-        } else {
-            let list = Array::new();
-            for p in protocols {
-                list.push(&JsValue::from_str(p));
-            }
-            web_sys::WebSocket::new_with_str_sequence(&url, &list)
-        }
-        .map_err(|e| {
-            Error::invalid(crate::error::concat(&[
-                "the browser refused to open the WebSocket: ",
-                &js_message(&e),
-            ]))
-        })?;
-        ws.set_binary_type(BinaryType::Arraybuffer);
+        let ws = create(url, protocols)?;
         let listeners = [
             listen(&ws, Kind::Open, on.clone()),
             listen(&ws, Kind::Message, on.clone()),
@@ -227,42 +262,14 @@ impl Conn {
         })
     }
 
-    #[cfg_attr(not(feature = "_socket"), allow(dead_code))]
+    /// The browser socket (the SockJS client sends through it).
+    #[cfg(feature = "_socket")]
     pub(crate) fn raw(&self) -> &web_sys::WebSocket {
         &self.ws
     }
 
-    pub(crate) fn ready_state(&self) -> ReadyState {
+    fn ready_state(&self) -> ReadyState {
         ReadyState::from_u16(self.ws.ready_state())
-    }
-
-    /// Fails unless the socket is open: the browser throws while connecting and silently drops
-    /// data once closing.
-    pub(crate) fn check_open(&self) -> Result<(), Error> {
-        match self.ready_state() {
-            ReadyState::Open => Ok(()),
-            ReadyState::Connecting => Err(Error::invalid("WebSocket is not open yet (connecting)")),
-            _ => Err(Error::invalid("WebSocket is not open (closing or closed)")),
-        }
-    }
-
-    pub(crate) fn send_failed(err: JsValue) -> Error {
-        Error::invalid(crate::error::concat(&[
-            "WebSocket send failed: ",
-            &js_message(&err),
-        ]))
-    }
-
-    pub(crate) fn close_with(&self, code: u16, reason: &str) -> Result<(), Error> {
-        close::check_close(code, reason)?;
-        self.ws
-            .close_with_code_and_reason(code, reason)
-            .map_err(|e| {
-                Error::invalid(crate::error::concat(&[
-                    "the browser refused the close: ",
-                    &js_message(&e),
-                ]))
-            })
     }
 }
 
@@ -324,24 +331,21 @@ impl WebSocket {
     ///
     /// Fails with kind `invalid` unless the socket is [`ReadyState::Open`].
     pub fn send_text(&self, text: &str) -> Result<(), Error> {
-        self.conn.check_open()?;
-        self.conn.ws.send_with_str(text).map_err(Conn::send_failed)
+        check_open(&self.conn.ws)?;
+        self.conn.ws.send_with_str(text).map_err(send_failed)
     }
 
     /// Sends a binary message. Fails with kind `invalid` unless the socket is open.
     pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), Error> {
-        self.conn.check_open()?;
-        self.conn
-            .ws
-            .send_with_u8_array(bytes)
-            .map_err(Conn::send_failed)
+        check_open(&self.conn.ws)?;
+        self.conn.ws.send_with_u8_array(bytes).map_err(send_failed)
     }
 
     /// Starts the closing handshake with code 1000 and no reason
     /// ([`close`](https://developer.mozilla.org/docs/Web/API/WebSocket/close)). Does nothing
     /// when already closing or closed; while connecting, abandons the connection.
     pub fn close(&self) -> Result<(), Error> {
-        self.conn.close_with(close::NORMAL, "")
+        close_with(&self.conn.ws, close::NORMAL, "")
     }
 
     /// Starts the closing handshake with `code` and `reason`.
@@ -349,7 +353,7 @@ impl WebSocket {
     /// Fails with kind `invalid`, leaving the socket as it was, when `code` is not 1000 or in
     /// 3000-4999, or `reason` is longer than 123 UTF-8 bytes (see [`crate::protocol::close`]).
     pub fn close_with(&self, code: u16, reason: &str) -> Result<(), Error> {
-        self.conn.close_with(code, reason)
+        close_with(&self.conn.ws, code, reason)
     }
 
     /// The connection state.

@@ -220,6 +220,8 @@ function useWebSocket(): CometWebSocket {
   ws.send('text');
   ws.send(new Uint8Array([1, 2]));
   ws.send(new Blob(['x']));
+  check<Equal<typeof CometWebSocket.OPEN, 1>>();
+  typeOf<EventTarget>(ws);
   ws.close(1000, 'bye');
   return ws;
 }
@@ -254,8 +256,12 @@ function useEventSource(): void {
   });
   check<Equal<CometEventSourceEventMap['open'], Event>>();
   typeOf<boolean>(es.polyfilled);
+  // The events' target is the source itself.
+  es.addEventListener('open', (e) => {
+    if (e.target instanceof CometEventSource) typeOf<string>(e.target.url);
+  });
   es.close();
-  es[Symbol.dispose]();
+  es.free();
 }
 
 // ---- Socket ---------------------------------------------------------------------------------

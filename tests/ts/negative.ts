@@ -4,6 +4,8 @@
 // matching line compiles and the test fails.
 
 import {
+  CometEventSource,
+  CometWebSocket,
   Socket,
   corsSupport,
   jsonp,
@@ -59,6 +61,7 @@ export async function mistakes(): Promise<void> {
   ws.close('1000'); // error: TS2345
   ws.addEventListener('close', (e) => e.data); // error: TS2339
   ws.readyState = 1; // error: TS2540
+  new CometWebSocket(); // error: TS2673
 
   // openEventSource.
   const es = openEventSource('/sse', { polyfill: 'sometimes' }); // error: TS2322
@@ -68,6 +71,7 @@ export async function mistakes(): Promise<void> {
   });
   es.addEventListener('error', (e) => e.fatal.toUpperCase()); // error: TS2339
   if (es.readyState === 3) return; // error: TS2367
+  new CometEventSource(); // error: TS2673
 
   // Socket.
   const socket = new Socket('/sockjs/echo', { transports: ['carrier-pigeon'] }); // error: TS2322
