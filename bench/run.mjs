@@ -550,7 +550,7 @@ function machine(browserVersion) {
 
 /** The newest modification time (ms) of the files that make the wasm package. */
 function newestSource() {
-  const files = execFileSync('find', ['src', 'Cargo.toml', 'Cargo.lock', '-type', 'f'], { cwd: ROOT })
+  const files = execFileSync('find', ['src', 'js', 'Cargo.toml', 'Cargo.lock', '-type', 'f'], { cwd: ROOT })
     .toString().split('\n').filter(Boolean);
   return Math.max(...files.map((f) => statSync(path.join(ROOT, f)).mtimeMs));
 }
@@ -561,8 +561,10 @@ async function build() {
   await run('cargo', ['build', '--release', '-q', '-p', 'cometkit-server'], { name: 'build-server' });
   const wasmFile = path.join(OUT, 'pkg', 'cometkit_bg.wasm');
   if (!existsSync(wasmFile) || statSync(wasmFile).mtimeMs < newestSource()) {
-    await run('bash', ['-c', 'source scripts/wasm-opt.sh && wasm-pack build --release --target web --no-pack '
-      + '--out-dir target/bench/pkg --out-name cometkit'], { name: 'build-wasm' });
+    // The release package exactly as shipped: scripts/release.sh (toolchain, `js` feature) and
+    // scripts/package.mjs (snippet class re-exports, minified JS).
+    await run('bash', ['-c', 'source scripts/wasm-opt.sh && source scripts/release.sh && '
+      + 'release_package web target/bench/pkg --no-pack -- ${JS_FEATURE:+--features $JS_FEATURE}'], { name: 'build-wasm' });
   } else {
     log('wasm package up to date (target/bench/pkg is newer than src/, Cargo.toml, Cargo.lock)');
   }
