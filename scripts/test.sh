@@ -30,7 +30,7 @@ unset CHROMEDRIVER GECKODRIVER
 # runs (a lost wake-up in tiny_http's thread pool leaves a new connection unserved while the
 # other threads sit on idle keep-alive connections); such a run is started again, at most
 # twice. A test that fails is never retried. WASM_BINDGEN_TEST_TIMEOUT bounds each run (the slowest
-# target takes under a minute here); webdriver.json bounds the page load at 90 s.
+# target takes under a minute here).
 targets=(--lib)
 for f in tests/*.rs; do targets+=(--test "$(basename "$f" .rs)"); done
 browser_run() { # browser-name target-args... -- wasm-pack browser flags...
@@ -44,8 +44,8 @@ browser_run() { # browser-name target-args... -- wasm-pack browser flags...
     if wasm-pack test --headless "$@" -- --features js "${target[@]}" 2>&1 | tee "$log"; then
       return 0
     fi
-    # No test started: the page never loaded (a stalled module request, or the page-load bound
-    # of webdriver.json). Anything else is a real failure.
+    # No test started: the page never loaded (a stalled module request). Anything else is a
+    # real failure.
     if [ "$attempt" != 3 ] && ! grep -q '^running [0-9]* tests\?$' "$log"; then
       echo "[test] $name ${target[*]}: the test page never finished loading (no test ran); once more"
       continue
