@@ -27,9 +27,9 @@ source scripts/fixture-server.sh
 unset CHROMEDRIVER GECKODRIVER
 # One run per test target and browser. wasm-bindgen-test-runner's little HTTP server has been
 # seen to stall a module request of the test page until the run times out, before any test
-# runs (a lost wake-up in tiny_http's thread pool leaves a new connection unserved while the
-# other threads sit on idle keep-alive connections); such a run is started again, at most
-# twice. A test that fails is never retried. WASM_BINDGEN_TEST_TIMEOUT bounds each run (the slowest
+# runs; such a run is started again, up to four times (each stall costs chromedriver's 300 s
+# page-load wait).
+# A test that fails is never retried. WASM_BINDGEN_TEST_TIMEOUT bounds each run (the slowest
 # target takes under a minute here).
 targets=(--lib)
 for f in tests/*.rs; do targets+=(--test "$(basename "$f" .rs)"); done
@@ -40,13 +40,13 @@ browser_run() { # browser-name target-args... -- wasm-pack browser flags...
   while [ "$1" != -- ]; do target+=("$1"); shift; done
   shift
   log="target/test-logs/browser-$name-${target[-1]}.log"
-  for attempt in 1 2 3; do
+  for attempt in 1 2 3 4 5; do
     if wasm-pack test --headless "$@" -- --features js "${target[@]}" 2>&1 | tee "$log"; then
       return 0
     fi
     # No test started: the page never loaded (a stalled module request). Anything else is a
     # real failure.
-    if [ "$attempt" != 3 ] && ! grep -q '^running [0-9]* tests\?$' "$log"; then
+    if [ "$attempt" != 5 ] && ! grep -q '^running [0-9]* tests\?$' "$log"; then
       echo "[test] $name ${target[*]}: the test page never finished loading (no test ran); once more"
       continue
     fi
