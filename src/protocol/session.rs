@@ -19,11 +19,15 @@
 //!   socket (tried last from then on) and the socket moves straight on to the next rung with a
 //!   new session instead of failing.
 //! * **Reconnection**: once a session has been open, losing it (transport error, a broken
-//!   frame, heartbeat silence beyond `heartbeat_timeout_ms`, an `o` frame on an open session)
-//!   schedules a new session after an exponential backoff with jitter, up to `max_attempts` in a
-//!   row; the first connection never retries (a wrong URL or server fails fast, as in
-//!   sockjs-client). A server `c` frame is final: the server chose to end the session. So is a
-//!   transport closing with an application code (1000 or 3000-4999).
+//!   frame, heartbeat silence beyond `heartbeat_timeout_ms`, an `o` frame on an open session, a
+//!   `c` frame whose code is not an application's) schedules a new session after an exponential
+//!   backoff with jitter, up to `max_attempts` in a row; the first connection never retries (a
+//!   wrong URL or server fails fast, as in sockjs-client). A server `c` frame with an
+//!   application code (1000 or 3000-4999) is final: the server's application chose to end the
+//!   session; other codes (1002 "Connection interrupted" once a receiving request was cut, 2010
+//!   "Another connection still open", 1011) report the server losing the session and reconnect.
+//!   A `c` frame before the session opened is the server refusing it, which is final. A
+//!   transport closing with an application code ends the socket too.
 //! * **Sending**: messages sent while connecting or reconnecting are queued (bounded by count
 //!   and bytes; overflow is an error from [`Session::send`], never a silent drop) and flushed in
 //!   order, batched in one payload, when a session opens. One payload is in flight at a time;
@@ -602,6 +606,14 @@ impl<M: Message> Session<M> {
                     "SockJS server sent messages before opening the session",
                 )));
                 self.transport_failed(now, 1002, "Broken framing");
+            }
+            // On an open session, a code outside the application's range is the server
+            // reporting its own loss of the session (1002 "Connection interrupted" after a
+            // receiving request was cut, 2010 "Another connection still open", 1011 ...), not
+            // an end chosen by the application: reconnect as for any other drop. Before the
+            // session opened, any close frame is the server refusing it, which is final.
+            Frame::Close { code, reason } if open && !is_application_code(code) => {
+                self.transport_failed(now, code, &reason);
             }
             Frame::Close { code, reason } => {
                 self.release();
@@ -1916,6 +1928,48 @@ mod tests {
             sim.take_log(),
             ["close 2010 Another connection still open clean=true"]
         );
+    }
+
+    #[test]
+    fn server_fault_close_frames_on_an_open_session_reconnect() {
+        // sockjs-node and cometkit-server answer `c[1002,"Connection interrupted"]` once a
+        // receiving request was cut (a native EventSource reconnecting by itself meets it);
+        // 2010 and 1011 are the server's faults too. None ends the socket.
+        for (code, reason) in [
+            (1002, "Connection interrupted"),
+            (2010, "Another connection still open"),
+            (1011, "Internal error"),
+        ] {
+            let mut sim = Sim::start(config());
+            sim.send("before");
+            sim.echo = false;
+            sim.hold_sends = true;
+            sim.send("unconfirmed");
+            // A stable session (one that just opened would be demoted to the next transport).
+            sim.heartbeats = true;
+            sim.advance(60_000);
+            sim.take_log();
+            sim.frame(&format!(r#"c[{code},"{reason}"]"#));
+            assert_eq!(
+                sim.take_log(),
+                [format!("reconnecting {code} {reason} delay=1000 attempt=1")],
+                "{code}"
+            );
+            assert_eq!(sim.s.ready_state(), ReadyState::Connecting);
+            assert!(sim.live.is_empty(), "{code}: the old transport is released");
+            sim.hold_sends = false;
+            sim.echo = true;
+            sim.advance(1_000);
+            assert_eq!(
+                sim.take_log(),
+                ["open", "message unconfirmed"],
+                "{code}: a new session, and the unconfirmed message sent again"
+            );
+            assert_eq!(sim.s.ready_state(), ReadyState::Open);
+            assert_eq!(sim.opened.len(), 2, "{code}");
+            // Each attempt used a fresh session id.
+            assert_ne!(sim.opened[0].1, sim.opened[1].1, "{code}");
+        }
     }
 
     #[test]
