@@ -18,7 +18,8 @@ pub enum ErrorKind {
     /// The request failed at the network level (refused, reset, CORS rejection, DNS, ...).
     /// Browsers deliberately do not say which.
     Network,
-    /// The server answered with a status other than 2xx or 304. The response is attached.
+    /// The server answered with a status other than 2xx or 304. A snapshot of the response
+    /// is attached ([`Error::response`]).
     Http,
     /// The peer broke the protocol: malformed frame, wrong content type, missing callback, ...
     Protocol,
@@ -47,12 +48,113 @@ impl fmt::Display for ErrorKind {
 }
 
 /// An error from any cometkit primitive.
-#[derive(Debug)]
+///
+/// Plain data: `Send + Sync + 'static` whatever the features, `Clone`, and comparable, so it
+/// converts into `anyhow::Error` or `Box<dyn std::error::Error + Send + Sync>` and can sit in
+/// a UI framework's signal. An HTTP error keeps a snapshot of its response ([`HttpResponse`]),
+/// not the browser's live object.
+///
+/// ```
+/// use cometkit::{Error, ErrorKind};
+///
+/// fn describe(err: &Error) -> String {
+///     match err.kind() {
+///         ErrorKind::Http => format!("server said {}", err.status().unwrap_or(0)),
+///         ErrorKind::Timeout => "too slow".into(),
+///         _ => err.to_string(),
+///     }
+/// }
+/// assert_eq!(describe(&Error::timeout("no answer in 5 s")), "too slow");
+/// let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(Error::network("refused"));
+/// assert_eq!(boxed.to_string(), "network: refused");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     kind: ErrorKind,
     message: Cow<'static, str>,
-    #[cfg(feature = "_xhr")]
-    response: Option<Box<crate::transport::xhr::Response>>,
+    response: Option<Box<HttpResponse>>,
+}
+
+/// What an [`ErrorKind::Http`] error keeps of the response: status, status text, headers, final
+/// URL and the body as text, copied out of the browser's response when the error was made.
+///
+/// ```
+/// use cometkit::error::{Headers, HttpResponse};
+/// use cometkit::Error;
+///
+/// let response = HttpResponse::new(
+///     503,
+///     "Service Unavailable",
+///     Headers::parse("retry-after: 30\r\n"),
+///     "https://example.com/api",
+///     Some("try later".into()),
+/// );
+/// let err = Error::http(response);
+/// assert_eq!(err.status(), Some(503));
+/// assert_eq!(err.message(), "HTTP status 503 Service Unavailable");
+/// assert_eq!(err.response().and_then(|r| r.headers().get("retry-after")), Some("30"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    status: u16,
+    status_text: String,
+    headers: Headers,
+    url: String,
+    text: Option<String>,
+}
+
+pub use crate::protocol::headers::Headers;
+
+impl HttpResponse {
+    /// A snapshot from its parts; `text` is the body as text (`None` when it was not text:
+    /// a `Blob` or a `Document`).
+    pub fn new(
+        status: u16,
+        status_text: impl Into<String>,
+        headers: Headers,
+        url: impl Into<String>,
+        text: Option<String>,
+    ) -> HttpResponse {
+        HttpResponse {
+            status,
+            status_text: status_text.into(),
+            headers,
+            url: url.into(),
+            text,
+        }
+    }
+
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The status text (`"Not Found"`; empty over HTTP/2).
+    pub fn status_text(&self) -> &str {
+        &self.status_text
+    }
+
+    /// True for a 2xx status (never, for the response of an HTTP error, except 2xx statuses
+    /// a primitive refuses, such as an EventSource's 204).
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The headers the browser exposed (names lowercased).
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The final URL after redirects; empty when unknown.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The body as text (binary bodies decoded as UTF-8, lossily); `None` when it was not
+    /// readable as text.
+    pub fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
 }
 
 impl Error {
@@ -61,7 +163,6 @@ impl Error {
         Error {
             kind,
             message: message.into(),
-            #[cfg(feature = "_xhr")]
             response: None,
         }
     }
@@ -91,9 +192,9 @@ impl Error {
         Self::new(ErrorKind::Protocol, message)
     }
 
-    /// [`ErrorKind::Http`]: the server answered with a non-success status; `response` is kept.
-    #[cfg(feature = "_xhr")]
-    pub fn http(response: crate::transport::xhr::Response) -> Self {
+    /// [`ErrorKind::Http`]: the server answered with a non-success status; the snapshot of
+    /// its response is kept. The message is `HTTP status <code> <status text>`.
+    pub fn http(response: HttpResponse) -> Self {
         let mut message = String::from("HTTP status ");
         push_decimal(&mut message, u32::from(response.status()));
         let text = response.status_text().trim_end();
@@ -149,20 +250,17 @@ impl Error {
     }
 
     /// The HTTP status of an [`ErrorKind::Http`] error.
-    #[cfg(feature = "_xhr")]
     pub fn status(&self) -> Option<u16> {
         self.response.as_ref().map(|r| r.status())
     }
 
-    /// The response that came with an [`ErrorKind::Http`] error.
-    #[cfg(feature = "_xhr")]
-    pub fn response(&self) -> Option<&crate::transport::xhr::Response> {
+    /// The response snapshot of an [`ErrorKind::Http`] error.
+    pub fn response(&self) -> Option<&HttpResponse> {
         self.response.as_deref()
     }
 
-    /// Takes the response out of an [`ErrorKind::Http`] error.
-    #[cfg(feature = "_xhr")]
-    pub fn into_response(self) -> Option<crate::transport::xhr::Response> {
+    /// Takes the response snapshot out of an [`ErrorKind::Http`] error.
+    pub fn into_response(self) -> Option<HttpResponse> {
         self.response.map(|b| *b)
     }
 }
@@ -179,7 +277,6 @@ pub(crate) fn concat(parts: &[&str]) -> String {
 
 /// Appends `n` in decimal. Used instead of `to_string()`, which would link `core::fmt`'s
 /// number formatting into the wasm for one status code.
-#[cfg_attr(not(any(feature = "_xhr", feature = "_websocket")), allow(dead_code))]
 pub(crate) fn push_decimal(out: &mut String, n: u32) {
     if n >= 10 {
         push_decimal(out, n / 10);
@@ -207,6 +304,28 @@ mod tests {
         assert_eq!(e.to_string(), "timeout: took too long");
         assert_eq!(Error::invalid("x").kind(), ErrorKind::Invalid);
         assert_eq!(ErrorKind::Protocol.as_str(), "protocol");
+    }
+
+    #[test]
+    fn error_is_plain_data_whatever_the_features() {
+        fn plain<T: Send + Sync + Clone + std::error::Error + 'static>() {}
+        plain::<Error>();
+        let response = HttpResponse::new(
+            404,
+            "Not Found ",
+            Headers::parse("content-type: text/plain\r\n"),
+            "http://h/x",
+            Some("nothing here".into()),
+        );
+        let err = Error::http(response.clone());
+        assert!(err.is_http());
+        assert_eq!(err.message(), "HTTP status 404 Not Found");
+        assert_eq!(err.status(), Some(404));
+        assert_eq!(err.response(), Some(&response));
+        assert_eq!(err.clone().into_response().unwrap().text(), Some("nothing here"));
+        assert!(!response.ok());
+        assert_eq!(Error::http(HttpResponse::new(500, "", Headers::new(), "", None)).message(), "HTTP status 500");
+        assert_eq!(Error::timeout("x").status(), None);
     }
 
     #[test]

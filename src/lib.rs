@@ -35,7 +35,7 @@ pub mod client;
 #[doc(hidden)]
 pub mod js;
 
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, HttpResponse};
 
 // The types a Rust front-end reaches for, at the root.
 #[cfg(feature = "_socket")]

@@ -532,7 +532,7 @@ async fn error_statuses_are_http_errors_carrying_the_response() {
         assert!(err.message().contains(&code.to_string()));
         let resp = err.into_response().unwrap();
         assert_eq!(resp.status(), code);
-        assert_eq!(resp.text(), Some(format!("status {code}")));
+        assert_eq!(resp.text(), Some(format!("status {code}").as_str()));
         assert!(resp.headers().get("content-type").is_some());
     }
 }

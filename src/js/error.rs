@@ -25,9 +25,9 @@ pub(crate) fn to_js(err: Error) -> JsValue {
     let obj: &JsValue = js.as_ref();
     set(obj, "kind", &JsValue::from_str(err.kind().as_str()));
     #[cfg(feature = "xhr")]
-    if let Some(response) = err.into_response() {
+    if let Some(response) = err.response() {
         set(obj, "status", &JsValue::from(response.status()));
-        set(obj, "response", &crate::js::xhr::response_to_js(response));
+        set(obj, "response", &crate::js::xhr::snapshot_to_js(response));
     }
     js.into()
 }

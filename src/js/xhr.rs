@@ -12,6 +12,7 @@ use crate::js::opts;
 use crate::protocol::headers::is_json_mime;
 use crate::transport::listener::Listener;
 use crate::transport::xhr::{AbortHandle, Body, Progress, Request, Response, ResponseType};
+use crate::error::{Headers, HttpResponse};
 use crate::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -221,29 +222,61 @@ fn prepare(opts: &JsValue) -> Result<(Request, Option<Function>, Option<AbortSig
     Ok((req, on_chunk, signal))
 }
 
-/// The plain JS object a response becomes (see `XhrResponse` in the TypeScript types); used
-/// for `request()` results and for `error.response` of HTTP errors.
+/// The plain JS object an HTTP error's response snapshot becomes (`error.response`): the
+/// shape of `XhrResponse`, with `text` and `body` the body text, and `data` parsed from it
+/// when the Content-Type is JSON.
+pub(crate) fn snapshot_to_js(response: &HttpResponse) -> JsValue {
+    let obj = head(
+        response.status(),
+        response.status_text(),
+        response.ok(),
+        response.url(),
+        response.headers(),
+    );
+    let text = response.text().map_or(JsValue::NULL, JsValue::from_str);
+    set(&obj, "text", &text);
+    set(&obj, "body", &text);
+    if let Some(text) = response.text().filter(|t| !t.trim().is_empty()) {
+        if response.headers().content_type().is_some_and(|ct| is_json_mime(&ct)) {
+            if let Ok(value) = js_sys::JSON::parse(text) {
+                set(&obj, "data", &value);
+            }
+        }
+    }
+    obj.into()
+}
+
+/// A response object with its status line, URL and headers set.
+fn head(status: u16, status_text: &str, ok: bool, url: &str, headers: &Headers) -> Object {
+    let obj = Object::new();
+    set(&obj, "status", &JsValue::from(status));
+    set(&obj, "statusText", &JsValue::from_str(status_text));
+    set(&obj, "ok", &JsValue::from_bool(ok));
+    set(&obj, "url", &JsValue::from_str(url));
+    let names = Object::new();
+    for (name, value) in headers.iter() {
+        set(&names, name, &JsValue::from_str(value));
+    }
+    set(&obj, "headers", &names);
+    obj
+}
+
+/// The plain JS object a response becomes (see `XhrResponse` in the TypeScript types).
+#[cfg(feature = "xdr")]
 pub(crate) fn response_to_js(response: Response) -> JsValue {
     build(response).0
 }
 
-/// The response object, and false when its JSON Content-Type did not parse (then `data` is
-/// left out).
+/// The response object (see `XhrResponse` in the TypeScript types), and false when its JSON
+/// Content-Type did not parse (then `data` is left out).
 fn build(response: Response) -> (JsValue, bool) {
-    let obj = Object::new();
-    set(&obj, "status", &JsValue::from(response.status()));
-    set(
-        &obj,
-        "statusText",
-        &JsValue::from_str(response.status_text()),
+    let obj = head(
+        response.status(),
+        response.status_text(),
+        response.ok(),
+        response.url(),
+        response.headers(),
     );
-    set(&obj, "ok", &JsValue::from_bool(response.ok()));
-    set(&obj, "url", &JsValue::from_str(response.url()));
-    let headers = Object::new();
-    for (name, value) in response.headers().iter() {
-        set(&headers, name, &JsValue::from_str(value));
-    }
-    set(&obj, "headers", &headers);
     let raw = response.raw();
     let null = JsValue::NULL;
     set(&obj, "text", if raw.is_string() { raw } else { &null });

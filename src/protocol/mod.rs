@@ -7,7 +7,6 @@ pub mod url;
 pub mod security;
 #[cfg(feature = "_xhr")]
 pub mod form;
-#[cfg(feature = "_xhr")]
 pub mod headers;
 #[cfg(feature = "_jsonp")]
 pub mod jsonp;
@@ -29,7 +28,6 @@ pub mod session;
 pub mod sockjs;
 
 /// RFC 9110 `tchar`: a byte an HTTP token (method, header name, WebSocket subprotocol) may hold.
-#[cfg(any(feature = "_xhr", feature = "_websocket"))]
 pub(crate) fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(

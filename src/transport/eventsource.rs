@@ -40,7 +40,8 @@ use crate::protocol::headers;
 use crate::protocol::sse::{self, Output, Parser};
 use crate::security::SecureOnly;
 use crate::transport::listener::Listener;
-use crate::transport::xhr::{Body, Request, Response};
+use crate::error::HttpResponse;
+use crate::transport::xhr::{Body, Request};
 use crate::Error;
 
 /// The connection state, as
@@ -824,11 +825,12 @@ async fn connect(
     let status = stream.status();
     if status != 200 {
         // 2xx other than 200 (204 is how a server says "stop") and 304 are fatal too.
-        let response = Response::from_text(
+        let response = HttpResponse::new(
             status,
-            stream.status_text().to_owned(),
+            stream.status_text(),
             stream.headers().clone(),
-            String::new(),
+            "",
+            None,
         );
         return Ended::Fatal(Error::http(response));
     }

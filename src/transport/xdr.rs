@@ -39,6 +39,7 @@ use crate::protocol::headers::Headers;
 use crate::security::{self, SecureOnly};
 use crate::transport::xhr::{Body, Request, Response};
 use crate::transport::page;
+use crate::error::HttpResponse;
 use crate::Error;
 
 #[wasm_bindgen]
@@ -238,7 +239,14 @@ async fn send_emulated(
     match request.send().await {
         Ok(response) => Ok(strip(&response)),
         Err(err) if err.is_http() => match err.response() {
-            Some(response) => Err(Error::http(strip(response))),
+            // What XDR would expose: status, status text and body, no headers.
+            Some(response) => Err(Error::http(HttpResponse::new(
+                response.status(),
+                response.status_text(),
+                Headers::new(),
+                "",
+                response.text().map(str::to_owned),
+            ))),
             None => Err(err),
         },
         Err(err) => Err(err),

@@ -42,6 +42,7 @@ use crate::protocol::form::{self, ControlTag, FormControl};
 pub use crate::protocol::headers::Headers;
 use crate::protocol::{headers, url};
 use crate::security::{self, SecureOnly, Xsrf, XsrfChoice};
+use crate::error::HttpResponse;
 use crate::Error;
 
 const NETWORK_ERROR: &str = "request failed: network error or CORS rejection";
@@ -343,7 +344,7 @@ impl Request {
             return Err(
                 match check_status(Response::from_xhr(xhr, ResponseType::Text)) {
                     Err(e) => e,
-                    Ok(response) => Error::http(response),
+                    Ok(response) => Error::http(response.snapshot()),
                 },
             );
         }
@@ -474,7 +475,7 @@ fn check_status(response: Response) -> Result<Response, Error> {
     match response.status {
         0 => Err(Error::network(NETWORK_ERROR)),
         s if is_success(s) => Ok(response),
-        _ => Err(Error::http(response)),
+        _ => Err(Error::http(response.snapshot())),
     }
 }
 
@@ -952,6 +953,25 @@ impl Response {
     /// The response type the body was requested as.
     pub fn response_type(&self) -> ResponseType {
         self.response_type
+    }
+
+    /// This response as plain data (what an [`ErrorKind::Http`](crate::ErrorKind::Http)
+    /// error keeps): a JSON body as its `JSON.stringify` text, a `Blob` or `Document` body
+    /// as `None`.
+    pub fn snapshot(&self) -> HttpResponse {
+        let text = self.text().or_else(|| {
+            (self.response_type == ResponseType::Json)
+                .then(|| js_sys::JSON::stringify(&self.body).ok())
+                .flatten()
+                .and_then(|s| s.as_string())
+        });
+        HttpResponse::new(
+            self.status,
+            self.status_text.as_str(),
+            self.headers.clone(),
+            self.url.as_str(),
+            text,
+        )
     }
 }
 
