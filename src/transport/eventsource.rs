@@ -372,7 +372,9 @@ pub(crate) fn origin_of(url: &str) -> String {
         .unwrap_or_default()
 }
 
-/// An open EventSource; see the module docs. Read events with [`EventSource::next`].
+/// An open EventSource; see the module docs. Read events with [`EventSource::next`]. Dropping it closes the
+/// connection and removes its listeners.
+#[must_use = "dropping the EventSource closes it"]
 pub struct EventSource {
     url: String,
     with_credentials: bool,

@@ -289,6 +289,7 @@ impl Drop for Conn {
 /// Read events with [`WebSocket::next`] or through [`Stream`]; wait for the handshake with
 /// [`WebSocket::opened`]. Dropping it closes the connection with code 1000 and removes its
 /// listeners; events not yet read are discarded.
+#[must_use = "dropping the WebSocket closes it"]
 pub struct WebSocket {
     conn: Conn,
     rx: UnboundedReceiver<Raw>,

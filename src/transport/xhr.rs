@@ -170,6 +170,7 @@ impl fmt::Debug for AbortHandle {
 }
 
 /// A request being built; consumed by [`send`](Request::send) or [`stream`](Request::stream).
+#[must_use = "a Request does nothing until `send` or `stream` is awaited"]
 pub struct Request {
     method: String,
     url: String,
@@ -991,6 +992,7 @@ impl fmt::Debug for Response {
 /// `readystatechange` at LOADING and on `progress` events), the final part at the end, then
 /// `None`. A network error, timeout or abort mid-stream yields one `Err`, then `None`.
 /// Dropping it aborts the request and removes its listeners.
+#[must_use = "dropping the stream aborts the request"]
 pub struct ResponseStream {
     status: u16,
     status_text: String,
