@@ -1115,3 +1115,38 @@ async fn js_source_referenced_only_by_its_listeners_stays_alive_and_is_its_event
         }
     }
 }
+
+/// Relative URLs resolve as the browser's own constructors resolve them: against the
+/// document's base URL, so a `<base href>` counts (for EventSource, WebSocket, Socket, JSONP
+/// and XHR alike: one resolver serves them all).
+#[wasm_bindgen_test]
+async fn relative_urls_resolve_against_the_base_element_as_native_constructors_do() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let base = document.create_element("base").unwrap();
+    base.set_attribute("href", &common::url("/base/dir/")).unwrap();
+    document.head().unwrap().append_child(&base).unwrap();
+
+    let native = web_sys::EventSource::new("events?n=1").unwrap();
+    let expected = native.url();
+    native.close();
+    assert_eq!(expected, common::url("/base/dir/events?n=1"));
+    for engine in [Polyfill::Never, Polyfill::Always] {
+        let options = EventSourceOptions::default().polyfill(engine);
+        let ours = EventSource::open("events?n=1", options).unwrap();
+        assert_eq!(ours.url(), expected, "{engine:?}");
+    }
+
+    let native = web_sys::WebSocket::new("../ws").unwrap();
+    let expected = native.url();
+    native.close().unwrap();
+    assert!(expected.ends_with("/base/ws") && expected.starts_with("ws://"), "{expected}");
+    let ours = cometkit::WebSocket::open("../ws").unwrap();
+    assert_eq!(ours.url(), expected);
+    drop(ours);
+
+    let socket = cometkit::Socket::connect("sockjs/echo", cometkit::SocketOptions::new()).unwrap();
+    assert_eq!(socket.url(), common::url("/base/dir/sockjs/echo"));
+    drop(socket);
+
+    base.remove();
+}

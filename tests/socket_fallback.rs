@@ -527,3 +527,48 @@ async fn server_restart_on_websocket_keeps_the_order() {
         count - numbers.len()
     ));
 }
+
+/// A network that cuts long-lived responses while the server keeps the session: the server
+/// sees its receiving request cut and answers the next receiver on that session with
+/// `c[1002,"Connection interrupted"]` (a native EventSource reconnecting by itself meets it at
+/// once). That is a lost session, not an end: the socket reconnects, never closes, and every
+/// message sent reaches the server (at least once: SockJS has no acknowledgements).
+#[wasm_bindgen_test]
+async fn streaming_responses_cut_mid_session_reconnect_instead_of_closing() {
+    for kind in [TransportKind::EventSource, TransportKind::XhrStreaming] {
+        let key = common::unique_key("fb-cut");
+        chaos(&key, "set?stream=cut&kill_after=400").await;
+        let mut seen = Seen::default();
+        let options = options().transports(&[kind]);
+        let (mut socket, _) = open(&echo_url(&key), options, &mut seen).await;
+        let sent: Vec<String> = (0..20).map(|i| format!("{kind:?} {i}")).collect();
+        for m in &sent {
+            socket.send(m).expect("send across the cuts");
+            // Reads (and records) events for 60 ms: spreads the sends over several cuts.
+            let until_ms = now_ms() + 60.0;
+            while now_ms() < until_ms {
+                if let Some(event) = next_within(&mut socket, 20).await {
+                    seen.record(event);
+                }
+            }
+        }
+        until(&mut socket, &mut seen, "a reconnection after a cut", |s| {
+            !s.reconnects.is_empty()
+        })
+        .await;
+        // The network heals: the socket still works on the same transport.
+        chaos(&key, "set?stream=ok").await;
+        let opens = seen.opens;
+        until(&mut socket, &mut seen, "the reopening", |s| s.opens > opens).await;
+        socket.send("after").expect("send");
+        until(&mut socket, &mut seen, "the last echo", |s| {
+            s.messages.iter().any(|m| m == "after")
+        })
+        .await;
+        assert_eq!(socket.transport(), Some(kind));
+        let mut expected = sent.clone();
+        expected.push("after".into());
+        let got = first_occurrences(&received(&key).await);
+        assert_eq!(got, expected, "{kind:?}: every message reached the server, in order");
+    }
+}

@@ -16,13 +16,7 @@ fn has_constructor(name: &str) -> bool {
 
 /// `location.<field>` of the page (window or worker), if there is one.
 fn location_field(field: &str) -> Option<String> {
-    let location = Reflect::get(&js_sys::global(), &JsValue::from_str("location")).ok()?;
-    if !location.is_object() {
-        return None;
-    }
-    Reflect::get(&location, &JsValue::from_str(field))
-        .ok()?
-        .as_string()
+    crate::transport::page::location_field(&crate::transport::page::location()?, field)
 }
 
 /// The capabilities for a socket to `url` (absolute), with the user's `whitelist`.

@@ -58,8 +58,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use futures_util::stream::{Stream, StreamExt};
-use js_sys::{Array, JsString, Reflect};
-use wasm_bindgen::JsValue;
+use js_sys::{Array, JsString};
 
 use crate::protocol::session::{self, Config, Event, Session};
 use crate::transport::random;
@@ -400,23 +399,9 @@ fn busy() -> Error {
     Error::invalid("the socket is busy (called from inside its own event handling)")
 }
 
-/// `url` resolved against the page (`location.href`) when there is one.
+/// `url` resolved as the browser resolves the URLs of its own constructors.
 fn resolve(url: &str) -> Result<String, Error> {
-    if url.trim().is_empty() {
-        return Err(Error::invalid("url is empty"));
-    }
-    let base = Reflect::get(&js_sys::global(), &JsValue::from_str("location"))
-        .ok()
-        .filter(JsValue::is_object)
-        .and_then(|l| Reflect::get(&l, &JsValue::from_str("href")).ok())
-        .and_then(|h| h.as_string());
-    let parsed = match base {
-        Some(base) => web_sys::Url::new_with_base(url, &base),
-        None => web_sys::Url::new(url),
-    };
-    parsed
-        .map(|u| u.href())
-        .map_err(|_| Error::invalid("url is not a valid URL"))
+    Ok(crate::transport::page::resolve_url(url, "Socket")?.href())
 }
 
 /// One uniformly random `u32` from `crypto.getRandomValues` (checked to exist at connect).

@@ -547,18 +547,7 @@ fn add_type(types: &mut Vec<String>, event_type: &str) {
 
 /// Resolves `url` against the page; only http(s) URLs are accepted.
 fn resolve_url(url: &str) -> Result<String, Error> {
-    if url.trim().is_empty() {
-        return Err(Error::invalid("EventSource URL is empty"));
-    }
-    let parsed = match crate::transport::page::href() {
-        Some(base) => web_sys::Url::new_with_base(url, &base),
-        None => web_sys::Url::new(url),
-    }
-    .map_err(|_| Error::invalid("EventSource URL does not parse"))?;
-    match parsed.protocol().as_str() {
-        "http:" | "https:" => Ok(parsed.href()),
-        _ => Err(Error::invalid("EventSource URL must be http: or https:")),
-    }
+    Ok(crate::transport::page::resolve_http_url(url, "EventSource")?.href())
 }
 
 fn check_options(o: &EventSourceOptions) -> Result<(), Error> {

@@ -33,11 +33,11 @@ use js_sys::Reflect;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Document, HtmlScriptElement, Url, Window};
+use web_sys::{HtmlScriptElement, Window};
 
 use crate::protocol::jsonp as rules;
 use crate::security::{self, SecureOnly};
-use crate::transport::random;
+use crate::transport::{page, random};
 use crate::Error;
 
 /// Default time a JSONP call may take: 10 seconds.
@@ -163,7 +163,7 @@ impl Jsonp {
         let document = window
             .document()
             .ok_or_else(|| Error::invalid("JSONP needs a document"))?;
-        let url = resolve_http_url(&document, &self.url)?;
+        let url = page::resolve_http_url(&self.url, "JSONP")?;
         let href = url.href();
         security::check_url(&href, self.secure_only)?;
         security::check_jsonp_url(&href, self.trusted.as_deref())?;
@@ -326,13 +326,4 @@ fn fresh_name(window: &Window) -> Result<String, Error> {
     ))
 }
 
-/// `url` resolved against the document's base URL; only http and https are accepted.
-fn resolve_http_url(document: &Document, url: &str) -> Result<Url, Error> {
-    let base = document.base_uri().ok().flatten().unwrap_or_default();
-    let parsed = Url::new_with_base(url, &base)
-        .map_err(|_| Error::invalid("the JSONP URL is not a valid URL"))?;
-    match parsed.protocol().as_str() {
-        "http:" | "https:" => Ok(parsed),
-        _ => Err(Error::invalid("the JSONP URL must be http or https")),
-    }
-}
+

@@ -8,6 +8,25 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use web_sys::Url;
 
+#[cfg(any(
+    feature = "_jsonp",
+    feature = "_ping",
+    feature = "_eventsource",
+    feature = "_websocket",
+    feature = "_xdr",
+    feature = "_socket"
+))]
+use crate::error::concat;
+#[cfg(any(
+    feature = "_jsonp",
+    feature = "_ping",
+    feature = "_eventsource",
+    feature = "_websocket",
+    feature = "_xdr",
+    feature = "_socket"
+))]
+use crate::Error;
+
 #[wasm_bindgen]
 extern "C" {
     /// The global `location` ([`Location`](https://developer.mozilla.org/docs/Web/API/Location)
@@ -18,23 +37,17 @@ extern "C" {
 }
 
 /// The global `location` object, when there is one.
-#[cfg(any(feature = "_xhr", feature = "_websocket"))]
+#[cfg(any(feature = "_xdr", feature = "_socket"))]
 pub(crate) fn location() -> Option<Object> {
     LOCATION.with(Clone::clone)
 }
 
 /// The string property `name` of `location` (`"href"`, `"protocol"`, ...).
-#[cfg(any(feature = "_xhr", feature = "_websocket"))]
+#[cfg(any(feature = "_xdr", feature = "_socket"))]
 pub(crate) fn location_field(location: &Object, name: &str) -> Option<String> {
     Reflect::get(location, &JsValue::from_str(name))
         .ok()
         .and_then(|v| v.as_string())
-}
-
-/// The page's URL (`location.href`), in a window or a worker.
-#[cfg(any(feature = "_xhr", feature = "_websocket"))]
-pub(crate) fn href() -> Option<String> {
-    location_field(&location()?, "href")
 }
 
 fn global_prop(obj: &JsValue, key: &str) -> Option<JsValue> {
@@ -45,6 +58,12 @@ fn global_prop(obj: &JsValue, key: &str) -> Option<JsValue> {
 
 fn document() -> Option<JsValue> {
     global_prop(&js_sys::global(), "document").filter(JsValue::is_object)
+}
+
+/// True in a window (false in a worker, which has no document).
+#[cfg(feature = "_ping")]
+pub(crate) fn has_document() -> bool {
+    document().is_some()
 }
 
 /// The base URL relative URLs resolve against, as `XMLHttpRequest`, `<script>` and `<img>`
@@ -66,6 +85,36 @@ pub(crate) fn resolve(url: &str) -> Option<Url> {
     match base_url() {
         Some(base) => Url::new_with_base(url, &base).ok(),
         None => Url::new(url).ok(),
+    }
+}
+
+/// The one place cometkit resolves a URL it was given: against the document's base URL (so a
+/// `<base href>` counts, as it does for the native `XMLHttpRequest`, `EventSource`,
+/// `WebSocket`, `<script>` and `<img>`), or a worker's location. `what` names the URL in the
+/// [`Invalid`](crate::ErrorKind::Invalid) error for an empty or unparsable one.
+#[cfg(any(
+    feature = "_jsonp",
+    feature = "_ping",
+    feature = "_eventsource",
+    feature = "_websocket",
+    feature = "_xdr",
+    feature = "_socket"
+))]
+pub(crate) fn resolve_url(url: &str, what: &str) -> Result<Url, Error> {
+    // Same test as `trim().is_empty()`, without `trim`'s two-ended searcher in the binary.
+    if url.chars().all(char::is_whitespace) {
+        return Err(Error::invalid(concat(&[what, " URL is empty"])));
+    }
+    resolve(url).ok_or_else(|| Error::invalid(concat(&[what, " URL does not parse"])))
+}
+
+/// [`resolve_url`], accepting only `http:` and `https:` URLs.
+#[cfg(any(feature = "_jsonp", feature = "_ping", feature = "_eventsource", feature = "_xdr"))]
+pub(crate) fn resolve_http_url(url: &str, what: &str) -> Result<Url, Error> {
+    let parsed = resolve_url(url, what)?;
+    match parsed.protocol().as_str() {
+        "http:" | "https:" => Ok(parsed),
+        _ => Err(Error::invalid(concat(&[what, " URL must be http: or https:"]))),
     }
 }
 

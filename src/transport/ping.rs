@@ -21,16 +21,12 @@
 use js_sys::Promise;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use web_sys::Url;
 
 use crate::security::{self, SecureOnly};
-use crate::transport::random;
+use crate::transport::{page, random};
 use crate::Error;
 
-#[wasm_bindgen(inline_js = "export function cometkit_ping_base() {\n\
-    return typeof document === 'undefined' ? undefined : document.baseURI;\n\
-}\n\
-export function cometkit_ping_start(src, ms) {\n\
+#[wasm_bindgen(inline_js = "export function cometkit_ping_start(src, ms) {\n\
     var img = new Image(), timer, settle;\n\
     var done = new Promise(function (resolve) {\n\
         settle = function (outcome) {\n\
@@ -51,11 +47,6 @@ export function cometkit_ping_result(pending, timeoutError) {\n\
     });\n\
 }")]
 extern "C" {
-    /// The document's base URL, which relative ping URLs resolve against; `None` without a
-    /// document (a worker).
-    #[wasm_bindgen(js_name = cometkit_ping_base)]
-    fn page_base() -> Option<String>;
-
     /// A ping in flight: `done` resolves to `true` (the answer decoded as an image), `false`
     /// (it did not), `undefined` (no answer within the timeout) or `null` (cancelled).
     pub(crate) type Pending;
@@ -186,12 +177,10 @@ impl Ping {
     /// [`Ping::send`] before the wait, shared with the JS `ping()`. Fails as `send` does with
     /// [`Invalid`](crate::ErrorKind::Invalid).
     pub(crate) fn start(self) -> Result<Pending, Error> {
-        let base = page_base().ok_or_else(|| Error::invalid("image ping needs a document"))?;
-        let url = Url::new_with_base(&self.url, &base)
-            .map_err(|_| Error::invalid("the ping URL is not a valid URL"))?;
-        if !matches!(url.protocol().as_str(), "http:" | "https:") {
-            return Err(Error::invalid("the ping URL must be http or https"));
+        if !page::has_document() {
+            return Err(Error::invalid("image ping needs a document"));
         }
+        let url = page::resolve_http_url(&self.url, "ping")?;
         security::check_url(&url.href(), self.secure_only)?;
         let query = url.search_params();
         for (name, value) in &self.params {

@@ -150,15 +150,7 @@ fn listen(target: &EventTarget, kind: Kind, on: OnRaw) -> Listener {
 
 /// Resolves `url` against the page and maps it to a `ws:`/`wss:` URL.
 pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
-    // Same test as `trim().is_empty()`, without `trim`'s two-ended searcher in the binary.
-    if url.chars().all(char::is_whitespace) {
-        return Err(Error::invalid("WebSocket URL is empty"));
-    }
-    let parsed = match crate::transport::page::href() {
-        Some(base) => web_sys::Url::new_with_base(url, &base),
-        None => web_sys::Url::new(url),
-    }
-    .map_err(|_| Error::invalid("WebSocket URL does not parse"))?;
+    let parsed = crate::transport::page::resolve_url(url, "WebSocket")?;
     wsurl::to_ws_url(&parsed.href())
 }
 

@@ -199,18 +199,9 @@ fn resolve_same_scheme(url: &str) -> Result<String, Error> {
     let location = page::location()
         .filter(|l| l.is_object())
         .ok_or_else(|| Error::invalid("XDR-style requests need a page location"))?;
-    let field = |name: &str| page::location_field(&location, name);
-    let base = field("href").unwrap_or_default();
-    let page_scheme = field("protocol").unwrap_or_default();
-    let parsed = web_sys::Url::new_with_base(url, &base)
-        .map_err(|_| Error::invalid("the request URL is not a valid URL"))?;
-    let scheme = parsed.protocol();
-    if !matches!(scheme.as_str(), "http:" | "https:") {
-        return Err(Error::invalid(
-            "an XDR-style request URL must be http or https",
-        ));
-    }
-    if scheme != page_scheme {
+    let page_scheme = page::location_field(&location, "protocol").unwrap_or_default();
+    let parsed = page::resolve_http_url(url, "XDR-style request")?;
+    if parsed.protocol() != page_scheme {
         return Err(Error::invalid(
             "an XDR-style request must use the same scheme (http/https) as the page",
         ));

@@ -615,15 +615,12 @@ fn file_names(input: &JsValue) -> Vec<String> {
         .collect()
 }
 
-/// Fails unless `target` parses as a URL relative to the page's location.
+/// Fails unless `target` parses as a URL relative to the page, as `xhr.open` resolves it (an
+/// empty URL is the page itself there, so it is accepted).
 fn validate_url(target: &str) -> Result<(), Error> {
-    let parsed = match crate::transport::page::href() {
-        Some(base) => web_sys::Url::new_with_base(target, &base),
-        None => web_sys::Url::new(target),
-    };
-    parsed
+    crate::transport::page::resolve(target)
         .map(|_| ())
-        .map_err(|_| Error::invalid("request URL is not a valid URL"))
+        .ok_or_else(|| Error::invalid("request URL does not parse"))
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -7,7 +7,7 @@
 //! concurrent tests do not disturb each other. [`routes`] serves, for every key:
 //!
 //! - `/chaos/<key>/echo`: a SockJS echo endpoint (as `/sockjs/echo`), behind the faults;
-//! - `GET|POST /chaos/<key>/set?ws=ok|block|kill&stream=ok|buffer&cors=on|off&kill_after=MS&response_limit=BYTES`:
+//! - `GET|POST /chaos/<key>/set?ws=ok|block|kill&stream=ok|buffer|cut&cors=on|off&kill_after=MS&response_limit=BYTES`:
 //!   changes the parameters given (all are checked first: anything invalid or unknown is a
 //!   400 and changes nothing), answers the state;
 //! - `GET /chaos/<key>/state`: the state as JSON: `{"key", "ws", "stream", "cors",
@@ -33,6 +33,11 @@
 //!   whole, as a buffering proxy does: nothing (not even the status line) reaches the client
 //!   until the response ends, at `response_limit` bytes or when the session closes. Polling
 //!   is unaffected in effect.
+//! - `stream=cut`: `xhr_streaming`, `eventsource` and `htmlfile` responses are cut off
+//!   `kill_after` ms after they start, without a restart: the session survives, so the server
+//!   sees its receiving request cut and answers the session's next receiver with
+//!   `c[1002,"Connection interrupted"]` (what a native EventSource meets when it reconnects by
+//!   itself), as on a flaky network.
 //! - `cors=off`: every `Access-Control-*` header is stripped from the endpoint's answers,
 //!   preflights included, so cross-origin XHR and EventSource fail while `<script>` JSONP and
 //!   no-CORS posts still work (the endpoint's answers always carry
@@ -98,11 +103,19 @@ enum WsMode {
     Kill,
 }
 
+/// What happens to streaming responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StreamMode {
+    Ok,
+    Buffer,
+    Cut,
+}
+
 /// The faults of one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Faults {
     ws: WsMode,
-    buffer: bool,
+    stream: StreamMode,
     cors: bool,
     kill_after: Duration,
     response_limit: usize,
@@ -112,7 +125,7 @@ impl Faults {
     fn new(response_limit: usize) -> Self {
         Faults {
             ws: WsMode::Ok,
-            buffer: false,
+            stream: StreamMode::Ok,
             cors: true,
             kill_after: Duration::from_millis(200),
             response_limit,
@@ -133,9 +146,10 @@ impl Faults {
                     }
                 }
                 "stream" => {
-                    self.buffer = match value.as_str() {
-                        "ok" => false,
-                        "buffer" => true,
+                    self.stream = match value.as_str() {
+                        "ok" => StreamMode::Ok,
+                        "buffer" => StreamMode::Buffer,
+                        "cut" => StreamMode::Cut,
                         _ => return bad(),
                     }
                 }
@@ -272,7 +286,11 @@ impl KeyState {
         serde_json::json!({
             "key": self.name,
             "ws": match f.ws { WsMode::Ok => "ok", WsMode::Block => "block", WsMode::Kill => "kill" },
-            "stream": if f.buffer { "buffer" } else { "ok" },
+            "stream": match f.stream {
+                StreamMode::Ok => "ok",
+                StreamMode::Buffer => "buffer",
+                StreamMode::Cut => "cut",
+            },
             "cors": if f.cors { "on" } else { "off" },
             "kill_after": u64::try_from(f.kill_after.as_millis()).unwrap_or(u64::MAX),
             "response_limit": f.response_limit,
@@ -638,8 +656,11 @@ async fn endpoint(
     if ok && kind == Kind::Info && faults.ws == WsMode::Block {
         res = without_websocket(res).await;
     }
-    if ok && kind == Kind::Streaming && faults.buffer {
+    if ok && kind == Kind::Streaming && faults.stream == StreamMode::Buffer {
         res = body::buffered(res, faults.response_limit + BUFFER_SLACK, cut).await;
+    } else if ok && kind == Kind::Streaming && faults.stream == StreamMode::Cut {
+        let (parts, body) = res.into_parts();
+        res = Response::from_parts(parts, body::cut_after(body, cut, faults.kill_after));
     } else if axum::body::HttpBody::size_hint(res.body())
         .exact()
         .is_none()
@@ -686,7 +707,7 @@ mod tests {
             .unwrap_or(f);
         assert_eq!(g.ws, WsMode::Kill);
         assert_eq!(g.kill_after, Duration::from_millis(50));
-        assert!(g.buffer && !g.cors);
+        assert!(g.stream == StreamMode::Buffer && !g.cors);
         assert_eq!(g.response_limit, 4096);
         assert_eq!(f.apply(&[]), Ok(f));
         for bad in [
