@@ -6,7 +6,7 @@
 //! The XHR transport only reads each control's state out of the DOM into a [`FormControl`];
 //! every decision is made here, so the rules are tested natively.
 
-use crate::protocol::url::push_percent;
+use crate::url::push_percent;
 
 /// What kind of element a form control is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
