@@ -10,7 +10,7 @@ import { echoCell, echoSize, connectCell, num } from './report.mjs';
 // The session's batch cap, read from the source so the note follows the code.
 const BATCH = (() => {
   try {
-    const src = readFileSync(fileURLToPath(new URL('../src/protocol/session.rs', import.meta.url)), 'utf8');
+    const src = readFileSync(fileURLToPath(new URL('../protocol/src/session.rs', import.meta.url)), 'utf8');
     return /const MAX_BATCH_BYTES: usize = ([^;]+);/.exec(src)?.[1]?.replace('64 * 1024', '64 KiB') ?? '(unknown)';
   } catch {
     return '(unknown)';
@@ -65,7 +65,7 @@ What it would take, cheapest first (all in \`src/\`, owned by other helpers):
   http: {
     title: 'HTTP transports (streaming, polling)',
     text: `Both clients keep one \`xhr_send\` POST in flight and batch what is queued meanwhile, but
-cometkit caps each batch at ${BATCH} escaped bytes (\`MAX_BATCH_BYTES\` in src/protocol/session.rs) where
+cometkit caps each batch at ${BATCH} escaped bytes (\`MAX_BATCH_BYTES\` in protocol/src/session.rs) where
 sockjs-client posts everything queued in one request. With this bench's windows (256 × 1 KiB, then
 eight 64 KiB messages in flight) cometkit makes several POST round trips in a row where sockjs-client makes one,
 and with 64 KiB messages one POST per message; on cometkit-server each small response also waits

@@ -24,8 +24,11 @@
 
 #![warn(missing_docs)]
 
-pub mod error;
-pub mod protocol;
+/// The error type every primitive returns (from [`cometkit_protocol`], shared with the server).
+pub use cometkit_protocol::error;
+/// The pure protocol layer (the [`cometkit_protocol`] crate): codecs, parsers, the SockJS
+/// session and every rule, without browser types; tested natively.
+pub use cometkit_protocol as protocol;
 pub mod security;
 pub mod transport;
 #[cfg(feature = "_socket")]

@@ -25,22 +25,28 @@ extern "C" {
     fn js_decode(frame: &JsValue) -> JsValue;
 }
 
-impl Message for JsString {
+/// A message as the browser session holds it: a JavaScript string (a newtype, since the
+/// [`Message`] trait lives in the protocol crate).
+#[repr(transparent)]
+#[derive(Debug, Clone)]
+pub(crate) struct JsMessage(pub(crate) JsString);
+
+impl Message for JsMessage {
     type Batch = Array;
 
     fn size(&self) -> usize {
-        self.length() as usize
+        self.0.length() as usize
     }
 
-    fn encode(batch: &[JsString]) -> JsString {
+    fn encode(batch: &[JsMessage]) -> JsMessage {
         if let [one] = batch {
-            return js_encode_one(one);
+            return JsMessage(js_encode_one(&one.0));
         }
         let array = Array::new();
         for message in batch {
-            array.push(message);
+            array.push(&message.0);
         }
-        js_encode(&array)
+        JsMessage(js_encode(&array))
     }
 }
 

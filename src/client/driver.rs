@@ -29,6 +29,8 @@ use std::task::{Poll, Waker};
 use futures_util::future::{abortable, AbortHandle};
 use gloo_timers::callback::Timeout;
 use js_sys::JsString;
+
+use crate::client::codec::JsMessage;
 use wasm_bindgen::JsValue;
 
 use crate::protocol::ladder::TransportKind;
@@ -39,9 +41,9 @@ use crate::Error;
 use super::{codec, eventsource, http, jsonp, websocket};
 
 /// The session as the browser driver holds it: messages are JavaScript strings.
-pub(crate) type JsSession = Session<JsString>;
+pub(crate) type JsSession = Session<JsMessage>;
 /// An event of [`JsSession`].
-pub(crate) type JsEvent = Event<JsString>;
+pub(crate) type JsEvent = Event<JsMessage>;
 
 /// What `/info` is taken to say when it cannot be read because of a network error (typically
 /// a server that refuses CORS): WebSocket may work (it needs no CORS), cookies are not needed.
@@ -289,7 +291,7 @@ impl Inner {
     }
 
     pub(crate) fn take_unsent(&mut self) -> Vec<JsString> {
-        self.session.take_unsent()
+        self.session.take_unsent().into_iter().map(|m| m.0).collect()
     }
 
     /// The state, with `Closing` until the close event has been delivered.
@@ -302,7 +304,7 @@ impl Inner {
     }
 
     pub(crate) fn send(&mut self, message: JsString) -> Result<(), Error> {
-        let result = self.session.send(message);
+        let result = self.session.send(JsMessage(message));
         self.pump();
         result
     }
@@ -483,7 +485,7 @@ impl Inner {
                         self.active = None;
                     }
                 }
-                Action::Send { id, payload } => self.send_payload(id, payload),
+                Action::Send { id, payload } => self.send_payload(id, payload.0),
             }
         }
         let before = self.events.len();

@@ -1,9 +1,7 @@
-//! Turning [`Error`] into a JavaScript `Error` with a `kind` property.
+//! The TypeScript types of the errors cometkit throws. The conversion itself, `impl From<Error>
+//! for JsValue`, lives in the protocol crate (its `js` feature), beside the type.
 
 use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::JsValue;
-
-use crate::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS: &str = r#"
@@ -17,28 +15,3 @@ export interface CometkitError extends Error {
 }
 "#;
 
-/// A JS `Error` whose `name` is `"CometkitError"` and whose `kind` is the [`crate::ErrorKind`]
-/// name; HTTP errors also carry `status` and `response`.
-pub(crate) fn to_js(err: Error) -> JsValue {
-    let js = js_sys::Error::new(err.message());
-    js.set_name("CometkitError");
-    let obj: &JsValue = js.as_ref();
-    set(obj, "kind", &JsValue::from_str(err.kind().as_str()));
-    #[cfg(feature = "xhr")]
-    if let Some(response) = err.response() {
-        set(obj, "status", &JsValue::from(response.status()));
-        set(obj, "response", &crate::js::xhr::snapshot_to_js(response));
-    }
-    js.into()
-}
-
-fn set(obj: &JsValue, key: &str, value: &JsValue) {
-    // Setting a property on a fresh Error object cannot throw.
-    let _ = js_sys::Reflect::set(obj, &JsValue::from_str(key), value);
-}
-
-impl From<Error> for JsValue {
-    fn from(err: Error) -> JsValue {
-        to_js(err)
-    }
-}

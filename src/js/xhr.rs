@@ -12,7 +12,7 @@ use crate::js::opts;
 use crate::protocol::headers::is_json_mime;
 use crate::transport::listener::Listener;
 use crate::transport::xhr::{AbortHandle, Body, Progress, Request, Response, ResponseType};
-use crate::error::{Headers, HttpResponse};
+use crate::error::Headers;
 use crate::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -220,30 +220,6 @@ fn prepare(opts: &JsValue) -> Result<(Request, Option<Function>, Option<AbortSig
     let on_chunk = opts::function(opts, "onChunk")?;
     let signal = read_signal(opts)?;
     Ok((req, on_chunk, signal))
-}
-
-/// The plain JS object an HTTP error's response snapshot becomes (`error.response`): the
-/// shape of `XhrResponse`, with `text` and `body` the body text, and `data` parsed from it
-/// when the Content-Type is JSON.
-pub(crate) fn snapshot_to_js(response: &HttpResponse) -> JsValue {
-    let obj = head(
-        response.status(),
-        response.status_text(),
-        response.ok(),
-        response.url(),
-        response.headers(),
-    );
-    let text = response.text().map_or(JsValue::NULL, JsValue::from_str);
-    set(&obj, "text", &text);
-    set(&obj, "body", &text);
-    if let Some(text) = response.text().filter(|t| !t.trim().is_empty()) {
-        if response.headers().content_type().is_some_and(|ct| is_json_mime(&ct)) {
-            if let Ok(value) = js_sys::JSON::parse(text) {
-                set(&obj, "data", &value);
-            }
-        }
-    }
-    obj.into()
 }
 
 /// A response object with its status line, URL and headers set.

@@ -11,7 +11,9 @@ use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 
-use super::json::{form_field, parse_messages, PayloadError};
+use cometkit_protocol::form::form_field;
+use cometkit_protocol::sockjs::{decode_payload, PayloadError};
+
 use super::receiver::{self, Kind};
 use super::session::random_u64;
 use super::{websocket, Shared};
@@ -404,7 +406,7 @@ fn receive(shared: &Shared, session: &str, kind: Kind) -> Response {
 
 /// `xhr_send` and `jsonp_send`: messages from the client to the session.
 fn deliver(shared: &Shared, session: &str, payload: &str) -> Result<(), Fail> {
-    let messages = parse_messages(payload).map_err(payload_error)?;
+    let messages = decode_payload(payload).map_err(payload_error)?;
     let core = shared.find(session).ok_or(Fail::NOT_FOUND)?;
     core.deliver(messages);
     Ok(())
@@ -531,6 +533,24 @@ pub(crate) async fn dispatch(State(endpoint): State<Endpoint>, req: Request) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whatever JSON encoder a client uses, its string arrays decode; serde_json stands in for
+    /// one that escapes differently from sockjs-client.
+    #[test]
+    fn payloads_from_any_json_encoder() {
+        let all: String = (0u32..0x11_0000).filter_map(char::from_u32).collect();
+        let sent = vec![all, String::new(), "</script>".to_owned()];
+        let json = serde_json::to_string(&sent).unwrap_or_default();
+        assert_eq!(decode_payload(&json), Ok(sent));
+        let answer = |payload: &str| {
+            let Fail(status, body) = decode_payload(payload).map_err(payload_error).err()?;
+            Some((status.as_u16(), body))
+        };
+        assert_eq!(answer("[1]"), Some((500, "Payload expected.")));
+        assert_eq!(answer(""), Some((500, "Payload expected.")));
+        assert_eq!(answer("[\"a\""), Some((500, "Broken JSON encoding.")));
+        assert_eq!(answer("[]"), None);
+    }
 
     #[test]
     fn routes() {

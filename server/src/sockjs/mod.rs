@@ -41,7 +41,6 @@ use axum::Router;
 use tokio::sync::mpsc;
 
 mod http;
-pub(crate) mod json;
 mod receiver;
 mod session;
 mod websocket;

@@ -10,7 +10,10 @@ use futures_util::stream::{self, StreamExt};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::json::{close_frame, message_frame, quote_into};
+use cometkit_protocol::sockjs::{
+    encode_close_frame, encode_message_frame, quote_server_html_into, quote_server_into,
+};
+
 use super::session::{Detach, Out, Register, SessionCore};
 
 /// The page the htmlfile transport opens with; `{cb}` is the callback. Safari wants 1 KiB before
@@ -102,14 +105,14 @@ impl Kind {
             }
             Kind::HtmlFile(_) => {
                 let mut out = String::from("<script>\np(");
-                quote_into(&mut out, frame, true);
+                quote_server_html_into(&mut out, frame);
                 out.push_str(");\n</script>\r\n");
                 out
             }
             Kind::Jsonp(cb) => {
                 // The leading comment defuses the Flash "Rosetta" JSONP attack.
                 let mut out = ["/**/", cb, "("].concat();
-                quote_into(&mut out, frame, false);
+                quote_server_into(&mut out, frame);
                 out.push_str(");\r\n");
                 out
             }
@@ -148,11 +151,11 @@ impl Receiver {
         let frame = loop {
             match self.core.pull(self.attach) {
                 Out::Open => break "o".to_owned(),
-                Out::Messages(messages) => break message_frame(&messages),
+                Out::Messages(messages) => break encode_message_frame(&messages),
                 Out::Close(code, reason) => {
                     // `pull` detached us: this is the last frame.
                     self.done = true;
-                    return Some(self.kind.encode(&close_frame(code, &reason)).into());
+                    return Some(self.kind.encode(&encode_close_frame(code, &reason)).into());
                 }
                 Out::Gone => {
                     self.done = true;
@@ -198,7 +201,7 @@ pub(crate) fn body(
     match registered {
         Register::Busy => {
             let mut text = prelude.unwrap_or_default();
-            text.push_str(&kind.encode(&close_frame(2010, "Another connection still open")));
+            text.push_str(&kind.encode(&encode_close_frame(2010, "Another connection still open")));
             Body::from(text)
         }
         Register::Attached { id, wake } => {
@@ -242,6 +245,25 @@ mod tests {
             Kind::HtmlFile("cb".into()).encode(r#"a["</script>"]"#),
             "<script>\np(\"a[\\\"\\u003c/script\\u003e\\\"]\");\n</script>\r\n"
         );
+    }
+
+    /// The frames the protocol crate writes for us are plain JSON after their type letter:
+    /// serde_json, a decoder of its own, reads every character back, including through the
+    /// htmlfile escaping.
+    #[test]
+    fn frames_are_standard_json() {
+        let all: String = (0u32..0x11_0000).filter_map(char::from_u32).collect();
+        let frame = encode_message_frame(&[all.clone(), "<&>".into()]);
+        let body = frame.strip_prefix('a').unwrap_or_default();
+        let decoded: Vec<String> = serde_json::from_str(body).unwrap_or_default();
+        assert_eq!(decoded, [all.clone(), "<&>".into()]);
+        let mut html = String::new();
+        quote_server_html_into(&mut html, &frame);
+        assert_eq!(serde_json::from_str::<String>(&html).ok(), Some(frame));
+        let close = encode_close_frame(3000, &all);
+        let body = close.strip_prefix('c').unwrap_or_default();
+        let decoded: (u16, String) = serde_json::from_str(body).unwrap_or_default();
+        assert_eq!(decoded, (3000, all));
     }
 
     #[test]

@@ -10,7 +10,8 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use tokio::time::Instant;
 
-use super::json::{close_frame, message_frame, parse_ws_message};
+use cometkit_protocol::sockjs::{decode_ws_message, encode_close_frame, encode_message_frame};
+
 use super::session::{Detach, Out, Register};
 use super::Shared;
 
@@ -52,7 +53,7 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>, framed: bo
     let closing: Option<(u16, String)> = 'serve: loop {
         let outgoing = match core.pull(id) {
             Out::Open => vec!["o".to_owned()],
-            Out::Messages(messages) if framed => vec![message_frame(&messages)],
+            Out::Messages(messages) if framed => vec![encode_message_frame(&messages)],
             Out::Messages(messages) => messages,
             Out::Close(code, reason) => {
                 detach = Detach::Finished;
@@ -65,7 +66,7 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>, framed: bo
                     break Some((code, reason));
                 }
                 if socket
-                    .send(Message::text(close_frame(code, &reason)))
+                    .send(Message::text(encode_close_frame(code, &reason)))
                     .await
                     .is_err()
                 {
@@ -96,7 +97,7 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>, framed: bo
                             core.deliver(vec![text]);
                             continue;
                         }
-                        match parse_ws_message(&text) {
+                        match decode_ws_message(&text) {
                             Ok(messages) => core.deliver(messages),
                             // sockjs-node drops the connection on broken framing.
                             Err(_) => break Some((3000, "Broken framing.".to_owned())),

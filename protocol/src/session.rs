@@ -53,10 +53,10 @@
 
 use std::collections::VecDeque;
 
-use crate::protocol::backoff::{Backoff, Retries};
-use crate::protocol::info::{self, Info};
-use crate::protocol::ladder::{self, Capabilities, Demotions, TransportKind};
-use crate::protocol::sockjs::{self, Frame};
+use crate::backoff::{Backoff, Retries};
+use crate::info::{self, Info};
+use crate::ladder::{self, Capabilities, Demotions, TransportKind};
+use crate::sockjs::{self, Frame};
 use crate::Error;
 
 /// A message as the session holds it: an opaque handle whose size the session counts and a
@@ -989,7 +989,7 @@ fn normalize_base(url: &str) -> Result<String, Error> {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::protocol::ladder::TransportKind::*;
+    use crate::ladder::TransportKind::*;
     use std::collections::HashMap;
 
     const INFO: &str = r#"{"websocket":true,"cookie_needed":false,"origins":["*:*"],"entropy":7}"#;

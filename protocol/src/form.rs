@@ -5,8 +5,12 @@
 //!
 //! The XHR transport only reads each control's state out of the DOM into a [`FormControl`];
 //! every decision is made here, so the rules are tested natively.
+//!
+//! The other direction, for a server: [`form_decode`] and [`form_field`] read an urlencoded
+//! body or a query string (the SockJS server takes JSONP callbacks and `jsonp_send` form
+//! bodies through them).
 
-use crate::protocol::url::push_percent;
+use crate::url::{push_percent, split_byte};
 
 /// What kind of element a form control is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +195,58 @@ pub fn text_plain(pairs: &[(String, String)]) -> String {
     out
 }
 
+/// The value of one ASCII hex digit.
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes one name or value of `application/x-www-form-urlencoded` text (a form body or a
+/// query string), as the URL standard's parser does: `+` is a space, `%` and two hex digits a
+/// byte; a `%` without two hex digits stays as it is, and bytes that are not UTF-8 become
+/// U+FFFD.
+pub fn form_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        i += 1;
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hi = bytes.get(i).copied().and_then(hex_digit);
+                let lo = bytes.get(i + 1).copied().and_then(hex_digit);
+                match (hi, lo) {
+                    (Some(hi), Some(lo)) => {
+                        out.push(hi << 4 | lo);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+/// The decoded value of the first field called `name` in urlencoded text (`a=1&b=2`), matching
+/// on the decoded name. A field without `=` has the empty value; `None` when no field has the
+/// name.
+pub fn form_field(s: &str, name: &str) -> Option<String> {
+    s.split('&').find_map(|pair| {
+        let (key, value) = split_byte(pair, b'=').unwrap_or((pair, ""));
+        (form_decode(key) == name).then(|| form_decode(value))
+    })
+}
+
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
@@ -331,5 +387,35 @@ mod tests {
             form_entries(&controls),
             p(&[("_Charset_", "UTF-8"), ("_charset_", "kept")])
         );
+    }
+
+    #[test]
+    fn form_decoding() {
+        assert_eq!(form_decode("%5B%22m%22%5d"), r#"["m"]"#);
+        assert_eq!(form_decode("one+two%20three"), "one two three");
+        assert_eq!(form_decode("%C3%A9%F0%9F%98%80"), "é😀");
+        // A `%` without two hex digits is kept, and a sign is no hex digit (a `+` is still a
+        // space).
+        assert_eq!(form_decode("50%"), "50%");
+        assert_eq!(form_decode("%g1%4"), "%g1%4");
+        assert_eq!(form_decode("%+5%-5"), "% 5%-5");
+        assert_eq!(form_decode("%%41"), "%A");
+        // Bytes that are not UTF-8.
+        assert_eq!(form_decode("a%FFb%C3"), "a\u{fffd}b\u{fffd}");
+        assert_eq!(form_decode(""), "");
+    }
+
+    #[test]
+    fn form_fields() {
+        assert_eq!(
+            form_field("x=1&d=%5B%5D&d=other", "d").as_deref(),
+            Some("[]")
+        );
+        assert_eq!(form_field("flag&c=cb", "flag").as_deref(), Some(""));
+        assert_eq!(form_field("c=a=b", "c").as_deref(), Some("a=b"));
+        assert_eq!(form_field("%63allback=f", "callback").as_deref(), Some("f"));
+        assert_eq!(form_field("a+b=1", "a b").as_deref(), Some("1"));
+        assert_eq!(form_field("cc=1&=2", "c"), None);
+        assert_eq!(form_field("", "c"), None);
     }
 }

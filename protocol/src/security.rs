@@ -11,7 +11,7 @@
 //! The browser side (resolving a URL against the page, reading `document.cookie` and `<meta>`
 //! tags) lives in `transport::page`; the policy that combines both in [`crate::security`].
 
-use crate::protocol::url::split_byte;
+use crate::url::split_byte;
 
 /// Whether plain-text URLs (`http:`, `ws:`) are refused before anything is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -4,7 +4,7 @@
 //! bad one is reported as [`ErrorKind::Invalid`](crate::ErrorKind::Invalid) instead of a
 //! browser `SyntaxError`.
 
-use crate::protocol::url::split_byte;
+use crate::url::split_byte;
 use crate::Error;
 
 /// Response headers, names lowercased, in the order the browser listed them.

@@ -32,9 +32,17 @@
 //! outside the BMP (sent as a `\uXXXX\uXXXX` surrogate pair) and a list of BMP characters that
 //! Unicode normalisation would alter (combining marks, compatibility ideographs, …), which
 //! browsers, proxies and servers have been seen to rewrite in transit.
+//!
+//! The server's half lives here too, so both ends share one JSON reader: it writes frames
+//! ([`encode_message_frame`], [`encode_close_frame`], [`quote_server_into`] for the transports
+//! that wrap a frame in a string) with the protocol's server-to-client escaping, a different
+//! set from the client's (see [`quote_server_into`]), and reads what clients send
+//! ([`decode_payload`], [`decode_ws_message`]), telling broken JSON from JSON of the wrong
+//! shape ([`PayloadError`]) as sockjs-node does.
 
 use std::borrow::Cow;
 
+use crate::error::push_decimal;
 use crate::Error;
 
 /// One frame from a SockJS server; `B` holds the messages of an `a[...]` frame (decoded here
@@ -195,21 +203,30 @@ pub fn quoted_len(s: &str) -> usize {
 /// The common case, checked a byte at a time: printable ASCII with no quote or backslash, which
 /// goes out as it is (the per-char escape lookup costs 3-5x more).
 fn is_plain_ascii(s: &str) -> bool {
-    s.bytes().all(|b| (0x20..0x80).contains(&b) && b != b'"' && b != b'\\')
+    s.bytes()
+        .all(|b| (0x20..0x80).contains(&b) && b != b'"' && b != b'\\')
 }
 
-/// Appends `s` to `out` as a JSON string literal with sockjs-client's escaping.
+/// Appends `s` to `out` as a JSON string literal with sockjs-client's escaping (the
+/// client-to-server direction; a server writes with [`quote_server_into`]).
 pub fn quote_into(out: &mut String, s: &str) {
+    quote_with(out, s, is_plain_ascii(s), escape_of);
+}
+
+/// The one quoting loop behind both directions: `plain` says `s` needs no escape at all (the
+/// caller's fast check), `escape` how each character is written.
+#[inline(always)]
+fn quote_with(out: &mut String, s: &str, plain: bool, escape: impl Fn(char) -> Esc) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
-    if is_plain_ascii(s) {
+    if plain {
         out.push_str(s);
         out.push('"');
         return;
     }
     let mut run = 0;
     for (i, c) in s.char_indices() {
-        let esc = escape_of(c);
+        let esc = escape(c);
         if matches!(esc, Esc::Plain) {
             continue;
         }
@@ -264,6 +281,147 @@ fn encode_with<'a>(n: usize, get: &dyn Fn(usize) -> &'a str) -> String {
     out.push(']');
     debug_assert_eq!(out.len(), len);
     out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server's side: frames out, client payloads in
+
+/// How the server writes `c` inside a JSON string: JSON's own escapes, then `\uXXXX` for the
+/// protocol's `escapable_by_server` set (C0 controls, zero-width and bidi marks, U+2028-U+202F,
+/// invisible operators U+2060-U+206F, the specials U+FFF0-U+FFFF) and, with `html`, for `<`,
+/// `>` and `&`. Everything else, astral characters included, goes out as UTF-8.
+fn server_escape_of(c: char, html: bool) -> Esc {
+    match c {
+        '"' => Esc::Short(b'"'),
+        '\\' => Esc::Short(b'\\'),
+        '\n' => Esc::Short(b'n'),
+        '\r' => Esc::Short(b'r'),
+        '\t' => Esc::Short(b't'),
+        '\u{8}' => Esc::Short(b'b'),
+        '\u{c}' => Esc::Short(b'f'),
+        '<' | '>' | '&' if html => Esc::Unicode,
+        '\0'..='\u{1f}'
+        | '\u{200c}'..='\u{200f}'
+        | '\u{2028}'..='\u{202f}'
+        | '\u{2060}'..='\u{206f}'
+        | '\u{fff0}'..='\u{ffff}' => Esc::Unicode,
+        _ => Esc::Plain,
+    }
+}
+
+/// Appends `s` to `out` as a JSON string literal escaped for the server-to-client direction,
+/// the set sockjs-node escapes and the SockJS protocol tests require (`escapable_by_server`):
+/// `"`, `\`, C0 controls, U+200C-U+200F, U+2028-U+202F, U+2060-U+206F and U+FFF0-U+FFFF.
+/// Characters outside the BMP are sent as UTF-8, not as surrogate escapes: a Rust string has
+/// no lone surrogates, which are what sockjs-node's surrogate range is for.
+///
+/// This is a different set from [`quote_into`]'s: each side escapes what the other side's
+/// reference implementation expects, and either JSON decodes the same.
+pub fn quote_server_into(out: &mut String, s: &str) {
+    quote_with(out, s, is_plain_ascii(s), |c| server_escape_of(c, false));
+}
+
+/// [`quote_server_into`] that also escapes `<`, `>` and `&` (as `\u003c`, `\u003e`,
+/// `\u0026`), for a literal inside an HTML `<script>` element (the htmlfile transport): no
+/// message can then close the script or open a comment.
+pub fn quote_server_html_into(out: &mut String, s: &str) {
+    let plain = is_plain_ascii(s) && !s.bytes().any(|b| matches!(b, b'<' | b'>' | b'&'));
+    quote_with(out, s, plain, |c| server_escape_of(c, true));
+}
+
+/// The `a[...]` frame carrying `messages` to a client, in order (`a[]` for none).
+pub fn encode_message_frame(messages: &[String]) -> String {
+    let mut out = String::with_capacity(3 + messages.iter().map(|m| m.len() + 3).sum::<usize>());
+    out.push_str("a[");
+    for (i, message) in messages.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        quote_server_into(&mut out, message);
+    }
+    out.push(']');
+    out
+}
+
+/// The `c[code,"reason"]` frame that tells a client its session is closed.
+pub fn encode_close_frame(code: u16, reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len() + 12);
+    out.push_str("c[");
+    push_decimal(&mut out, u32::from(code));
+    out.push(',');
+    quote_server_into(&mut out, reason);
+    out.push(']');
+    out
+}
+
+/// Why a server refuses a client payload ([`decode_payload`], [`decode_ws_message`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadError {
+    /// Nothing, or only whitespace, was sent.
+    Empty,
+    /// The text is not JSON at all.
+    Broken,
+    /// The text is JSON, but not an array of strings (nor, on a WebSocket, one string).
+    NotStrings,
+}
+
+impl PayloadError {
+    /// The body of the HTTP 500 answer, in sockjs-node's words (clients and the protocol
+    /// tests look for them): `Payload expected.` or `Broken JSON encoding.`.
+    pub fn message(self) -> &'static str {
+        match self {
+            PayloadError::Empty | PayloadError::NotStrings => "Payload expected.",
+            PayloadError::Broken => "Broken JSON encoding.",
+        }
+    }
+}
+
+/// Decodes what a client posts (`xhr_send`, `jsonp_send`): a JSON array of strings; `[]` is a
+/// valid payload with no messages.
+///
+/// Fails with [`PayloadError::Empty`] when the text is empty or whitespace, with
+/// [`PayloadError::NotStrings`] for any other JSON value (a number, an object, an array holding
+/// something else than strings), and with [`PayloadError::Broken`] for text that is not JSON.
+/// Lone UTF-16 surrogate escapes become U+FFFD, as in [`decode_frame`].
+pub fn decode_payload(text: &str) -> Result<Vec<String>, PayloadError> {
+    if text.trim().is_empty() {
+        return Err(PayloadError::Empty);
+    }
+    let mut json = Json::new(text);
+    json.string_array()
+        .and_then(|messages| json.end().map(|()| messages))
+        .map_err(|_| classify_failure(text))
+}
+
+/// Decodes one message from a client on the framed WebSocket transport: a JSON array of
+/// strings, or one JSON string (sockjs-node accepts both). An empty or whitespace-only message
+/// carries no messages.
+///
+/// Fails as [`decode_payload`] does (never with [`PayloadError::Empty`]); a string followed by
+/// anything but whitespace is [`PayloadError::Broken`].
+pub fn decode_ws_message(text: &str) -> Result<Vec<String>, PayloadError> {
+    let mut json = Json::new(text);
+    json.ws();
+    match json.peek() {
+        None => Ok(Vec::new()),
+        Some(b'[') => decode_payload(text),
+        Some(_) => match json.string() {
+            Ok(message) => match json.end() {
+                Ok(()) => Ok(vec![message.into_owned()]),
+                Err(_) => Err(PayloadError::Broken),
+            },
+            Err(_) => Err(classify_failure(text)),
+        },
+    }
+}
+
+/// Tells a payload that is JSON of the wrong shape from one that is not JSON.
+fn classify_failure(text: &str) -> PayloadError {
+    let mut json = Json::new(text);
+    match json.skip_value().and_then(|()| json.end()) {
+        Ok(()) => PayloadError::NotStrings,
+        Err(_) => PayloadError::Broken,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -567,7 +725,11 @@ impl<'a> Json<'a> {
         const BAD: &str = "malformed JSON number";
         self.ws();
         self.eat_byte(b'-');
-        if self.digits() == 0 {
+        // JSON allows no leading zero (`0`, `0.5`, but not `01`), as `JSON.parse` and so
+        // sockjs-node see it.
+        let leading_zero = self.peek() == Some(b'0');
+        let int = self.digits();
+        if int == 0 || (leading_zero && int > 1) {
             return Err(Error::protocol(BAD));
         }
         if self.eat_byte(b'.') && self.digits() == 0 {
@@ -865,6 +1027,8 @@ mod tests {
             let _ = Json::new(&s).skip_value();
             let _ = jsonp_body_frame(&s, "cb");
             let _ = eventsource_frame(&s);
+            let _ = decode_payload(&s);
+            let _ = decode_ws_message(&s);
         }
     }
 
@@ -1061,12 +1225,16 @@ mod tests {
             "{}",
             "[1,[2,{\"a\":[{}]}],\"x\"]",
             "{\"a\":{\"b\":[true,false,null]},\"c\":1}",
+            "0",
+            "-0.5",
+            "[0,10,-0e1]",
         ] {
             let mut j = Json::new(ok);
             assert!(j.skip_value().is_ok() && j.end().is_ok(), "{ok}");
         }
         for bad in [
-            "", "[", "{\"a\"}", "{1:2}", "[1,]", "01x", "-", "1.", "1e", "tru", "[}",
+            "", "[", "{\"a\"}", "{1:2}", "[1,]", "01x", "-", "1.", "1e", "tru", "[}", "01", "-00",
+            "[1,02]",
         ] {
             let mut j = Json::new(bad);
             assert!(j.skip_value().and_then(|_| j.end()).is_err(), "{bad}");
@@ -1077,5 +1245,225 @@ mod tests {
         assert!(Json::new(&too_deep).skip_value().unwrap_err().is_protocol());
         let huge = "[".repeat(100_000);
         assert!(Json::new(&huge).skip_value().is_err());
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The server's side
+
+    fn server_quoted(s: &str) -> String {
+        let mut out = String::new();
+        quote_server_into(&mut out, s);
+        out
+    }
+
+    fn server_html_quoted(s: &str) -> String {
+        let mut out = String::new();
+        quote_server_html_into(&mut out, s);
+        out
+    }
+
+    #[test]
+    fn server_quoting_uses_json_escapes_and_the_server_set() {
+        assert_eq!(server_quoted(""), r#""""#);
+        assert_eq!(server_quoted("plain"), r#""plain""#);
+        assert_eq!(server_quoted("say \"hi\" \\o/"), r#""say \"hi\" \\o/""#);
+        assert_eq!(
+            server_quoted("\u{8}\t\n\u{c}\r\u{0}\u{7}\u{1f}"),
+            r#""\b\t\n\f\r\u0000\u0007\u001f""#
+        );
+        assert_eq!(
+            server_quoted(
+                "x\u{200c}\u{200f}\u{2028}\u{2029}\u{202f}\u{2060}\u{206f}\u{fff0}\u{ffff}y"
+            ),
+            r#""x\u200c\u200f\u2028\u2029\u202f\u2060\u206f\ufff0\uffffy""#
+        );
+        // Outside the set: DEL, Latin-1, the neighbours of each range, combining marks (which
+        // the client escapes), and astral characters (UTF-8, not surrogate escapes).
+        let verbatim =
+            "/\u{7f}é\u{200b}\u{2010}\u{2027}\u{2030}\u{205f}\u{2070}\u{ffef}e\u{301}\u{2126}😀";
+        assert_eq!(server_quoted(verbatim), ["\"", verbatim, "\""].concat());
+    }
+
+    /// Over the whole BMP, the server escapes exactly `escapable_by_server` from the SockJS
+    /// protocol tests, plus JSON's `"` and `\`.
+    #[test]
+    fn server_escape_set_is_the_protocols() {
+        let escapable_by_server = |u: u32| {
+            matches!(u,
+                0..=0x1f | 0x200c..=0x200f | 0x2028..=0x202f | 0x2060..=0x206f | 0xfff0..=0xffff)
+        };
+        for c in (0u32..0x10000).filter_map(char::from_u32) {
+            let quoted = server_quoted(c.encode_utf8(&mut [0; 4]));
+            let escaped = quoted.len() != c.len_utf8() + 2;
+            let expected = escapable_by_server(c as u32) || c == '"' || c == '\\';
+            assert_eq!(escaped, expected, "U+{:04X} -> {quoted}", c as u32);
+        }
+    }
+
+    #[test]
+    fn html_quoting_keeps_markup_out_of_the_script() {
+        assert_eq!(
+            server_html_quoted("</script><!--&amp;"),
+            r#""\u003c/script\u003e\u003c!--\u0026amp;""#
+        );
+        assert_eq!(server_html_quoted("a\u{2028}\"b"), r#""a\u2028\"b""#);
+        assert_eq!(server_html_quoted("no markup"), r#""no markup""#);
+        // Without the flag, markup is left alone.
+        assert_eq!(server_quoted("<b>&"), r#""<b>&""#);
+    }
+
+    #[test]
+    fn server_frames() {
+        assert_eq!(encode_message_frame(&[]), "a[]");
+        assert_eq!(
+            encode_message_frame(&["one".into(), "t\"wo\n".into(), String::new()]),
+            r#"a["one","t\"wo\n",""]"#
+        );
+        assert_eq!(
+            encode_close_frame(3000, "Go away!"),
+            r#"c[3000,"Go away!"]"#
+        );
+        assert_eq!(encode_close_frame(0, ""), r#"c[0,""]"#);
+        assert_eq!(
+            encode_close_frame(65535, "\u{2028}"),
+            r#"c[65535,"\u2028"]"#
+        );
+    }
+
+    /// What the server writes, the client reads back unchanged.
+    #[test]
+    fn client_decodes_server_frames() {
+        let messages: Vec<String> = ["", "hi", "\"\\\u{0}\u{2028}\u{ffff}é😀", "<&>"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(msgs(&encode_message_frame(&messages)), messages);
+        for (code, reason) in [
+            (3000, "Go away!"),
+            (2010, "Another connection still open"),
+            (1002, "\u{200d}\n"),
+        ] {
+            assert_eq!(
+                decode_frame(&encode_close_frame(code, reason)).unwrap(),
+                Frame::Close {
+                    code,
+                    reason: reason.into()
+                }
+            );
+        }
+        // The whole of Unicode, in one message.
+        let all: String = (0u32..0x11_0000).filter_map(char::from_u32).collect();
+        let frame = encode_message_frame(std::slice::from_ref(&all));
+        assert_eq!(msgs(&frame), vec![all.clone()]);
+        // And the server reads it back as a payload, as well as the client's own encoding.
+        let body = frame.strip_prefix('a').unwrap();
+        assert_eq!(decode_payload(body), Ok(vec![all.clone()]));
+        assert_eq!(
+            decode_payload(&encode_payload(std::slice::from_ref(&all))),
+            Ok(vec![all])
+        );
+    }
+
+    #[test]
+    fn payloads_are_string_arrays() {
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(decode_payload(r#"["x","y z"]"#), Ok(owned(&["x", "y z"])));
+        assert_eq!(decode_payload("[]"), Ok(vec![]));
+        assert_eq!(decode_payload("\r\n [\t] \n"), Ok(vec![]));
+        assert_eq!(decode_payload(r#"[ "" , "b" ]"#), Ok(owned(&["", "b"])));
+        assert_eq!(
+            decode_payload(r#"["\\\"\/\b\f\n\r\t\u0041\u00E9\ud834\udd1e"]"#),
+            Ok(owned(&["\\\"/\u{8}\u{c}\n\r\tAé𝄞"]))
+        );
+        // A lone surrogate costs one character, not the payload.
+        assert_eq!(
+            decode_payload(r#"["a\udc00b\ud83d"]"#),
+            Ok(owned(&["a\u{fffd}b\u{fffd}"]))
+        );
+        assert_eq!(
+            decode_payload(r#"["\ud83d\u0042"]"#),
+            Ok(owned(&["\u{fffd}B"]))
+        );
+    }
+
+    #[test]
+    fn payload_failures_are_told_apart() {
+        for empty in ["", " ", "\r\n\t", "\u{a0}"] {
+            assert_eq!(decode_payload(empty), Err(PayloadError::Empty), "{empty:?}");
+        }
+        // Not JSON at all.
+        for broken in [
+            "[",
+            "]",
+            r#"["a""#,
+            r#"["a",]"#,
+            r#"[,"a"]"#,
+            r#"["a""b"]"#,
+            r#"["a"]]"#,
+            r#"["a"] x"#,
+            r#"["\q"]"#,
+            r#"["\u00g0"]"#,
+            "[\"tab\tinside\"]",
+            "{",
+            "hello",
+            "'a'",
+            "01",
+            "[01]",
+        ] {
+            assert_eq!(
+                decode_payload(broken),
+                Err(PayloadError::Broken),
+                "{broken:?}"
+            );
+        }
+        // JSON, but not an array of strings.
+        for wrong in [
+            "0",
+            "-1.5e3",
+            "true",
+            "null",
+            r#""a""#,
+            "{}",
+            r#"{"a":["b"]}"#,
+            "[null]",
+            r#"["a",1]"#,
+            r#"[["a"]]"#,
+        ] {
+            assert_eq!(
+                decode_payload(wrong),
+                Err(PayloadError::NotStrings),
+                "{wrong:?}"
+            );
+        }
+        assert_eq!(PayloadError::Empty.message(), "Payload expected.");
+        assert_eq!(PayloadError::NotStrings.message(), "Payload expected.");
+        assert_eq!(PayloadError::Broken.message(), "Broken JSON encoding.");
+    }
+
+    #[test]
+    fn websocket_messages_are_arrays_or_one_string() {
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(decode_ws_message(""), Ok(vec![]));
+        assert_eq!(decode_ws_message(" \n"), Ok(vec![]));
+        assert_eq!(decode_ws_message(" [ ]"), Ok(vec![]));
+        assert_eq!(decode_ws_message(r#"["a","b"]"#), Ok(owned(&["a", "b"])));
+        assert_eq!(
+            decode_ws_message(r#" "one\nstring" "#),
+            Ok(owned(&["one\nstring"]))
+        );
+        for broken in [r#"["a""#, r#""a"x"#, r#""a","b""#, r#""open"#, "{", "nope"] {
+            assert_eq!(
+                decode_ws_message(broken),
+                Err(PayloadError::Broken),
+                "{broken:?}"
+            );
+        }
+        for wrong in ["7", "null", "{}", "[7]"] {
+            assert_eq!(
+                decode_ws_message(wrong),
+                Err(PayloadError::NotStrings),
+                "{wrong:?}"
+            );
+        }
     }
 }

@@ -55,7 +55,7 @@ impl fmt::Display for ErrorKind {
 /// not the browser's live object.
 ///
 /// ```
-/// use cometkit::{Error, ErrorKind};
+/// use cometkit_protocol::{Error, ErrorKind};
 ///
 /// fn describe(err: &Error) -> String {
 ///     match err.kind() {
@@ -79,8 +79,8 @@ pub struct Error {
 /// URL and the body as text, copied out of the browser's response when the error was made.
 ///
 /// ```
-/// use cometkit::error::{Headers, HttpResponse};
-/// use cometkit::Error;
+/// use cometkit_protocol::error::{Headers, HttpResponse};
+/// use cometkit_protocol::Error;
 ///
 /// let response = HttpResponse::new(
 ///     503,
@@ -103,7 +103,7 @@ pub struct HttpResponse {
     text: Option<String>,
 }
 
-pub use crate::protocol::headers::Headers;
+pub use crate::headers::Headers;
 
 impl HttpResponse {
     /// A snapshot from its parts; `text` is the body as text (`None` when it was not text:
@@ -267,7 +267,8 @@ impl Error {
 
 /// `parts` joined into one string. Used instead of `[..].concat()`: the generic join behind
 /// it carries formatted panics, which link `core::fmt`'s machinery into the wasm.
-pub(crate) fn concat(parts: &[&str]) -> String {
+#[doc(hidden)]
+pub fn concat(parts: &[&str]) -> String {
     let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
     for part in parts {
         out.push_str(part);
@@ -277,7 +278,8 @@ pub(crate) fn concat(parts: &[&str]) -> String {
 
 /// Appends `n` in decimal. Used instead of `to_string()`, which would link `core::fmt`'s
 /// number formatting into the wasm for one status code.
-pub(crate) fn push_decimal(out: &mut String, n: u32) {
+#[doc(hidden)]
+pub fn push_decimal(out: &mut String, n: u32) {
     if n >= 10 {
         push_decimal(out, n / 10);
     }

@@ -12,7 +12,7 @@
 //! Resolving a relative URL against the page is the transport's job (it uses the browser's URL
 //! parser); [`to_ws_url`] then maps the absolute URL the parser produced.
 
-use crate::protocol::url::split_byte;
+use crate::url::split_byte;
 use crate::Error;
 
 /// Maps an absolute URL to the `ws:`/`wss:` URL to connect to (see the module docs).

@@ -7,7 +7,7 @@
 //! [`attempt_timeout`] gives each attempt's deadline and [`Demotions`] remembers transports
 //! that opened but died young, so the socket stops leading with them.
 
-use crate::protocol::info::Info;
+use crate::info::Info;
 use crate::Error;
 
 /// A SockJS transport.

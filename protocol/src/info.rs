@@ -7,7 +7,7 @@
 //! The time the request took gives the round-trip time from which each transport attempt's
 //! timeout is derived ([`rto`]).
 
-use crate::protocol::sockjs::Json;
+use crate::sockjs::Json;
 use crate::Error;
 
 /// How long sockjs-client waits for `/info`, in milliseconds.

@@ -25,7 +25,7 @@
 use std::collections::VecDeque;
 use std::mem;
 
-use crate::protocol::url::encode_uri_component;
+use crate::url::encode_uri_component;
 
 /// A dispatched event, as an EventSource would hand it to listeners.
 #[derive(Debug, Clone, PartialEq, Eq)]

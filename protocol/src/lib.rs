@@ -1,0 +1,62 @@
+//! cometkit's protocol layer: the SockJS codec and session, `/info`, the transport ladder,
+//! backoff, the SSE parser, close codes, URL, header, form and security rules, and the one
+//! [`Error`] type, shared by the browser client (`cometkit`) and the server
+//! (`cometkit-server`).
+//!
+//! Nothing here touches `web-sys`, `tokio` or a clock: time, when needed, is a parameter, and
+//! input arrives as calls (the sans-IO style of `quinn-proto`). All of it is tested natively
+//! with `cargo test`, with simulated time.
+//!
+//! ```
+//! use cometkit_protocol::sockjs::{decode_frame, encode_payload, Frame};
+//!
+//! let payload = encode_payload(&["hi".to_string()]);
+//! assert_eq!(payload, r#"["hi"]"#);
+//! let frame = decode_frame(&["a", &payload].concat()).unwrap();
+//! assert_eq!(frame, Frame::Messages(vec!["hi".to_string()]));
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod error;
+pub use error::{Error, ErrorKind, HttpResponse};
+#[cfg(feature = "js")]
+mod js;
+
+
+pub mod url;
+pub mod security;
+pub mod form;
+pub mod headers;
+pub mod jsonp;
+pub mod close;
+pub mod wsurl;
+pub mod backoff;
+pub mod sse;
+pub mod info;
+pub mod ladder;
+pub mod session;
+pub mod sockjs;
+
+/// RFC 9110 `tchar`: a byte an HTTP token (method, header name, WebSocket subprotocol) may hold.
+#[doc(hidden)]
+pub fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
+}
