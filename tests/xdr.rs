@@ -260,7 +260,7 @@ async fn non_2xx_is_an_http_error_with_a_headerless_response() {
     assert_eq!(err.status(), Some(503));
     let response = err.response().unwrap();
     assert!(response.headers().is_empty());
-    assert_eq!(response.text().as_deref(), Some("status 503"));
+    assert_eq!(response.text(), Some("status 503"));
 }
 
 #[wasm_bindgen_test]

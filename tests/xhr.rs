@@ -854,7 +854,7 @@ async fn streaming_an_error_status_is_an_http_error() {
     .unwrap_err();
     assert!(err.is_http());
     assert_eq!(
-        err.response().unwrap().text().as_deref(),
+        err.response().unwrap().text(),
         Some("status 404")
     );
 }
