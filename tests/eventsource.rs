@@ -1136,10 +1136,9 @@ async fn relative_urls_resolve_against_the_base_element_as_native_constructors_d
         assert_eq!(ours.url(), expected, "{engine:?}");
     }
 
-    let native = web_sys::WebSocket::new("../ws").unwrap();
-    let expected = native.url();
-    native.close().unwrap();
-    assert!(expected.ends_with("/base/ws") && expected.starts_with("ws://"), "{expected}");
+    // The WebSocket standard resolves against the document's base URL too (Chromium does;
+    // Firefox's native constructor ignores `<base href>`, so it is not the reference here).
+    let expected = common::url("/base/ws").replacen("http:", "ws:", 1);
     let ours = cometkit::WebSocket::open("../ws").unwrap();
     assert_eq!(ours.url(), expected);
     drop(ours);
