@@ -22,7 +22,7 @@
 //! Synchronous XHR is deliberately not offered: on the main thread it freezes the page and
 //! browsers deprecate it.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 /// The error type every primitive returns (from [`cometkit_protocol`], shared with the server).
 pub use cometkit_protocol::error;

@@ -183,6 +183,18 @@ impl std::fmt::Debug for Xsrf {
 
 /// Page-wide settings, installed with [`set_defaults`]. Each per-call option overrides its
 /// default (`Request::no_xsrf`, `secure_only(SecureOnly::Off)`, `trusted_origins`).
+///
+/// ```
+/// use cometkit::security::{set_defaults, Defaults, SecureOnly, Xsrf};
+///
+/// set_defaults(
+///     Defaults::new()
+///         .xsrf(Xsrf::new("X-CSRF-Token").meta("csrf-token"))
+///         .secure_only(SecureOnly::AllowLoopback)
+///         .jsonp_origins(["https://api.example.com"]),
+/// )?;
+/// # Ok::<(), cometkit::Error>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Defaults {
     #[cfg(feature = "_xhr")]

@@ -12,6 +12,16 @@
 /// Because the random part is added on top of the exponential base, delays never drop below
 /// the first one (an SSE server's `retry` time stays a lower bound), and clients that dropped
 /// at the same moment spread out over successive attempts.
+///
+/// ```
+/// use cometkit_protocol::backoff::Backoff;
+///
+/// let backoff = Backoff { min: 500, max: 8_000, factor: 2.0, jitter: 0.0 };
+/// let delays: Vec<u32> = (0..6).map(|attempt| backoff.next_delay(attempt, 0.3)).collect();
+/// assert_eq!(delays, [500, 1_000, 2_000, 4_000, 8_000, 8_000]);
+/// // With jitter, the random number in [0, 1) spreads clients out above the base delay.
+/// assert_eq!(Backoff::default().next_delay(0, 0.5), 1_250);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backoff {
     /// The first delay, in milliseconds.
@@ -77,6 +87,17 @@ fn clamp01(x: f64) -> f64 {
 
 /// A [`Backoff`] with its attempt counter: [`next`](Retries::next) gives successive delays,
 /// [`reset`](Retries::reset) starts over (call it once a connection succeeds).
+///
+/// ```
+/// use cometkit_protocol::backoff::{Backoff, Retries};
+///
+/// let mut retries = Retries::new(Backoff::constant(2_000), Some(2));
+/// assert_eq!(retries.next(0.7), Some(2_000));
+/// assert_eq!(retries.next(0.7), Some(2_000));
+/// assert_eq!(retries.next(0.7), None); // two retries in a row used up: give up
+/// retries.reset(); // a connection succeeded
+/// assert_eq!(retries.attempt(), 0);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Retries {
     /// The delay schedule.

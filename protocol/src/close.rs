@@ -59,6 +59,17 @@ pub fn check_close(code: u16, reason: &str) -> Result<(), Error> {
 }
 
 /// What a received close code says about how the connection ended.
+///
+/// ```
+/// use cometkit_protocol::close::{classify, CloseClass};
+///
+/// assert_eq!(classify(1000), CloseClass::Normal);
+/// assert_eq!(classify(1006), CloseClass::Abnormal);
+/// assert_eq!(classify(1013), CloseClass::Retry);
+/// assert_eq!(classify(4001), CloseClass::Application);
+/// let reconnect = matches!(classify(1001), CloseClass::GoingAway | CloseClass::Retry);
+/// assert!(reconnect);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CloseClass {

@@ -8,6 +8,16 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// What went wrong, in a form a caller can branch on.
+///
+/// ```
+/// use cometkit_protocol::{Error, ErrorKind};
+///
+/// let err = Error::network("connection refused");
+/// assert_eq!(err.kind(), ErrorKind::Network);
+/// assert_eq!(err.kind().as_str(), "network"); // `error.kind` in JavaScript
+/// let worth_retrying = matches!(err.kind(), ErrorKind::Timeout | ErrorKind::Network);
+/// assert!(worth_retrying);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {

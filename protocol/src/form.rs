@@ -13,6 +13,18 @@
 use crate::url::{push_percent, split_byte};
 
 /// What kind of element a form control is.
+///
+/// ```
+/// use cometkit_protocol::form::{form_entries, ControlTag, FormControl};
+///
+/// let mut button = FormControl::new(ControlTag::Button, "", "go");
+/// button.value = Some("1".into());
+/// let mut note = FormControl::new(ControlTag::TextArea, "", "note");
+/// note.value = Some("a\nb".into());
+/// // Buttons are never submitted; a textarea's line breaks become CRLF.
+/// let entries = form_entries(&[button, note]);
+/// assert_eq!(entries, [("note".to_string(), "a\r\nb".to_string())]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ControlTag {
     /// `<input>`; its `type` state is in [`FormControl::input_type`].
@@ -29,6 +41,17 @@ pub enum ControlTag {
 }
 
 /// The state of one form control, as read from the DOM.
+///
+/// ```
+/// use cometkit_protocol::form::{form_entries, urlencode, ControlTag, FormControl};
+///
+/// let mut name = FormControl::new(ControlTag::Input, "text", "name");
+/// name.value = Some("Ada Lovelace".into());
+/// let mut news = FormControl::new(ControlTag::Input, "checkbox", "news");
+/// news.checked = true; // no value attribute: submits "on"
+/// let body = urlencode(&form_entries(&[name, news]));
+/// assert_eq!(body, "name=Ada+Lovelace&news=on");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormControl {
     /// The element kind.

@@ -11,6 +11,16 @@ use crate::Error;
 ///
 /// The browser has already joined repeated headers into one `a, b` value (and hidden the ones
 /// CORS does not expose), so each name appears once.
+///
+/// ```
+/// use cometkit_protocol::headers::Headers;
+///
+/// let headers = Headers::parse("Content-Type: Text/HTML; charset=utf-8\r\nX-Request-Id: 42\r\n");
+/// assert_eq!(headers.get("x-request-id"), Some("42"));
+/// assert_eq!(headers.get("X-REQUEST-ID"), Some("42"));
+/// assert_eq!(headers.content_type().as_deref(), Some("text/html"));
+/// assert_eq!(headers.len(), 2);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers {
     entries: Vec<(String, String)>,

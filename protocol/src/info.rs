@@ -19,6 +19,17 @@ const BAD_ORIGINS: &str = "SockJS /info: \"origins\" must be an array of strings
 const BAD_ENTROPY: &str = "SockJS /info: \"entropy\" must be a non-negative integer";
 
 /// The server's `/info` answer.
+///
+/// ```
+/// use cometkit_protocol::info::{rto, Info};
+///
+/// let body = r#"{"websocket":true,"cookie_needed":false,"origins":["*:*"],"entropy":42}"#;
+/// let info = Info::parse(body)?;
+/// assert!(info.websocket && !info.cookie_needed);
+/// // /info took 250 ms: each transport attempt then gets a multiple of 1 s.
+/// assert_eq!(rto(250), 1_000);
+/// # Ok::<(), cometkit_protocol::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Info {
     /// The server accepts WebSocket connections.

@@ -14,6 +14,16 @@
 use crate::url::split_byte;
 
 /// Whether plain-text URLs (`http:`, `ws:`) are refused before anything is sent.
+///
+/// ```
+/// use cometkit_protocol::security::{check_secure, SecureOnly};
+///
+/// let policy = SecureOnly::AllowLoopback;
+/// assert!(check_secure("https:", "example.com", policy).is_ok());
+/// assert!(check_secure("ws:", "localhost", policy).is_ok());
+/// assert!(check_secure("http:", "example.com", policy).is_err());
+/// assert!(check_secure("http:", "example.com", SecureOnly::default()).is_ok());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SecureOnly {
     /// Any scheme the transport supports (the default).

@@ -47,6 +47,17 @@ use crate::Error;
 
 /// One frame from a SockJS server; `B` holds the messages of an `a[...]` frame (decoded here
 /// into `Vec<String>`; the browser driver decodes them into a JavaScript array).
+///
+/// ```
+/// use cometkit_protocol::sockjs::{decode_frame, Frame};
+///
+/// assert_eq!(decode_frame("o")?, Frame::Open);
+/// let messages = decode_frame(r#"a["hi","there"]"#)?;
+/// assert_eq!(messages, Frame::Messages(vec!["hi".into(), "there".into()]));
+/// let close = decode_frame(r#"c[3000,"Go away!"]"#)?;
+/// assert_eq!(close, Frame::Close { code: 3000, reason: "Go away!".into() });
+/// # Ok::<(), cometkit_protocol::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame<B = Vec<String>> {
     /// `o`: the session is open.
@@ -355,6 +366,16 @@ pub fn encode_close_frame(code: u16, reason: &str) -> String {
 }
 
 /// Why a server refuses a client payload ([`decode_payload`], [`decode_ws_message`]).
+///
+/// ```
+/// use cometkit_protocol::sockjs::{decode_payload, PayloadError};
+///
+/// assert_eq!(decode_payload(r#"["a","b"]"#), Ok(vec!["a".to_string(), "b".to_string()]));
+/// assert_eq!(decode_payload("[1]"), Err(PayloadError::NotStrings));
+/// let err = decode_payload(r#"["a"#).unwrap_err();
+/// assert_eq!(err, PayloadError::Broken);
+/// assert_eq!(err.message(), "Broken JSON encoding."); // the HTTP 500 body
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PayloadError {
     /// Nothing, or only whitespace, was sent.
@@ -434,6 +455,18 @@ fn classify_failure(text: &str) -> PayloadError {
 /// once, skipping empty lines and the streaming prelude (a first line of 2048 `h`). An
 /// unterminated tail waits for more text. Use a fresh reader (or [`reset`](Self::reset)) for
 /// each new response.
+///
+/// ```
+/// use cometkit_protocol::sockjs::XhrStreamReader;
+///
+/// let mut reader = XhrStreamReader::new();
+/// // The 2048-`h` prelude, an open frame, then half of a message frame.
+/// let mut text = "h".repeat(2048) + "\no\na[\"hel";
+/// assert_eq!(reader.next_frame(&text), Some("o"));
+/// assert_eq!(reader.next_frame(&text), None); // the tail waits for more text
+/// text.push_str("lo\"]\n");
+/// assert_eq!(reader.next_frame(&text), Some(r#"a["hello"]"#));
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct XhrStreamReader {
     pos: usize,

@@ -28,6 +28,17 @@ use std::mem;
 use crate::url::encode_uri_component;
 
 /// A dispatched event, as an EventSource would hand it to listeners.
+///
+/// ```
+/// use cometkit_protocol::sse::{Event, Output, Parser};
+///
+/// let mut parser = Parser::for_text();
+/// parser.feed_str("data: line 1\ndata: line 2\n\n");
+/// let Some(Output::Event(event)) = parser.poll() else { panic!("no event") };
+/// assert_eq!(event.event_type, "message"); // no `event:` field
+/// assert_eq!(event.data, "line 1\nline 2");
+/// assert_eq!(event.last_event_id, "");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// The event type: the last `event` field, or `"message"` when none was given.
@@ -40,6 +51,16 @@ pub struct Event {
 }
 
 /// What the parser produced, in stream order.
+///
+/// ```
+/// use cometkit_protocol::sse::{Output, Parser};
+///
+/// let mut parser = Parser::new();
+/// parser.feed(b"retry: 5000\n\n");
+/// assert_eq!(parser.poll(), Some(Output::Retry(5000)));
+/// assert_eq!(parser.poll(), None); // no data: no event
+/// assert_eq!(parser.reconnection_time(), Some(5000));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
     /// An event to dispatch.
@@ -51,6 +72,21 @@ pub enum Output {
 /// The incremental `text/event-stream` parser. One per EventSource: call [`finish`] when a
 /// connection's response ends, and keep feeding the same parser on the next connection so the
 /// last event ID carries over.
+///
+/// ```
+/// use cometkit_protocol::sse::{Output, Parser};
+///
+/// let mut parser = Parser::new();
+/// parser.feed(b"id: 7\nevent: tick\nda"); // chunks may split lines anywhere
+/// parser.feed(b"ta: 1\n\n");
+/// while let Some(output) = parser.poll() {
+///     match output {
+///         Output::Event(event) => assert_eq!((&*event.event_type, &*event.data), ("tick", "1")),
+///         Output::Retry(ms) => println!("reconnect after {ms} ms"),
+///     }
+/// }
+/// assert_eq!(parser.last_event_id(), "7"); // sent as Last-Event-ID on reconnection
+/// ```
 ///
 /// [`finish`]: Parser::finish
 #[derive(Debug, Default)]

@@ -80,6 +80,22 @@ pub(crate) use driver::{JsEvent, Output, Shared};
 use driver::Settings;
 
 /// What a [`Socket`] tells its reader, in order.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::{Socket, SocketEvent, SocketOptions};
+/// let mut socket = Socket::connect("/sockjs/chat", SocketOptions::new())?;
+/// while let Some(event) = socket.next().await {
+///     match event {
+///         SocketEvent::TransportChanged(kind) => println!("trying {kind:?}"),
+///         SocketEvent::Message(text) => println!("received {text}"),
+///         SocketEvent::Reconnecting { delay_ms, .. } => println!("reconnecting in {delay_ms} ms"),
+///         SocketEvent::Close { code, reason, .. } => println!("closed: {code} {reason}"),
+///         _ => {}
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SocketEvent {
@@ -118,6 +134,18 @@ pub enum SocketEvent {
 }
 
 /// Options of [`Socket::connect`], built with chained methods from [`SocketOptions::new`].
+///
+/// ```no_run
+/// # fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::client::{Backoff, Reconnect, TransportKind};
+/// use cometkit::{Socket, SocketOptions};
+/// let options = SocketOptions::new()
+///     .transports(&[TransportKind::WebSocket, TransportKind::XhrStreaming])
+///     .timeout(2_000)
+///     .reconnect(Some(Reconnect { backoff: Backoff::constant(5_000), max_attempts: Some(10) }));
+/// let socket = Socket::connect("https://example.com/sockjs", options)?;
+/// # drop(socket); Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct SocketOptions {
@@ -289,6 +317,21 @@ pub struct SocketSender {
 
 /// The receiving half of a [`Socket`] ([`Socket::split`]): a [`Stream`] of [`SocketEvent`]s,
 /// ending after [`SocketEvent::Close`].
+///
+/// ```no_run
+/// # fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::{Socket, SocketEvent, SocketOptions};
+/// let (tx, mut rx) = Socket::connect("/sockjs/echo", SocketOptions::new())?.split();
+/// wasm_bindgen_futures::spawn_local(async move {
+///     while let Some(event) = rx.next().await {
+///         if let SocketEvent::Message(text) = event {
+///             println!("{text}");
+///         }
+///     }
+/// });
+/// tx.send_now("hello")?;
+/// # Ok(()) }
+/// ```
 #[must_use = "dropping both halves closes the socket"]
 pub struct SocketReceiver {
     owner: Rc<Owner>,

@@ -14,6 +14,16 @@ use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 
 /// The cross-origin request mechanism available, best first.
+///
+/// ```no_run
+/// use cometkit::transport::cors::{detect, CorsSupport};
+///
+/// match detect() {
+///     CorsSupport::Xhr => { /* transport::xhr::Request */ }
+///     CorsSupport::Xdr => { /* transport::xdr::XdrRequest */ }
+///     CorsSupport::None => { /* transport::jsonp or transport::ping */ }
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CorsSupport {
     /// `XMLHttpRequest` with CORS (`withCredentials` exists).

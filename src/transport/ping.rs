@@ -74,6 +74,16 @@ pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
 pub const CACHE_BUST_PARAM: &str = "_";
 
 /// How the server's answer to a ping ended. Either way the request reached the server.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::transport::ping::{Ping, PingOutcome};
+/// match Ping::new("/beacon.gif").param("event", "signup").send().await? {
+///     PingOutcome::Loaded => {}
+///     PingOutcome::Errored => println!("reached the server, but no image came back"),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PingOutcome {
     /// The answer decoded as an image (the usual 1x1 GIF of a beacon endpoint).

@@ -28,6 +28,17 @@ use crate::Error;
 
 /// The connection state, as
 /// [`WebSocket.readyState`](https://developer.mozilla.org/docs/Web/API/WebSocket/readyState).
+///
+/// ```no_run
+/// # fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::transport::websocket::{ReadyState, WebSocket};
+/// let ws = WebSocket::open("wss://example.com/feed")?;
+/// // Later, e.g. in a UI callback: send only while the connection is usable.
+/// if ws.ready_state() == ReadyState::Open {
+///     ws.send_text("ping")?;
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadyState {
     /// 0: the handshake has not finished yet.
@@ -52,6 +63,19 @@ impl ReadyState {
 }
 
 /// A received message.
+///
+/// ```no_run
+/// # async fn demo(mut ws: cometkit::WebSocket) {
+/// use cometkit::transport::websocket::{Message, WsEvent};
+/// while let Some(event) = ws.next().await {
+///     match event {
+///         WsEvent::Message(Message::Text(text)) => println!("text: {text}"),
+///         WsEvent::Message(Message::Binary(bytes)) => println!("{} bytes", bytes.len()),
+///         _ => {}
+///     }
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// A text frame.
@@ -62,6 +86,19 @@ pub enum Message {
 
 /// How the connection ended, from the
 /// [`close` event](https://developer.mozilla.org/docs/Web/API/CloseEvent).
+///
+/// ```no_run
+/// # async fn demo(mut ws: cometkit::WebSocket) {
+/// use cometkit::protocol::close::CloseClass;
+/// use cometkit::transport::websocket::WsEvent;
+/// while let Some(event) = ws.next().await {
+///     if let WsEvent::Close(info) = event {
+///         let retry = info.is_abnormal() || info.class() == CloseClass::Retry;
+///         println!("closed {} {:?}, retry: {retry}", info.code, info.reason);
+///     }
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseInfo {
     /// The close code: the peer's, or 1006 when the connection dropped or never opened.
@@ -85,6 +122,21 @@ impl CloseInfo {
 }
 
 /// One event from the socket, in the order the browser fired them.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::{WebSocket, WsEvent};
+/// let mut ws = WebSocket::open_with_protocols("/chat", &["chat.v2"])?;
+/// while let Some(event) = ws.next().await {
+///     match event {
+///         WsEvent::Open => ws.send_text("hello")?,
+///         WsEvent::Message(message) => println!("{message:?}"),
+///         WsEvent::Error => {} // a Close follows
+///         WsEvent::Close(info) => println!("closed with {}", info.code),
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WsEvent {
     /// The handshake succeeded.
@@ -281,6 +333,20 @@ impl Drop for Conn {
 /// Read events with [`WebSocket::next`] or through [`Stream`]; wait for the handshake with
 /// [`WebSocket::opened`]. Dropping it closes the connection with code 1000 and removes its
 /// listeners; events not yet read are discarded.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::transport::websocket::{Message, WebSocket, WsEvent};
+/// let mut ws = WebSocket::open("/live")?; // http(s) URLs become ws(s)
+/// ws.opened().await?;
+/// ws.send_text("subscribe:prices")?;
+/// while let Some(event) = ws.next().await {
+///     if let WsEvent::Message(Message::Text(text)) = event {
+///         println!("{text}");
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[must_use = "dropping the WebSocket closes it"]
 pub struct WebSocket {
     conn: Conn,

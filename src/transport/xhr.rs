@@ -50,6 +50,17 @@ const ABORTED: &str = "request aborted";
 
 /// What the response body is delivered as; sets
 /// [`xhr.responseType`](https://developer.mozilla.org/docs/Web/API/XMLHttpRequest/responseType).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::transport::xhr::{Request, ResponseType};
+/// let response = Request::get("/logo.png")
+///     .response_type(ResponseType::ArrayBuffer)
+///     .send()
+///     .await?;
+/// let bytes: Vec<u8> = response.bytes().unwrap_or_default();
+/// # let _ = bytes; Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ResponseType {
     /// A string (the default), decoded with the response charset (UTF-8 unless said otherwise).
@@ -79,6 +90,16 @@ impl ResponseType {
 }
 
 /// A request body.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::transport::xhr::{Body, Request};
+/// let fields = vec![("q".to_owned(), "rust wasm".to_owned()), ("page".to_owned(), "2".into())];
+/// Request::post("/search").body(Body::UrlEncoded(fields)).send().await?;
+/// Request::post("/api/items").body(Body::Json(r#"{"name":"pen"}"#.to_owned())).send().await?;
+/// Request::post("/upload").body(Body::Bytes(vec![0xCA, 0xFE])).send().await?;
+/// # Ok(()) }
+/// ```
 pub enum Body {
     /// A string; `Content-Type: text/plain;charset=UTF-8` unless a Content-Type header is set.
     Text(String),
@@ -103,6 +124,21 @@ pub enum Body {
 
 /// Upload or download progress, from a
 /// [`ProgressEvent`](https://developer.mozilla.org/docs/Web/API/ProgressEvent).
+///
+/// ```no_run
+/// # async fn demo(file: web_sys::Blob) -> Result<(), cometkit::Error> {
+/// use cometkit::transport::xhr::{Body, Progress, Request};
+/// Request::post("/upload")
+///     .body(Body::Js(file.into()))
+///     .on_upload_progress(|p: Progress| {
+///         if p.length_computable {
+///             println!("{:.0} %", 100.0 * p.loaded / p.total);
+///         }
+///     })
+///     .send()
+///     .await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {
     /// Bytes transferred so far.
@@ -116,6 +152,19 @@ pub struct Progress {
 /// Cancels the requests it is attached to (with [`Request::abort_handle`]), like an
 /// `AbortController`. Once aborted it stays aborted: requests attached later fail at once
 /// with [`ErrorKind::Abort`](crate::ErrorKind::Abort) without being sent.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::transport::xhr::{AbortHandle, Request};
+/// let cancel = AbortHandle::new();
+/// let on_click = cancel.clone(); // moved into a "Cancel" button's handler: `on_click.abort()`
+/// # drop(on_click);
+/// match Request::get("/slow-report").abort_handle(&cancel).send().await {
+///     Err(err) if err.is_abort() => println!("cancelled by the user"),
+///     result => println!("status {}", result?.status()),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Default)]
 pub struct AbortHandle {
     inner: Rc<AbortInner>,
@@ -170,6 +219,20 @@ impl fmt::Debug for AbortHandle {
 }
 
 /// A request being built; consumed by [`send`](Request::send) or [`stream`](Request::stream).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::{Body, Request};
+/// let response = Request::post("/api/items")
+///     .query("notify", "true")
+///     .header("Accept", "application/json")
+///     .body(Body::Json(r#"{"name":"pen"}"#.to_owned()))
+///     .timeout(5_000)
+///     .send()
+///     .await?;
+/// println!("{}: {}", response.status(), response.text().unwrap_or_default());
+/// # Ok(()) }
+/// ```
 #[must_use = "a Request does nothing until `send` or `stream` is awaited"]
 pub struct Request {
     method: String,
@@ -841,6 +904,18 @@ impl Drop for Driver {
 }
 
 /// A finished response (or the one attached to an HTTP error).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::Request;
+/// let response = Request::get("/api/user").send().await?;
+/// println!("{} {}", response.status(), response.status_text());
+/// if response.headers().content_type().as_deref() == Some("application/json") {
+///     let user = response.json_value()?; // the body through JSON.parse, or a protocol error
+///     # let _ = user;
+/// }
+/// # Ok(()) }
+/// ```
 pub struct Response {
     status: u16,
     status_text: String,
@@ -989,6 +1064,17 @@ impl fmt::Debug for Response {
 /// `readystatechange` at LOADING and on `progress` events), the final part at the end, then
 /// `None`. A network error, timeout or abort mid-stream yields one `Err`, then `None`.
 /// Dropping it aborts the request and removes its listeners.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::Request;
+/// use futures_util::StreamExt;
+/// let mut body = Request::get("/updates/stream").stream().await?;
+/// while let Some(chunk) = body.next().await {
+///     print!("{}", chunk?); // each newly arrived slice of the body text
+/// }
+/// # Ok(()) }
+/// ```
 #[must_use = "dropping the stream aborts the request"]
 pub struct ResponseStream {
     status: u16,
