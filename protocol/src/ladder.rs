@@ -230,6 +230,20 @@ impl Capabilities {
         }
     }
 
+    /// These capabilities towards a server that refuses CORS: no XHR, XDR or EventSource to
+    /// it (the browser blocks each of those cross-origin requests, same-origin fallbacks
+    /// included, since the server could not be reached that way either), which leaves
+    /// WebSocket and JSONP script loads.
+    pub fn without_cors(self) -> Capabilities {
+        Capabilities {
+            xhr: false,
+            xhr_cors: false,
+            xdr: false,
+            eventsource: false,
+            ..self
+        }
+    }
+
     fn meets(&self, need: Need, info: &Info) -> bool {
         match need {
             Need::WebSocket => self.websocket && info.websocket,
@@ -287,6 +301,28 @@ pub fn candidates(
         .copied()
         .filter(|&k| enabled(k, caps, info))
         .collect()
+}
+
+/// What a socket takes a server to say when its `/info` cannot be read because of a network
+/// error, which in a browser is also how a refused CORS request looks: it accepts WebSockets
+/// (they need no CORS; a wrong guess costs one failed attempt) and needs no cookies.
+pub fn info_without_cors() -> Info {
+    Info {
+        websocket: true,
+        cookie_needed: false,
+        origins: Vec::new(),
+        entropy: 0,
+    }
+}
+
+/// The transports to try with a server that refuses CORS (its `/info` failed with a network
+/// error): [`candidates`] for [`Capabilities::without_cors`] and [`info_without_cors`], so at
+/// most websocket and jsonp-polling, in the whitelist's order.
+pub fn candidates_without_cors(
+    caps: &Capabilities,
+    whitelist: &[TransportKind],
+) -> Vec<TransportKind> {
+    candidates(&caps.without_cors(), &info_without_cors(), whitelist)
 }
 
 /// The timeout of one attempt to open a transport: the larger of the configured minimum and
@@ -481,6 +517,40 @@ mod tests {
             ..old
         };
         assert!(candidates(&nothing, &info(true, false), &[]).is_empty());
+    }
+
+    #[test]
+    fn without_cors_only_websocket_and_jsonp_remain() {
+        for caps in [
+            Capabilities::modern(false, true),
+            Capabilities::modern(true, true),
+            Capabilities::modern(false, false),
+        ] {
+            assert_eq!(
+                candidates_without_cors(&caps, &[]),
+                vec![WebSocket, JsonpPolling]
+            );
+        }
+        // The whitelist's order is kept; transports needing CORS are dropped from it.
+        let caps = Capabilities::modern(false, true);
+        assert_eq!(
+            candidates_without_cors(&caps, &[XhrStreaming, JsonpPolling, EventSource, WebSocket]),
+            vec![JsonpPolling, WebSocket]
+        );
+        assert!(candidates_without_cors(&caps, &[XhrPolling, XdrStreaming]).is_empty());
+        // What the browser lacks still counts: no WebSocket, no scripts.
+        let no_ws = Capabilities {
+            websocket: false,
+            ..caps
+        };
+        assert_eq!(candidates_without_cors(&no_ws, &[]), vec![JsonpPolling]);
+        let untrusted = Capabilities {
+            scripts_trusted: false,
+            ..caps
+        };
+        assert_eq!(candidates_without_cors(&untrusted, &[]), vec![WebSocket]);
+        let assumed = info_without_cors();
+        assert!(assumed.websocket && !assumed.cookie_needed);
     }
 
     #[test]

@@ -15,6 +15,14 @@
 //!   of `max(timeout, RTO × round trips)`. An error or a missed deadline moves to the next rung;
 //!   when none is left the socket closes with 2000 "All transports failed" (an `/info` failure
 //!   closes it with 1002 "Cannot connect to server"). A session opens on the server's `o` frame.
+//! * **No CORS**: with [`Config::cors_fallback`], an `/info` that fails with a network error
+//!   (in a browser, also what a server refusing CORS looks like) is reported as an
+//!   [`Event::Error`] and the ladder goes on with only the transports that need no CORS
+//!   ([`ladder::candidates_without_cors`]: websocket, jsonp-polling) instead of closing.
+//! * **Transport failures**: a driver reports a transport's end either with its close code
+//!   ([`Session::handle_transport_closed`], a WebSocket close) or with the error that ended it
+//!   ([`Session::handle_transport_failed`]), from which the session chooses the code: 1002 for
+//!   a protocol error, 1006 for anything else, the error's message as the reason.
 //! * **Demotion**: a transport that opens but dies within `demote_window_ms` is demoted for this
 //!   socket (tried last from then on) and the socket moves straight on to the next rung with a
 //!   new session instead of failing.
@@ -104,6 +112,14 @@ pub const DEFAULT_SESSION_ID_LENGTH: usize = 8;
 pub const CODE_ALL_TRANSPORTS_FAILED: u16 = 2000;
 /// Close code: `/info` failed.
 pub const CODE_CANNOT_CONNECT: u16 = 1002;
+/// Close code: a transport failed with a protocol error (or sent a broken frame).
+pub const CODE_PROTOCOL_ERROR: u16 = 1002;
+/// Close code: a transport failed for any other reason (network, HTTP status, timeout, ...).
+pub const CODE_TRANSPORT_FAILED: u16 = 1006;
+
+/// The [`Event::Error`] of the no-CORS fallback ([`Config::cors_fallback`]).
+const NO_CORS_ERROR: &str = "SockJS /info failed (network error or CORS refused): trying only \
+                             the transports that need no CORS (websocket, jsonp-polling)";
 
 /// The socket's state, numbered like `WebSocket.readyState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +180,15 @@ pub struct Config {
     pub server_id: Option<String>,
     /// Length of the random session ids (1 to 64).
     pub session_id_length: usize,
+    /// One session id for every attempt instead of a random one per attempt (tests and
+    /// debugging; a retry on the same id meets the server's closed session); 1-64 ASCII
+    /// letters, digits, `-`, `_` and `~`.
+    pub session_id: Option<String>,
+    /// Take a network error on `/info` for a server refusing CORS (browsers report both
+    /// alike) and try the transports that need none instead of closing with 1002; see the
+    /// [module docs](self). Off by default (sockjs-client gives up there); the browser client
+    /// turns it on.
+    pub cors_fallback: bool,
 }
 
 impl Config {
@@ -181,6 +206,8 @@ impl Config {
             max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
             server_id: None,
             session_id_length: DEFAULT_SESSION_ID_LENGTH,
+            session_id: None,
+            cors_fallback: false,
         }
     }
 }
@@ -348,9 +375,9 @@ impl<M: Message> Session<M> {
     /// `crypto.getRandomValues`.
     ///
     /// Fails with [`Error::invalid`] when `base_url` is not an absolute `http:`/`https:` URL
-    /// without a fragment or whitespace, the server id is empty or holds anything but ASCII
-    /// letters, digits, `-`, `_` and `~`, the session id length is not 1-64, or a queue bound
-    /// is 0.
+    /// without a fragment or whitespace, the server id or the fixed session id is empty,
+    /// longer than 64 bytes or holds anything but ASCII letters, digits, `-`, `_` and `~`, the
+    /// session id length is not 1-64, or a queue bound is 0.
     pub fn new(
         base_url: &str,
         config: Config,
@@ -363,19 +390,21 @@ impl<M: Message> Session<M> {
         if config.max_queued_messages == 0 || config.max_queued_bytes == 0 {
             return Err(Error::invalid("the send queue bounds must be at least 1"));
         }
+        if config
+            .session_id
+            .as_deref()
+            .is_some_and(|id| !is_path_id(id))
+        {
+            return Err(Error::invalid(
+                "session_id must be 1-64 ASCII letters, digits, '-', '_' or '~'",
+            ));
+        }
         let server_id = match &config.server_id {
-            Some(id) => {
-                let ok = !id.is_empty()
-                    && id.len() <= 64
-                    && id
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~'));
-                if !ok {
-                    return Err(Error::invalid(
-                        "server_id must be 1-64 ASCII letters, digits, '-', '_' or '~'",
-                    ));
-                }
-                id.clone()
+            Some(id) if is_path_id(id) => id.clone(),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "server_id must be 1-64 ASCII letters, digits, '-', '_' or '~'",
+                ))
             }
             None => three_digits(random() % 1000),
         };
@@ -552,22 +581,34 @@ impl<M: Message> Session<M> {
                 return self.cycle_failed(now, CODE_CANNOT_CONNECT, "Cannot connect to server");
             }
         };
-        let rtt = u32::try_from(now.saturating_sub(started)).unwrap_or(u32::MAX);
-        self.rto = info::rto(rtt);
-        let mut cycle =
-            ladder::candidates(&self.config.capabilities, &info, &self.config.transports);
-        self.demotions.apply(&mut cycle);
-        self.cycle = cycle;
-        self.rung = 0;
-        self.try_rung(now);
+        let cycle = ladder::candidates(&self.config.capabilities, &info, &self.config.transports);
+        self.climb(now, started, cycle);
     }
 
-    /// The `/info` request `id` failed (network error, non-200 status, ...).
+    /// The `/info` request `id` failed (network error, non-200 status, ...): the socket closes
+    /// with 1002 "Cannot connect to server" (or waits to reconnect), unless it is a network
+    /// error and [`Config::cors_fallback`] is on: then the ladder goes on with the transports
+    /// that need no CORS ([`ladder::candidates_without_cors`]). Either way an
+    /// [`Event::Error`] says what happened.
     pub fn handle_info_failed(&mut self, now: u64, id: OpId, error: Error) {
-        if !matches!(self.phase, Phase::Info { id: current, .. } if current == id) {
-            return;
-        }
+        let started = match self.phase {
+            Phase::Info {
+                id: current,
+                started,
+                ..
+            } if current == id => started,
+            _ => return,
+        };
         self.phase = Phase::Idle;
+        if self.config.cors_fallback && error.is_network() {
+            // sockjs-client would give up here. A network error on /info usually means the
+            // server refuses CORS, which WebSocket and JSONP do not need.
+            self.events
+                .push_back(Event::Error(Error::network(NO_CORS_ERROR)));
+            let cycle =
+                ladder::candidates_without_cors(&self.config.capabilities, &self.config.transports);
+            return self.climb(now, started, cycle);
+        }
         self.events.push_back(Event::Error(error));
         self.cycle_failed(now, CODE_CANNOT_CONNECT, "Cannot connect to server");
     }
@@ -639,6 +680,19 @@ impl<M: Message> Session<M> {
             return self.finish(code, reason, false);
         }
         self.transport_failed(now, code, reason);
+    }
+
+    /// Transport `id` failed with `error` (it could not open, a request failed, a response
+    /// was not SockJS, ...): [`handle_transport_closed`](Self::handle_transport_closed) with
+    /// [`CODE_PROTOCOL_ERROR`] for a protocol error, [`CODE_TRANSPORT_FAILED`] for any other
+    /// kind, and the error's message as the reason.
+    pub fn handle_transport_failed(&mut self, now: u64, id: OpId, error: Error) {
+        let code = if error.is_protocol() {
+            CODE_PROTOCOL_ERROR
+        } else {
+            CODE_TRANSPORT_FAILED
+        };
+        self.handle_transport_closed(now, id, code, error.message());
     }
 
     /// The payload last sent on transport `id` was delivered (`ok`: 2xx answer, or accepted by
@@ -724,6 +778,9 @@ impl<M: Message> Session<M> {
     }
 
     fn session_id(&mut self) -> String {
+        if let Some(id) = &self.config.session_id {
+            return id.clone();
+        }
         let mut id = String::with_capacity(self.config.session_id_length);
         let (mut bits, mut left) = (0u32, 0);
         for _ in 0..self.config.session_id_length {
@@ -761,6 +818,17 @@ impl<M: Message> Session<M> {
             id,
             url: ladder::add_path(&self.base, "/info"),
         });
+    }
+
+    /// Starts up the ladder `cycle` (demoted transports moved last), the `/info` request
+    /// having started at `started`: its round trip sets the RTO.
+    fn climb(&mut self, now: u64, started: u64, mut cycle: Vec<TransportKind>) {
+        let rtt = u32::try_from(now.saturating_sub(started)).unwrap_or(u32::MAX);
+        self.rto = info::rto(rtt);
+        self.demotions.apply(&mut cycle);
+        self.cycle = cycle;
+        self.rung = 0;
+        self.try_rung(now);
     }
 
     /// Opens the transport at `self.rung`, or fails the cycle when none is left.
@@ -934,6 +1002,15 @@ impl Session<String> {
     pub fn handle_text(&mut self, now: u64, id: OpId, frame: &str) {
         self.handle_frame(now, id, sockjs::decode_frame(frame));
     }
+}
+
+/// 1-64 ASCII letters, digits, `-`, `_` and `~`: a server or session id path segment.
+fn is_path_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~'))
 }
 
 /// 1000 or 3000-4999: codes an application (user or server) chooses.
@@ -1542,6 +1619,250 @@ mod tests {
             ]
         );
         assert_eq!(sim.s.poll_timeout(), None);
+    }
+
+    fn no_cors_config() -> Config {
+        let mut c = config();
+        c.cors_fallback = true;
+        c
+    }
+
+    #[test]
+    fn info_network_error_with_cors_fallback_tries_only_transports_needing_no_cors() {
+        // A bare session: the event, and the attempt's timeout from the failed /info's rtt.
+        let mut s =
+            Session::<String>::new("http://h/echo", no_cors_config(), fixed_random(0)).unwrap();
+        s.connect(1_000);
+        let Some(Action::FetchInfo { id, .. }) = s.poll_action() else {
+            panic!("no FetchInfo")
+        };
+        s.handle_info_failed(1_050, id, Error::network("XHR failed"));
+        let Some(Event::Error(e)) = s.poll_event() else {
+            panic!("no error event")
+        };
+        assert!(e.is_network());
+        assert_eq!(e.message(), NO_CORS_ERROR);
+        assert!(s.poll_event().is_none());
+        assert_eq!(s.candidates(), [WebSocket, JsonpPolling]);
+        let Some(Action::OpenTransport {
+            transport,
+            url,
+            timeout_ms,
+            ..
+        }) = s.poll_action()
+        else {
+            panic!("no OpenTransport")
+        };
+        assert_eq!(
+            (transport, url.as_str(), timeout_ms),
+            (WebSocket, "ws://h/echo/000/aaaaaaaa/websocket", 700)
+        );
+        // The server refuses WebSocket: jsonp-polling, never a transport that needs CORS.
+        let mut sim = Sim::new(no_cors_config(), counter_random());
+        sim.info = InfoMode::Fail;
+        sim.behave(WebSocket, Behaviour::Refuse);
+        sim.connect();
+        assert_eq!(sim.kinds_opened(), [WebSocket, JsonpPolling]);
+        assert_eq!(
+            sim.take_log(),
+            ["error network", "transport jsonp-polling", "open"]
+        );
+        sim.send("m");
+        assert_eq!(sim.take_log(), ["message m"]);
+        // Nothing answers at all (an unreachable server): 2000 once both failed.
+        let mut sim = Sim::new(no_cors_config(), counter_random());
+        sim.info = InfoMode::Fail;
+        sim.behave_all(Behaviour::Refuse);
+        sim.connect();
+        assert_eq!(sim.kinds_opened(), [WebSocket, JsonpPolling]);
+        assert_eq!(
+            sim.take_log(),
+            [
+                "error network",
+                "close 2000 All transports failed clean=false"
+            ]
+        );
+        // A whitelist of transports that all need CORS: nothing to try.
+        let mut c = no_cors_config();
+        c.transports = vec![XhrStreaming, EventSource];
+        let mut sim = Sim::new(c, counter_random());
+        sim.info = InfoMode::Fail;
+        sim.connect();
+        assert!(sim.opened.is_empty());
+        assert_eq!(
+            sim.take_log(),
+            [
+                "error network",
+                "close 2000 All transports failed clean=false"
+            ]
+        );
+        // Other /info failures close as without the fallback.
+        for error in [
+            Error::new(crate::ErrorKind::Http, "HTTP status 500"),
+            Error::protocol("not SockJS"),
+        ] {
+            let kind = error.kind().as_str();
+            let mut s =
+                Session::<String>::new("http://h", no_cors_config(), fixed_random(0)).unwrap();
+            s.connect(0);
+            let Some(Action::FetchInfo { id, .. }) = s.poll_action() else {
+                panic!()
+            };
+            s.handle_info_failed(10, id, error);
+            assert!(actions(&mut s).is_empty(), "{kind}");
+            assert_eq!(
+                events(&mut s),
+                [
+                    ["error ", kind].concat(),
+                    "close 1002 Cannot connect to server clean=false".into()
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn cors_fallback_holds_for_each_reconnection_cycle() {
+        let mut c = no_cors_config();
+        c.reconnect = Some(Reconnect {
+            backoff: Backoff {
+                min: 1_000,
+                max: 1_000,
+                factor: 2.0,
+                jitter: 0.0,
+            },
+            max_attempts: None,
+        });
+        let mut sim = Sim::new(c, counter_random());
+        sim.connect();
+        sim.advance(10_000);
+        // A stable session is lost and /info now fails with a network error: the new cycle
+        // takes the no-CORS path (websocket opens again).
+        sim.info = InfoMode::Fail;
+        sim.drop_transport();
+        sim.advance(1_000);
+        assert_eq!(
+            sim.take_log(),
+            [
+                "transport websocket",
+                "open",
+                "reconnecting 1006 gone delay=1000 attempt=1",
+                "error network",
+                "open"
+            ]
+        );
+        // /info answers again: the whole ladder is back.
+        sim.info = InfoMode::Answer(INFO.into());
+        sim.advance(10_000);
+        sim.drop_transport();
+        sim.advance(1_000);
+        assert_eq!(sim.s.candidates().len(), TransportKind::ALL.len());
+    }
+
+    #[test]
+    fn transport_failures_choose_close_code_and_reason_by_kind() {
+        let cases = [
+            (Error::protocol("no SockJS frame in the response"), 1002),
+            (Error::network("XHR failed"), 1006),
+            (
+                Error::new(crate::ErrorKind::Http, "HTTP status 404 Not Found"),
+                1006,
+            ),
+            (Error::timeout("request timed out"), 1006),
+            (Error::abort("aborted"), 1006),
+            (Error::invalid("the browser refused the URL"), 1006),
+        ];
+        for (error, code) in cases {
+            let reason = error.message().to_owned();
+            // A stable open session: reconnection with the chosen code and reason.
+            let mut sim = Sim::start(config());
+            sim.advance(10_000);
+            sim.take_log();
+            let id = sim.current();
+            sim.s.handle_transport_failed(sim.now, id, error.clone());
+            sim.pump();
+            assert_eq!(
+                sim.take_log(),
+                [format!("reconnecting {code} {reason} delay=1000 attempt=1")]
+            );
+            // Without reconnection the socket closes with them.
+            let mut c = config();
+            c.reconnect = None;
+            let mut sim = Sim::start(c);
+            sim.advance(10_000);
+            let id = sim.current();
+            sim.s.handle_transport_failed(sim.now, id, error.clone());
+            sim.s.handle_transport_failed(sim.now, id, error.clone()); // stale: ignored
+            sim.pump();
+            assert_eq!(
+                sim.take_log(),
+                [
+                    "transport websocket".to_owned(),
+                    "open".into(),
+                    format!("close {code} {reason} clean=false")
+                ]
+            );
+            // While connecting: the next rung, silently.
+            let mut sim = Sim::new(config(), counter_random());
+            sim.behave(WebSocket, Behaviour::Silent);
+            sim.connect();
+            let id = sim.current();
+            sim.s.handle_transport_failed(sim.now, id, error);
+            sim.pump();
+            assert_eq!(sim.kinds_opened(), [WebSocket, XhrStreaming]);
+            assert_eq!(sim.take_log(), ["transport xhr-streaming", "open"]);
+        }
+    }
+
+    #[test]
+    fn fixed_session_id_goes_into_every_url() {
+        let mut c = config();
+        c.session_id = Some("fixed-id_1".into());
+        let mut sim = Sim::new(c.clone(), counter_random());
+        sim.behave(WebSocket, Behaviour::Refuse);
+        sim.behave(XhrStreaming, Behaviour::Refuse);
+        sim.connect();
+        assert_eq!(
+            sim.opened,
+            [
+                (
+                    WebSocket,
+                    "ws://127.0.0.1:9/echo/000/fixed-id_1/websocket".into()
+                ),
+                (
+                    XhrStreaming,
+                    "http://127.0.0.1:9/echo/000/fixed-id_1/xhr_streaming".into()
+                ),
+                (
+                    XdrStreaming,
+                    "http://127.0.0.1:9/echo/000/fixed-id_1/xhr_streaming".into()
+                ),
+            ]
+        );
+        // The send URL too, and a query string stays after the path.
+        c.transports = vec![XhrPolling];
+        let mut s = Session::<String>::new("http://h/echo?t=1", c, fixed_random(0)).unwrap();
+        s.connect(0);
+        let Some(Action::FetchInfo { id, .. }) = s.poll_action() else {
+            panic!()
+        };
+        s.handle_info(10, id, INFO);
+        let Some(Action::OpenTransport { url, send_url, .. }) = s.poll_action() else {
+            panic!()
+        };
+        assert_eq!(url, "http://h/echo/000/fixed-id_1/xhr?t=1");
+        assert_eq!(
+            send_url.as_deref(),
+            Some("http://h/echo/000/fixed-id_1/xhr_send?t=1")
+        );
+        // Ids that cannot be a path segment are refused.
+        for id in ["", "a/b", "a.b", "é", &"s".repeat(65)] {
+            let mut c = config();
+            c.session_id = Some(id.to_string());
+            let e = Session::<String>::new("http://h", c, fixed_random(0))
+                .err()
+                .unwrap();
+            assert!(e.is_invalid() && e.message().contains("session_id"), "{id}");
+        }
     }
 
     #[test]

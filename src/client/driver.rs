@@ -1,6 +1,11 @@
 //! The driver: owns the browser objects of one socket and its one timer, feeds the
 //! [`Session`] state machine and carries out its actions.
 //!
+//! The driver decides nothing of the protocol: which transports to try when `/info` fails,
+//! which close code a failure means and which session id goes into a URL are the session's
+//! (tested natively in `cometkit-protocol`); the driver reports what the browser said and
+//! carries out the session's actions.
+//!
 //! Every browser callback (a WebSocket message, a finished request, the timer) calls straight
 //! into [`Shared::input`] on the browser's own stack: the input goes to the session, the
 //! session's actions are carried out ([`Inner::pump`]), and its events are delivered at once
@@ -45,10 +50,6 @@ pub(crate) type JsSession = Session<JsMessage>;
 /// An event of [`JsSession`].
 pub(crate) type JsEvent = Event<JsMessage>;
 
-/// What `/info` is taken to say when it cannot be read because of a network error (typically
-/// a server that refuses CORS): WebSocket may work (it needs no CORS), cookies are not needed.
-const NO_CORS_INFO: &str = r#"{"websocket":true,"cookie_needed":false}"#;
-
 fn closed() -> Error {
     Error::invalid("send: the socket is closed")
 }
@@ -83,7 +84,10 @@ pub(crate) enum Input {
     Info(OpId, Result<String, Error>),
     /// A frame as a JavaScript string.
     Frame(OpId, JsValue),
+    /// The transport ended with a close code of its own (a WebSocket close).
     Closed(OpId, u16, Cow<'static, str>),
+    /// The transport failed; the session chooses the close code.
+    Failed(OpId, Error),
     SendDone(OpId, bool),
     Timer,
 }
@@ -117,11 +121,9 @@ impl Sink {
         self.input(Input::Closed(id, code, reason.into()));
     }
 
-    /// The transport failed with `err`: 1002 for a protocol error, 1006 for everything else
-    /// (network, HTTP status, timeout), with the error's message as the reason.
+    /// The transport failed with `err` (the session turns it into a close code and reason).
     pub(crate) fn failed(&self, id: OpId, err: Error) {
-        let code = if err.is_protocol() { 1002 } else { 1006 };
-        self.closed(id, code, err.message().to_owned());
+        self.input(Input::Failed(id, err));
     }
 
     pub(crate) fn send_done(&self, id: OpId, ok: bool) {
@@ -133,8 +135,6 @@ impl Sink {
 pub(crate) struct Settings {
     /// Send cookies with the CORS XHR requests and the EventSource.
     pub(crate) with_credentials: bool,
-    /// Use this session id in every transport URL instead of the session's random one.
-    pub(crate) session_id: Option<String>,
 }
 
 /// Dispatches one event on a JavaScript target.
@@ -191,8 +191,6 @@ pub(crate) struct Inner {
     sender: Option<Waker>,
     /// The close event was delivered: the socket is fully closed.
     close_taken: bool,
-    /// `/info` failed with a network error: only transports that need no CORS are tried.
-    no_cors: bool,
     /// The socket was dropped or freed: nothing may start any more.
     dead: bool,
 }
@@ -226,7 +224,6 @@ impl Shared {
                 output,
                 sender: None,
                 close_taken: false,
-                no_cors: false,
                 dead: false,
             }),
             deferred: RefCell::new(VecDeque::new()),
@@ -419,16 +416,6 @@ impl Inner {
                 }
                 match result {
                     Ok(body) => self.session.handle_info(now, id, &body),
-                    Err(e) if current && e.is_network() => {
-                        // sockjs-client would give up here. A network error on /info usually
-                        // means the server refuses CORS, which WebSocket and JSONP do not need.
-                        self.no_cors = true;
-                        self.events.push_back(Event::Error(Error::network(
-                            "SockJS /info failed (network error or CORS refused): trying only \
-                             the transports that need no CORS (websocket, jsonp-polling)",
-                        )));
-                        self.session.handle_info(now, id, NO_CORS_INFO);
-                    }
                     Err(e) => self.session.handle_info_failed(now, id, e),
                 }
             }
@@ -436,6 +423,7 @@ impl Inner {
             Input::Closed(id, code, reason) => {
                 self.session.handle_transport_closed(now, id, code, &reason)
             }
+            Input::Failed(id, error) => self.session.handle_transport_failed(now, id, error),
             Input::SendDone(id, ok) => {
                 if let Some(active) = self.active.as_mut().filter(|a| a.id == id) {
                     active.sender = None;
@@ -459,7 +447,6 @@ impl Inner {
         while let Some(action) = self.session.poll_action() {
             match action {
                 Action::FetchInfo { id, url } => {
-                    self.no_cors = false;
                     let task =
                         http::fetch_info(id, url, self.settings.with_credentials, &self.sink);
                     self.info = Some((id, task));
@@ -524,33 +511,12 @@ impl Inner {
 
     fn open(&mut self, id: OpId, kind: TransportKind, url: String, send_url: Option<String>) {
         self.active = None;
-        let (url, send_url) = match &self.settings.session_id {
-            Some(sid) => (
-                with_session_id(&url, sid),
-                send_url.map(|u| with_session_id(&u, sid)),
-            ),
-            None => (url, send_url),
-        };
-        if self.no_cors && !matches!(kind, TransportKind::WebSocket | TransportKind::JsonpPolling) {
-            // Reported at once: the session moves on to the next rung without any request.
-            return self.session.handle_transport_closed(
-                now(),
-                id,
-                1006,
-                "transport needs CORS, which the server refused for /info",
-            );
-        }
         let credentials = self.settings.with_credentials;
         let sink = &self.sink;
         let (receiver, ws) = match kind {
             TransportKind::WebSocket => match websocket::open(id, &url, sink) {
                 Ok(conn) => (None, Some(conn)),
-                Err(e) => {
-                    let reason = e.message().to_owned();
-                    return self
-                        .session
-                        .handle_transport_closed(now(), id, 1006, &reason);
-                }
+                Err(e) => return self.session.handle_transport_failed(now(), id, e),
             },
             TransportKind::XhrStreaming | TransportKind::XhrPolling => (
                 Some(http::receive(
@@ -608,47 +574,5 @@ impl Inner {
                 sink,
             ),
         });
-    }
-}
-
-/// `url` (`…/<server>/<session>/<transport>[?query]`, as the session builds it) with the
-/// session segment replaced by `session_id`.
-pub(crate) fn with_session_id(url: &str, session_id: &str) -> String {
-    // split_once rather than split_at: no panic path.
-    let (path, sep, query) = match url.split_once('?') {
-        Some((path, query)) => (path, "?", query),
-        None => (url, "", ""),
-    };
-    let transport = path.rfind('/');
-    let session = transport
-        .and_then(|t| path.get(..t))
-        .and_then(|p| p.rfind('/'));
-    match (session, transport) {
-        (Some(s), Some(t)) => crate::error::concat(&[
-            path.get(..=s).unwrap_or_default(),
-            session_id,
-            path.get(t..).unwrap_or_default(),
-            sep,
-            query,
-        ]),
-        _ => url.to_owned(),
-    }
-}
-
-#[cfg(all(test, not(target_arch = "wasm32")))]
-mod tests {
-    use super::with_session_id;
-
-    #[test]
-    fn session_id_override_replaces_only_the_session_segment() {
-        assert_eq!(
-            with_session_id("http://h:1/sockjs/echo/123/abcdefgh/xhr_streaming", "mine"),
-            "http://h:1/sockjs/echo/123/mine/xhr_streaming"
-        );
-        assert_eq!(
-            with_session_id("ws://h/a/000/x/websocket?t=1/2", "s-1"),
-            "ws://h/a/000/s-1/websocket?t=1/2"
-        );
-        assert_eq!(with_session_id("nonsense", "s"), "nonsense");
     }
 }

@@ -18,6 +18,7 @@ use web_sys::{Event, EventSource, EventSourceInit, MessageEvent};
 use crate::protocol::session::OpId;
 use crate::protocol::sockjs::eventsource_frame;
 use crate::transport::listener::Listener;
+use crate::Error;
 
 use super::driver::{Sink, Task};
 
@@ -72,7 +73,10 @@ pub(crate) fn receive(id: OpId, url: String, credentials: bool, sink: &Sink) -> 
     Task::spawn(async move {
         loop {
             let Some((source, mut rx)) = open(&url, credentials) else {
-                return sink.closed(id, 1006, "the browser refused to open the EventSource");
+                return sink.failed(
+                    id,
+                    Error::invalid("the browser refused to open the EventSource"),
+                );
             };
             let mut frames = false;
             while let Some(News::Data(data)) = rx.next().await {
@@ -82,7 +86,7 @@ pub(crate) fn receive(id: OpId, url: String, credentials: bool, sink: &Sink) -> 
             let retrying = source.es.ready_state() != EventSource::CLOSED;
             drop(source);
             if !(frames && retrying) {
-                return sink.closed(id, 1006, "EventSource failed");
+                return sink.failed(id, Error::network("EventSource failed"));
             }
         }
     })

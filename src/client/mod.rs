@@ -456,30 +456,11 @@ fn random_u32() -> u32 {
     u32::from_le_bytes(bytes)
 }
 
-fn check_id(id: &str, what: &'static str) -> Result<(), Error> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(what))
-    }
-}
-
 /// Validates `options`, resolves `url` and starts a driver whose events go to `output`.
 pub(crate) fn start(url: &str, options: SocketOptions, output: Output) -> Result<Rc<Shared>, Error> {
     let url = resolve(url)?;
     // Every transport URL derives from this one (ws: from http:), so one check covers them.
     crate::security::check_url(&url, options.secure_only)?;
-    if let Some(id) = &options.session_id {
-        check_id(
-            id,
-            "session_id must be 1-64 ASCII letters, digits, '-', '_' or '~'",
-        )?;
-    }
     random::fill(&mut [0u8; 4])?;
     let mut config = Config::new(capabilities::detect(&url, &options.transports));
     config.transports = options.transports;
@@ -488,12 +469,15 @@ pub(crate) fn start(url: &str, options: SocketOptions, output: Output) -> Result
     config.heartbeat_timeout_ms = options.heartbeat_timeout_ms;
     config.reconnect = options.reconnect;
     config.server_id = options.server_id;
+    config.session_id = options.session_id;
+    // A network error on /info may be the server refusing CORS, which WebSocket and JSONP
+    // do not need.
+    config.cors_fallback = true;
     config.max_queued_messages = options.max_queued_messages;
     config.max_queued_bytes = options.max_queued_bytes;
     let session = Session::new(&url, config, Box::new(random_u32))?;
     let settings = Settings {
         with_credentials: options.with_credentials,
-        session_id: options.session_id,
     };
     Ok(Shared::start(session, settings, output))
 }
