@@ -25,5 +25,8 @@ bash scripts/browser-tests.sh
 echo "== web: packages, TypeScript declarations, Vite app, Playwright demo (headless Chromium)"
 bash scripts/test-web.sh
 
+echo "== example front-end: examples/chat (Leptos) built and driven by Playwright (headless Chromium)"
+bash scripts/test-example.sh
+
 echo "== interop: official sockjs-client 1.6.1 against cometkit-server (Playwright, Chromium)"
 npm run -s test:interop

@@ -19,6 +19,11 @@
 //! everything exported to JavaScript. Every handle that owns a browser resource releases it
 //! when dropped, and dropping a future cancels its work.
 //!
+//! A whole Rust front-end built on the types re-exported at the root is in the repository's
+//! `examples/chat/` (Leptos: a chat over a split `Socket`, an upload with progress through
+//! `Request`, a live feed through `EventSource`); its README says how to run it against
+//! `cometkit-server`.
+//!
 //! Synchronous XHR is deliberately not offered: on the main thread it freezes the page and
 //! browsers deprecate it.
 
