@@ -55,7 +55,7 @@ pub use transport::jsonp::Jsonp;
 #[cfg(feature = "_ping")]
 pub use transport::ping::Ping;
 #[cfg(feature = "_websocket")]
-pub use transport::websocket::{WebSocket, WsEvent};
+pub use transport::websocket::{WebSocket, WsEvent, WsReceiver, WsSender};
 #[cfg(feature = "_xdr")]
 pub use transport::xdr::XdrRequest;
 #[cfg(feature = "_xhr")]

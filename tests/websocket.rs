@@ -274,7 +274,7 @@ async fn next_close(ws: &mut WebSocket) -> CloseInfo {
     loop {
         match next(ws).await {
             Some(WsEvent::Close(info)) => return info,
-            Some(WsEvent::Error) => continue,
+            Some(WsEvent::Error(_)) => continue,
             other => panic!("expected close, got {other:?}"),
         }
     }
@@ -499,7 +499,10 @@ async fn refused_handshake_fails_opened_with_network() {
 
     // The same refusal seen as events: error, then close 1006, then the end.
     let mut ws = WebSocket::open(&common::url("/ws/reject")).unwrap();
-    assert_eq!(next(&mut ws).await, Some(WsEvent::Error));
+    match next(&mut ws).await {
+        Some(WsEvent::Error(e)) => assert_eq!(e.kind(), ErrorKind::Network, "{e}"),
+        other => panic!("expected an error event, got {other:?}"),
+    }
     match next(&mut ws).await {
         Some(WsEvent::Close(info)) => assert_eq!((info.code, info.was_clean), (1006, false)),
         other => panic!("expected close, got {other:?}"),
@@ -830,4 +833,51 @@ async fn js_socket_referenced_only_by_its_listeners_stays_alive_and_is_its_event
             "this browser exposes no gc(): collection was not forced (Chromium runs it forced)"
         );
     }
+}
+
+/// `split()`: a cloneable sender that, as a `Sink`, waits for the handshake; a receiver of the
+/// events; the connection lives while either half does and closes when both are gone.
+#[wasm_bindgen_test]
+async fn split_sender_sink_waits_for_the_handshake_and_the_receiver_reads() {
+    use futures_util::SinkExt;
+    let (mut tx, mut rx) = WebSocket::open(&echo_url("")).unwrap().split();
+    assert_eq!(tx.ready_state(), ReadyState::Connecting);
+    // Direct sends fail while connecting, as the browser's own send does.
+    assert_eq!(tx.send_text("early").unwrap_err().kind(), ErrorKind::Invalid);
+    // The Sink waits for the open event instead.
+    within("sink send", tx.send(Message::Text("one".into())))
+        .await
+        .expect("sent after the handshake");
+    let other = tx.clone();
+    other.send_bytes(&[1, 2, 3]).unwrap();
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        match within("an event", rx.next()).await {
+            Some(WsEvent::Open) => {}
+            Some(WsEvent::Message(m)) => got.push(m),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(got, [Message::Text("one".into()), Message::Binary(vec![1, 2, 3])]);
+    // Only the receiver left: the connection stays open.
+    drop(tx);
+    drop(other);
+    assert_eq!(rx.ready_state(), ReadyState::Open);
+    // The receiver gone too: the socket closes (the server sees 1000).
+    let (sender, receiver) = WebSocket::open(&echo_url("")).unwrap().split();
+    drop(receiver);
+    let mut sender = sender;
+    within("sink send on the sender alone", sender.send(Message::Text("x".into())))
+        .await
+        .expect("sender alone keeps the connection");
+    SinkExt::close(&mut sender).await.unwrap();
+    assert!(matches!(sender.ready_state(), ReadyState::Closing | ReadyState::Closed));
+    assert_eq!(
+        within("send after close", sender.send(Message::Text("late".into())))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Invalid
+    );
+    drop(rx);
 }

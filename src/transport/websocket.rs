@@ -13,7 +13,7 @@
 
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use futures_channel::mpsc::{self, UnboundedReceiver};
 use futures_util::stream::{Stream, StreamExt};
@@ -131,7 +131,7 @@ impl CloseInfo {
 ///     match event {
 ///         WsEvent::Open => ws.send_text("hello")?,
 ///         WsEvent::Message(message) => println!("{message:?}"),
-///         WsEvent::Error => {} // a Close follows
+///         WsEvent::Error(_) => {} // a Close follows
 ///         WsEvent::Close(info) => println!("closed with {}", info.code),
 ///     }
 /// }
@@ -143,8 +143,10 @@ pub enum WsEvent {
     Open,
     /// A message arrived.
     Message(Message),
-    /// The browser reports a failure (it gives no detail); a [`WsEvent::Close`] follows.
-    Error,
+    /// The browser reports a failure; a [`WsEvent::Close`] follows. The browser gives no
+    /// detail, so the error is of kind `network` with a fixed message (the close code that
+    /// follows says more).
+    Error(Error),
     /// The connection closed; the last event of the stream.
     Close(CloseInfo),
 }
@@ -278,10 +280,20 @@ pub(crate) struct Conn {
 impl Conn {
     /// Validates, resolves and connects; events arrive on the returned receiver, which ends
     /// after the close event or when the `Conn` is dropped.
-    fn connect(url: &str, protocols: &[&str]) -> Result<(Conn, UnboundedReceiver<Raw>), Error> {
+    fn connect(
+        url: &str,
+        protocols: &[&str],
+        waiters: Waiters,
+    ) -> Result<(Conn, UnboundedReceiver<Raw>), Error> {
         let (tx, rx) = mpsc::unbounded();
         let on: OnRaw = Rc::new(move |raw| {
             let last = matches!(raw, Raw::Close(_));
+            if matches!(raw, Raw::Open | Raw::Close(_)) {
+                // Senders waiting for the handshake: it ended, one way or the other.
+                for waker in waiters.borrow_mut().drain(..) {
+                    waker.wake();
+                }
+            }
             let _ = tx.unbounded_send(raw);
             if last {
                 tx.close_channel();
@@ -349,10 +361,15 @@ impl Drop for Conn {
 /// ```
 #[must_use = "dropping the WebSocket closes it"]
 pub struct WebSocket {
-    conn: Conn,
+    conn: Rc<Conn>,
     rx: UnboundedReceiver<Raw>,
     opened: bool,
+    /// Senders waiting in [`Sink::poll_ready`] for the socket to open.
+    waiters: Waiters,
 }
+
+/// Wakers of the [`WsSender`]s waiting for the socket to leave the connecting state.
+type Waiters = Rc<std::cell::RefCell<Vec<Waker>>>;
 
 impl WebSocket {
     /// Opens a connection to `url`
@@ -377,12 +394,48 @@ impl WebSocket {
     /// Also fails with kind `invalid` when a name is empty, is not an HTTP token, or is listed
     /// twice.
     pub fn open_with_protocols(url: &str, protocols: &[&str]) -> Result<WebSocket, Error> {
-        let (conn, rx) = Conn::connect(url, protocols)?;
+        let waiters: Waiters = Rc::default();
+        let (conn, rx) = Conn::connect(url, protocols, waiters.clone())?;
         Ok(WebSocket {
-            conn,
+            conn: Rc::new(conn),
             rx,
             opened: false,
+            waiters,
         })
+    }
+
+    /// Splits the socket into a cloneable sender, for UI callbacks and tasks, and a receiver
+    /// of its events, for the task that reads. The connection closes (code 1000) when both
+    /// halves, and every clone of the sender, are dropped.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), cometkit::Error> {
+    /// use cometkit::transport::websocket::{Message, WebSocket, WsEvent};
+    /// use futures_util::{SinkExt, StreamExt};
+    ///
+    /// let (mut tx, mut rx) = WebSocket::open("/live")?.split();
+    /// let on_click = tx.clone();
+    /// // As a Sink, the sender waits for the handshake before the first message.
+    /// tx.send(Message::Text("subscribe".into())).await?;
+    /// on_click.send_text("now")?;
+    /// while let Some(event) = rx.next().await {
+    ///     if let WsEvent::Message(Message::Text(text)) = event {
+    ///         println!("{text}");
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn split(self) -> (WsSender, WsReceiver) {
+        let sender = WsSender {
+            conn: self.conn.clone(),
+            waiters: self.waiters,
+        };
+        let receiver = WsReceiver {
+            socket_conn: self.conn,
+            rx: self.rx,
+            opened: self.opened,
+        };
+        (sender, receiver)
     }
 
     /// Sends a text message
@@ -490,31 +543,170 @@ impl Stream for WebSocket {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WsEvent>> {
         let this = self.get_mut();
-        loop {
-            let raw = match this.rx.poll_next_unpin(cx) {
-                Poll::Ready(Some(raw)) => raw,
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
-            };
-            let event = match raw {
-                Raw::Open => {
-                    this.opened = true;
-                    WsEvent::Open
-                }
-                Raw::Error => WsEvent::Error,
-                Raw::Close(info) => WsEvent::Close(info),
-                Raw::Message(data) => {
-                    if let Some(text) = data.as_string() {
-                        WsEvent::Message(Message::Text(text))
-                    } else if let Some(buf) = data.dyn_ref::<ArrayBuffer>() {
-                        WsEvent::Message(Message::Binary(Uint8Array::new(buf).to_vec()))
-                    } else {
-                        // binaryType is always "arraybuffer" here; nothing else can arrive.
-                        continue;
-                    }
-                }
-            };
-            return Poll::Ready(Some(event));
+        poll_event(&mut this.rx, &mut this.opened, cx)
+    }
+}
+
+/// The sending half of a [`WebSocket`] (from [`WebSocket::split`]): cloneable, and a
+/// [`Sink`](futures_util::Sink) of [`Message`]s whose `poll_ready` waits for the handshake.
+/// Sending while closing or closed fails with kind `invalid`; the direct `send_*` methods
+/// also fail while connecting, as the browser's `send` does.
+#[derive(Clone)]
+#[must_use = "a sender does nothing unless messages are sent through it"]
+pub struct WsSender {
+    conn: Rc<Conn>,
+    waiters: Waiters,
+}
+
+impl WsSender {
+    /// Sends a text message now. Fails with kind `invalid` unless the socket is open.
+    pub fn send_text(&self, text: &str) -> Result<(), Error> {
+        check_open(&self.conn.ws)?;
+        self.conn.ws.send_with_str(text).map_err(send_failed)
+    }
+
+    /// Sends a binary message now. Fails with kind `invalid` unless the socket is open.
+    pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), Error> {
+        check_open(&self.conn.ws)?;
+        self.conn.ws.send_with_u8_array(bytes).map_err(send_failed)
+    }
+
+    /// Sends `message` now (text or binary).
+    pub fn send_message(&self, message: &Message) -> Result<(), Error> {
+        match message {
+            Message::Text(text) => self.send_text(text),
+            Message::Binary(bytes) => self.send_bytes(bytes),
         }
+    }
+
+    /// Starts the closing handshake with code 1000 (see [`WebSocket::close`]).
+    pub fn close(&self) -> Result<(), Error> {
+        close_with(&self.conn.ws, close::NORMAL, "")
+    }
+
+    /// Starts the closing handshake with `code` and `reason` (see [`WebSocket::close_with`]).
+    pub fn close_with(&self, code: u16, reason: &str) -> Result<(), Error> {
+        close_with(&self.conn.ws, code, reason)
+    }
+
+    /// The connection state.
+    pub fn ready_state(&self) -> ReadyState {
+        self.conn.ready_state()
+    }
+
+    /// Bytes queued by sends but not yet transmitted.
+    pub fn buffered_amount(&self) -> u32 {
+        self.conn.ws.buffered_amount()
+    }
+}
+
+impl std::fmt::Debug for WsSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsSender")
+            .field("ready_state", &self.ready_state())
+            .finish()
+    }
+}
+
+impl futures_util::Sink<Message> for WsSender {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self.conn.ready_state() {
+            ReadyState::Connecting => {
+                self.waiters.borrow_mut().push(cx.waker().clone());
+                Poll::Pending
+            }
+            ReadyState::Open => Poll::Ready(Ok(())),
+            _ => Poll::Ready(Err(Error::invalid("WebSocket is not open (closing or closed)"))),
+        }
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        self.send_message(&message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        // The browser takes each message at once (see `buffered_amount`).
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(self.close())
+    }
+}
+
+/// The receiving half of a [`WebSocket`] (from [`WebSocket::split`]): a [`Stream`] of its
+/// events, ending after [`WsEvent::Close`].
+#[must_use = "dropping both halves closes the WebSocket"]
+pub struct WsReceiver {
+    /// Keeps the connection while only the receiver is left.
+    socket_conn: Rc<Conn>,
+    rx: UnboundedReceiver<Raw>,
+    opened: bool,
+}
+
+impl WsReceiver {
+    /// The next event, or `None` once the [`WsEvent::Close`] event has been returned.
+    pub async fn next(&mut self) -> Option<WsEvent> {
+        StreamExt::next(self).await
+    }
+
+    /// The connection state.
+    pub fn ready_state(&self) -> ReadyState {
+        self.socket_conn.ready_state()
+    }
+}
+
+impl std::fmt::Debug for WsReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsReceiver")
+            .field("ready_state", &self.ready_state())
+            .finish()
+    }
+}
+
+impl Stream for WsReceiver {
+    type Item = WsEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WsEvent>> {
+        let this = self.get_mut();
+        poll_event(&mut this.rx, &mut this.opened, cx)
+    }
+}
+
+/// The next event of `rx` as a [`WsEvent`] (messages decoded; `opened` set on the open event).
+fn poll_event(
+    rx: &mut UnboundedReceiver<Raw>,
+    opened: &mut bool,
+    cx: &mut Context<'_>,
+) -> Poll<Option<WsEvent>> {
+    loop {
+        let raw = match rx.poll_next_unpin(cx) {
+            Poll::Ready(Some(raw)) => raw,
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending => return Poll::Pending,
+        };
+        let event = match raw {
+            Raw::Open => {
+                *opened = true;
+                WsEvent::Open
+            }
+            Raw::Error => WsEvent::Error(Error::network(
+                "the WebSocket failed (the browser gives no detail; the close code follows)",
+            )),
+            Raw::Close(info) => WsEvent::Close(info),
+            Raw::Message(data) => {
+                if let Some(text) = data.as_string() {
+                    WsEvent::Message(Message::Text(text))
+                } else if let Some(buf) = data.dyn_ref::<ArrayBuffer>() {
+                    WsEvent::Message(Message::Binary(Uint8Array::new(buf).to_vec()))
+                } else {
+                    // binaryType is always "arraybuffer" here; nothing else can arrive.
+                    continue;
+                }
+            }
+        };
+        return Poll::Ready(Some(event));
     }
 }
