@@ -11,6 +11,15 @@ use crate::info::Info;
 use crate::Error;
 
 /// A SockJS transport.
+///
+/// ```
+/// use cometkit_protocol::ladder::TransportKind;
+///
+/// let kind = TransportKind::from_name("xhr-streaming").unwrap();
+/// assert_eq!(kind, TransportKind::XhrStreaming);
+/// assert_eq!(kind.name(), "xhr-streaming");
+/// assert!(TransportKind::from_name("flash").is_none());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TransportKind {
     /// `websocket`: a framed WebSocket at `…/websocket`.
@@ -188,6 +197,15 @@ impl TransportKind {
 }
 
 /// What the browser and page offer, as detected by the driver.
+///
+/// ```
+/// use cometkit_protocol::ladder::Capabilities;
+///
+/// let mut caps = Capabilities::modern(false, true); // a cross-origin server, same scheme
+/// caps.websocket = false; // say a proxy strips WebSocket upgrades
+/// let refused = caps.without_cors(); // what is left when the server refuses CORS
+/// assert!(!refused.xhr_cors && !refused.eventsource);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
     /// `WebSocket` exists.
@@ -340,6 +358,16 @@ pub fn died_young(opened_at: u64, now: u64, window_ms: u32) -> bool {
 
 /// Transports demoted for one socket: they move to the end of every later candidate list (in
 /// the order they were demoted), so they remain a last resort rather than disappearing.
+///
+/// ```
+/// use cometkit_protocol::ladder::{Demotions, TransportKind::*};
+///
+/// let mut demotions = Demotions::new();
+/// demotions.demote(WebSocket); // it opened and died young: a proxy kills it
+/// let mut candidates = vec![WebSocket, XhrStreaming, XhrPolling];
+/// demotions.apply(&mut candidates);
+/// assert_eq!(candidates, [XhrStreaming, XhrPolling, WebSocket]);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Demotions {
     order: Vec<TransportKind>,

@@ -135,6 +135,16 @@ pub enum ReadyState {
 }
 
 /// Reconnection policy.
+///
+/// ```
+/// use cometkit_protocol::backoff::Backoff;
+/// use cometkit_protocol::session::Reconnect;
+///
+/// // Every 2 s, at most 10 times in a row, then the socket closes.
+/// let policy = Reconnect { backoff: Backoff::constant(2_000), max_attempts: Some(10) };
+/// assert_eq!(Reconnect::default().max_attempts, None); // the default never gives up
+/// # let _ = policy;
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reconnect {
     /// Delays between attempts.
@@ -154,6 +164,17 @@ impl Default for Reconnect {
 }
 
 /// Session options.
+///
+/// ```
+/// use cometkit_protocol::ladder::{parse_whitelist, Capabilities};
+/// use cometkit_protocol::session::Config;
+///
+/// let mut config = Config::new(Capabilities::modern(true, true));
+/// config.whitelist = parse_whitelist(&["websocket", "xhr-polling"])?;
+/// config.reconnect = None; // one connection cycle, then close
+/// config.max_queued_messages = 100;
+/// # Ok::<(), cometkit_protocol::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Transports allowed, in the order to try them; empty: all, in the default order.
@@ -224,7 +245,7 @@ impl OpId {
     }
 }
 
-/// Something the driver must do.
+/// Something the driver must do (see the example on [`Session`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action<M = String> {
     /// `GET url` (uncached); answer with [`Session::handle_info`] or
@@ -273,7 +294,7 @@ pub enum Action<M = String> {
     },
 }
 
-/// Something to tell the user.
+/// Something to tell the user (see the example on [`Session`]).
 #[derive(Debug)]
 pub enum Event<M: Message = String> {
     /// A session is about to open on a different transport than the previous one (also before
@@ -343,6 +364,46 @@ enum Phase {
 }
 
 /// The SockJS session state machine. See the [module docs](self).
+///
+/// A driver feeds it what happened (with the time in ms) and carries out its actions; here a
+/// scripted server answers `/info`, opens the WebSocket transport and echoes one message:
+///
+/// ```
+/// use cometkit_protocol::ladder::{Capabilities, TransportKind};
+/// use cometkit_protocol::session::{Action, Config, Event, Session};
+///
+/// let config = Config::new(Capabilities::modern(true, true));
+/// let mut seed = 7u32;
+/// let random = Box::new(move || { seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345); seed });
+/// let mut s: Session = Session::new("http://127.0.0.1:8080/echo", config, random)?;
+/// s.connect(0);
+/// s.send("hello".to_string())?; // queued until a session opens
+/// let mut now = 0;
+/// while let Some(action) = s.poll_action() {
+///     now += 1;
+///     match action {
+///         Action::FetchInfo { id, .. } => s.handle_info(now, id, r#"{"websocket":true,"cookie_needed":false,"origins":["*:*"],"entropy":1}"#),
+///         Action::OpenTransport { id, transport, .. } => {
+///             assert_eq!(transport, TransportKind::WebSocket);
+///             s.handle_text(now, id, "o");
+///         }
+///         Action::Send { id, payload } => {
+///             assert_eq!(payload, r#"["hello"]"#);
+///             s.handle_send_done(now, id, true);
+///             s.handle_text(now, id, r#"a["hello"]"#); // the echo
+///         }
+///         _ => {}
+///     }
+/// }
+/// let mut got = Vec::new();
+/// while let Some(event) = s.poll_event() {
+///     if let Event::Messages(batch) = event {
+///         got.extend(batch);
+///     }
+/// }
+/// assert_eq!(got, ["hello"]);
+/// # Ok::<(), cometkit_protocol::Error>(())
+/// ```
 pub struct Session<M: Message = String> {
     base: String,
     config: Config,
