@@ -170,7 +170,7 @@ impl Default for Reconnect {
 /// use cometkit_protocol::session::Config;
 ///
 /// let mut config = Config::new(Capabilities::modern(true, true));
-/// config.whitelist = parse_whitelist(&["websocket", "xhr-polling"])?;
+/// config.transports = parse_whitelist(&["websocket", "xhr-polling"])?;
 /// config.reconnect = None; // one connection cycle, then close
 /// config.max_queued_messages = 100;
 /// # Ok::<(), cometkit_protocol::Error>(())
