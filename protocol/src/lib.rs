@@ -1,7 +1,7 @@
 //! cometkit's protocol layer: the SockJS codec and session, `/info`, the transport ladder,
-//! backoff, the SSE parser, close codes, URL, header, form and security rules, and the one
-//! [`Error`] type, shared by the browser client (`cometkit`) and the server
-//! (`cometkit-server`).
+//! backoff, the SSE parser and the EventSource polyfill's connection policy, close codes, URL,
+//! header, form and security rules, and the one [`Error`] type, shared by the browser client
+//! (`cometkit`) and the server (`cometkit-server`).
 //!
 //! Nothing here touches `web-sys`, `tokio` or a clock: time, when needed, is a parameter, and
 //! input arrives as calls (the sans-IO style of `quinn-proto`). All of it is tested natively
@@ -33,6 +33,7 @@ pub mod close;
 pub mod wsurl;
 pub mod backoff;
 pub mod sse;
+pub mod eventsource;
 pub mod info;
 pub mod ladder;
 pub mod session;

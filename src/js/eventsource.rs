@@ -15,7 +15,8 @@
 //! the URL, chooses the engine ([`eventsource::prepare`]) and creates it before the class is
 //! constructed. With the native engine the class listens to the browser's object itself, so
 //! events never enter wasm, and nothing per source lives in wasm. With the polyfill an
-//! [`EventSourceCore`] owns the driver (request, SSE parser, reconnection timer): a local task
+//! [`EventSourceCore`] owns the driver (request, reconnection timer, and the sans-IO
+//! [`Machine`](crate::protocol::eventsource::Machine) that decides what they do): a local task
 //! polled once per received chunk, which dispatches that chunk's events one by one through
 //! `emit` (`js/eventsource.js`), with no channel between the parser and the listeners. The
 //! polyfill stays task-driven because the XHR stream it reads is an async stream; a listener

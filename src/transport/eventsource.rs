@@ -5,8 +5,11 @@
 //! - **polyfill**: XHR streaming ([`crate::transport::xhr::Request::stream`]) parsed by
 //!   [`crate::protocol::sse`], which can do what the native object cannot: custom headers, a
 //!   method and body (POST), a starting `Last-Event-ID`, and sending the last event ID as a
-//!   query parameter so a cross-origin resume needs no CORS preflight. It reconnects with
-//!   [`crate::protocol::backoff`], starting at the server's `retry` time.
+//!   query parameter so a cross-origin resume needs no CORS preflight. Its connection policy
+//!   (which responses are accepted, reconnection with backoff from the server's `retry` time,
+//!   the last event ID sent, giving up after `max_retries`, `readyState`) is the sans-IO
+//!   [`crate::protocol::eventsource::Machine`], tested natively with simulated time; this
+//!   module only carries out its decisions with an XHR, a timer and `performance.now()`.
 //!
 //! Both deliver the same [`SseEvent`]s through [`EventSource::next`] (or the [`Stream`]
 //! impl): `Open`, `Message` and `Error { fatal }`. A non-fatal error means the connection
@@ -25,57 +28,36 @@
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use futures_channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use futures_util::future::{pending, select, Either};
 use futures_util::stream::{Stream, StreamExt};
+use gloo_timers::future::TimeoutFuture;
 use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Event, MessageEvent};
 
-use crate::protocol::backoff::{Backoff, Retries};
+use crate::error::HttpResponse;
+use crate::protocol::eventsource::{Action, Config, Event as MachineEvent, Machine, RequestId};
 use crate::protocol::headers;
-use crate::protocol::sse::{self, Output, Parser};
 use crate::security::SecureOnly;
 use crate::transport::listener::Listener;
-use crate::error::HttpResponse;
-use crate::transport::xhr::{Body, Request};
+use crate::transport::xhr::{Body, Request, ResponseStream};
 use crate::Error;
 
-/// The connection state, as
-/// [`EventSource.readyState`](https://developer.mozilla.org/docs/Web/API/EventSource/readyState).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadyState {
-    /// 0: connecting, or waiting to reconnect.
-    Connecting,
-    /// 1: the response is streaming events.
-    Open,
-    /// 2: closed by [`EventSource::close`] or by a fatal error; no reconnection follows.
-    Closed,
-}
-
-impl ReadyState {
-    /// The numeric value the browser uses (0, 1, 2).
-    pub fn as_u16(self) -> u16 {
-        match self {
-            ReadyState::Connecting => 0,
-            ReadyState::Open => 1,
-            ReadyState::Closed => 2,
-        }
-    }
-
-    fn from_u16(n: u16) -> Self {
-        match n {
-            0 => ReadyState::Connecting,
-            1 => ReadyState::Open,
-            _ => ReadyState::Closed,
-        }
-    }
-}
+pub use crate::protocol::eventsource::{ReadyState, DEFAULT_MAX_RETRY_DELAY_MS, DEFAULT_RETRY_MS};
 
 /// Which engine to use.
+///
+/// ```no_run
+/// use cometkit::transport::eventsource::{EventSource, EventSourceOptions, Polyfill};
+/// let es = EventSource::open("/events", EventSourceOptions::default().polyfill(Polyfill::Always))?;
+/// assert!(es.is_polyfill());
+/// # Ok::<(), cometkit::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Polyfill {
     /// The native `EventSource`, unless an option only the polyfill supports was given
@@ -91,6 +73,17 @@ pub enum Polyfill {
 
 /// Options of [`EventSource::open`], built with chained setters from
 /// `EventSourceOptions::default()`.
+///
+/// ```no_run
+/// use cometkit::transport::eventsource::{EventSource, EventSourceOptions};
+/// let options = EventSourceOptions::default()
+///     .header("Authorization", "Bearer t0k3n")
+///     .last_event_id("42")
+///     .retry(1_000)
+///     .max_retries(5);
+/// let es = EventSource::open("https://api.example.com/stream", options)?;
+/// # let _ = es; Ok::<(), cometkit::Error>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct EventSourceOptions {
     polyfill: Polyfill,
@@ -109,13 +102,6 @@ pub struct EventSourceOptions {
 
 /// The query parameter [`EventSourceOptions::last_event_id_query`] uses by default.
 pub const DEFAULT_LAST_EVENT_ID_PARAM: &str = "lastEventId";
-
-/// The polyfill's first reconnection delay when neither the options nor the server set one
-/// (what Chromium uses natively).
-pub const DEFAULT_RETRY_MS: u32 = 3_000;
-
-/// The polyfill's default upper bound for reconnection delays.
-pub const DEFAULT_MAX_RETRY_DELAY_MS: u32 = 30_000;
 
 impl EventSourceOptions {
     /// Chooses the engine (default [`Polyfill::Auto`]).
@@ -218,6 +204,18 @@ impl EventSourceOptions {
 }
 
 /// A message event.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::transport::eventsource::{EventSource, EventSourceOptions, SseEvent};
+/// let mut es = EventSource::open("/events", EventSourceOptions::default().event_type("tick"))?;
+/// while let Some(event) = es.next().await {
+///     if let SseEvent::Message(m) = event {
+///         println!("{} #{}: {}", m.event_type, m.last_event_id, m.data);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SseMessage {
     /// The event type: `message` unless the server named it with `event:`.
@@ -231,6 +229,23 @@ pub struct SseMessage {
 }
 
 /// One event from an [`EventSource`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::transport::eventsource::{EventSource, EventSourceOptions, SseEvent};
+/// let mut es = EventSource::open("/events", EventSourceOptions::default())?;
+/// while let Some(event) = es.next().await {
+///     match event {
+///         SseEvent::Open => println!("open"),
+///         SseEvent::Message(m) => println!("{}", m.data),
+///         SseEvent::Error { fatal: true, error } => return Err(error.unwrap_or_else(|| {
+///             cometkit::Error::network("the event source closed")
+///         })),
+///         _ => {} // a non-fatal error: reconnecting
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SseEvent {
@@ -362,7 +377,9 @@ pub(crate) fn polyfill(
     for t in &options.event_types {
         shared.add_type(t);
     }
-    drive(Config::new(url, options), shared, out)
+    let origin = origin_of(&url);
+    let (config, machine) = split_options(url, options);
+    drive(config, machine, origin, shared, out)
 }
 
 /// The origin of `url` (the polyfill's `MessageEvent.origin`: the request URL's).
@@ -372,8 +389,20 @@ pub(crate) fn origin_of(url: &str) -> String {
         .unwrap_or_default()
 }
 
-/// An open EventSource; see the module docs. Read events with [`EventSource::next`]. Dropping it closes the
-/// connection and removes its listeners.
+/// An open EventSource; see the module docs. Read events with [`EventSource::next`] (or the
+/// [`Stream`] impl). Dropping it closes the connection and removes its listeners.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cometkit::Error> {
+/// use cometkit::transport::eventsource::{EventSource, EventSourceOptions, ReadyState, SseEvent};
+/// let mut es = EventSource::open("/events", EventSourceOptions::default())?;
+/// assert_eq!(es.ready_state(), ReadyState::Connecting);
+/// if let Some(SseEvent::Message(m)) = es.next().await {
+///     println!("{} (resume from {:?})", m.data, es.last_event_id());
+/// }
+/// es.close();
+/// # Ok(()) }
+/// ```
 #[must_use = "dropping the EventSource closes it"]
 pub struct EventSource {
     url: String,
@@ -501,7 +530,7 @@ impl EventSource {
     /// Closes the source: no more events or reconnections; the stream ends. Idempotent.
     pub fn close(&mut self) {
         self.engine = Engine::Closed;
-        self.shared.state.set(ReadyState::Closed);
+        self.shared.close();
         self.rx.close();
         // Events already queued are dropped, as a closed native EventSource fires none.
         while self.rx.try_recv().is_ok() {}
@@ -543,7 +572,6 @@ fn add_type(types: &mut Vec<String>, event_type: &str) {
         types.push(event_type.to_owned());
     }
 }
-
 
 /// Resolves `url` against the page; only http(s) URLs are accepted.
 fn resolve_url(url: &str) -> Result<String, Error> {
@@ -674,209 +702,214 @@ impl Drop for Native {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Polyfill engine
+// Polyfill engine: a driver that carries out what `protocol::eventsource::Machine` decides
+// (which responses open the source, when and where to reconnect, when to give up). It owns the
+// request, the one timer and the clock; the policy and its tests live in the protocol crate.
 
-/// Everything one (re)connection of the polyfill needs.
-struct Config {
-    url: String,
-    /// The origin reported on messages: the request URL's (the XHR stream does not expose
-    /// the URL after redirects).
-    origin: String,
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `performance.now()` (windows and workers both have it).
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+/// The driver's clock in ms: `performance.now()`, monotonic (a wall-clock jump cannot stretch
+/// a reconnection delay).
+fn now() -> u64 {
+    // Non-negative and far below 2^53.
+    performance_now().max(0.0) as u64
+}
+
+/// What every request of the polyfill carries besides what the machine decides (the URL and
+/// the `Last-Event-ID` header).
+struct RequestConfig {
     method: String,
     headers: Vec<(String, String)>,
     body: Option<String>,
     with_credentials: bool,
-    last_event_id: Option<String>,
-    param: Option<String>,
-    backoff: Backoff,
-    max_retries: Option<u32>,
     secure_only: SecureOnly,
 }
 
-impl Config {
-    fn new(url: String, o: EventSourceOptions) -> Config {
-        let retry = o.retry.unwrap_or(DEFAULT_RETRY_MS);
-        let origin = origin_of(&url);
-        Config {
-            url,
-            origin,
-            method: o.method.unwrap_or_else(|| "GET".to_owned()),
-            headers: o.headers,
-            body: o.body,
-            with_credentials: o.with_credentials,
-            last_event_id: o.last_event_id,
-            param: o.last_event_id_param,
-            backoff: Backoff {
-                min: retry,
-                max: o
-                    .max_retry_delay
-                    .unwrap_or(DEFAULT_MAX_RETRY_DELAY_MS)
-                    .max(retry),
-                factor: 2.0,
-                jitter: 0.5,
-            },
-            max_retries: o.max_retries,
-            secure_only: o.secure_only.unwrap_or_default(),
+impl RequestConfig {
+    fn request(&self, url: &str, last_event_id: Option<&str>) -> Request {
+        let mut request = Request::new(&self.method, url)
+            .header("Accept", "text/event-stream")
+            .with_credentials(self.with_credentials)
+            .secure_only(self.secure_only)
+            // The event stream is UTF-8 whatever its charset parameter says.
+            .override_mime_type("text/event-stream; charset=utf-8");
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
         }
-    }
-
-    /// The URL of the next request: with the last event ID as a query parameter if asked.
-    fn request_url(&self, last_event_id: &str) -> String {
-        match &self.param {
-            Some(name) => sse::url_with_last_event_id(&self.url, name, last_event_id),
-            None => self.url.clone(),
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
         }
+        if let Some(body) = &self.body {
+            request = request.body(Body::Text(body.clone()));
+        }
+        request
     }
 }
 
-/// How one connection ended.
-enum Ended {
-    /// Reconnect (the stream ended or dropped); the cause if it was an error.
-    Reconnect(Option<Error>),
-    /// Give up.
-    Fatal(Error),
-}
-
-/// The polyfill: connect, stream, reconnect, until a fatal error (or until dropped).
-async fn drive(cfg: Config, shared: Rc<Shared>, out: Out) {
-    let mut parser = Parser::for_text();
-    if let Some(id) = &cfg.last_event_id {
-        parser.set_last_event_id(id);
-    }
-    let mut retries = Retries::new(cfg.backoff, cfg.max_retries);
-    loop {
-        shared.set(ReadyState::Connecting);
-        let ended = connect(&cfg, &shared, &out, &mut parser, &mut retries).await;
-        parser.finish();
-        let cause = match ended {
-            Ended::Fatal(error) => {
-                shared.close();
-                return out(SseEvent::Error {
-                    fatal: true,
-                    error: Some(error),
-                });
-            }
-            Ended::Reconnect(cause) => cause,
-        };
-        shared.set(ReadyState::Connecting);
-        let Some(delay) = retries.next(js_sys::Math::random()) else {
-            shared.close();
-            let error = cause.unwrap_or_else(|| Error::network("the event stream ended"));
-            let error = Error::new(
-                error.kind(),
-                [
-                    "gave up reconnecting (maxRetries reached); last failure: ",
-                    error.message(),
-                ]
-                .concat(),
-            );
-            return out(SseEvent::Error {
-                fatal: true,
-                error: Some(error),
-            });
-        };
-        out(SseEvent::Error {
-            fatal: false,
-            error: cause,
-        });
-        gloo_timers::future::TimeoutFuture::new(delay).await;
-    }
-}
-
-/// One connection: request, check the response, stream events until the response ends.
-async fn connect(
-    cfg: &Config,
-    shared: &Shared,
-    out: &Out,
-    parser: &mut Parser,
-    retries: &mut Retries,
-) -> Ended {
-    let last_event_id = parser.last_event_id().to_owned();
-    let mut request = Request::new(&cfg.method, &cfg.request_url(&last_event_id))
-        .header("Accept", "text/event-stream")
-        .with_credentials(cfg.with_credentials)
-        .secure_only(cfg.secure_only)
-        // The event stream is UTF-8 whatever its charset parameter says.
-        .override_mime_type("text/event-stream; charset=utf-8");
-    for (name, value) in &cfg.headers {
-        request = request.header(name, value);
-    }
-    if cfg.param.is_none() && !last_event_id.is_empty() {
-        request = request.header("Last-Event-ID", &sse::utf8_as_byte_string(&last_event_id));
-    }
-    if let Some(body) = &cfg.body {
-        request = request.body(Body::Text(body.clone()));
-    }
-    let mut stream = match request.stream().await {
-        Ok(stream) => stream,
-        // Only a network failure (status 0: refused, reset, CORS) is worth retrying.
-        Err(e) if e.is_network() => return Ended::Reconnect(Some(e)),
-        Err(e) => return Ended::Fatal(e),
+/// The polyfill's request config and state machine for `url` under options `o`.
+fn split_options(url: String, o: EventSourceOptions) -> (RequestConfig, Machine) {
+    let config = Config {
+        url,
+        last_event_id: o.last_event_id,
+        last_event_id_param: o.last_event_id_param,
+        retry_ms: o.retry.unwrap_or(DEFAULT_RETRY_MS),
+        max_retry_delay_ms: o.max_retry_delay.unwrap_or(DEFAULT_MAX_RETRY_DELAY_MS),
+        max_retries: o.max_retries,
     };
-    let status = stream.status();
-    if status != 200 {
-        // 2xx other than 200 (204 is how a server says "stop") and 304 are fatal too.
-        let response = HttpResponse::new(
-            status,
-            stream.status_text(),
-            stream.headers().clone(),
-            "",
-            None,
-        );
-        return Ended::Fatal(Error::http(response));
-    }
-    let content_type = stream.headers().get("content-type").unwrap_or_default();
-    if !sse::is_event_stream(content_type) {
-        let shown = if content_type.is_empty() {
-            "none"
-        } else {
-            content_type
-        };
-        return Ended::Fatal(Error::protocol(
-            [
-                "EventSource response has Content-Type ",
-                shown,
-                ", not text/event-stream",
-            ]
-            .concat(),
-        ));
-    }
-    shared.set(ReadyState::Open);
-    retries.reset();
-    out(SseEvent::Open);
-    while let Some(chunk) = stream.next().await {
-        let text = match chunk {
-            Ok(text) => text,
-            Err(e) => return Ended::Reconnect(Some(e)),
-        };
-        parser.feed_str(&text);
-        while let Some(output) = parser.poll() {
-            match output {
-                Output::Retry(ms) => {
-                    retries.backoff.min = ms;
-                    retries.backoff.max = retries.backoff.max.max(ms);
+    let request = RequestConfig {
+        method: o.method.unwrap_or_else(|| "GET".to_owned()),
+        headers: o.headers,
+        body: o.body,
+        with_credentials: o.with_credentials,
+        secure_only: o.secure_only.unwrap_or_default(),
+    };
+    (
+        request,
+        Machine::new(config, Box::new(js_sys::Math::random)),
+    )
+}
+
+/// The request under way.
+enum Conn {
+    /// Waiting for the response headers.
+    Opening(Pin<Box<dyn Future<Output = Result<ResponseStream, Error>>>>),
+    /// Reading the response.
+    Streaming(ResponseStream),
+}
+
+/// What the driver waited for.
+enum Input {
+    Response(Result<ResponseStream, Error>),
+    Chunk(Option<Result<String, Error>>),
+    Timeout,
+}
+
+/// The polyfill: carries out the machine's actions, delivers its events, and feeds it what the
+/// request and the timer do, until the source is closed (or the future dropped, which aborts
+/// the request and clears the timer).
+///
+/// `origin` is reported on messages: the request URL's (the XHR stream does not expose the URL
+/// after redirects).
+async fn drive(
+    config: RequestConfig,
+    mut machine: Machine,
+    origin: String,
+    shared: Rc<Shared>,
+    out: Out,
+) {
+    let mut conn: Option<(RequestId, Conn)> = None;
+    machine.connect(now());
+    loop {
+        while let Some(action) = machine.poll_action() {
+            match action {
+                Action::Open {
+                    id,
+                    url,
+                    last_event_id_header,
+                } => {
+                    let request = config.request(&url, last_event_id_header.as_deref());
+                    conn = Some((id, Conn::Opening(Box::pin(request.stream()))));
                 }
-                Output::Event(event) => {
-                    shared
-                        .last_event_id
-                        .borrow_mut()
-                        .clone_from(&event.last_event_id);
-                    if shared.wants(&event.event_type) {
-                        out(SseEvent::Message(SseMessage {
-                            event_type: event.event_type,
-                            data: event.data,
-                            last_event_id: event.last_event_id,
-                            origin: cfg.origin.clone(),
-                        }));
+                Action::Abort { id } => {
+                    if conn.as_ref().is_some_and(|(current, _)| *current == id) {
+                        conn = None;
                     }
                 }
             }
         }
+        shared.set(machine.ready_state());
+        while let Some(event) = machine.poll_event() {
+            if shared.state.get() == ReadyState::Closed
+                && machine.ready_state() != ReadyState::Closed
+            {
+                // A listener closed the source: deliver nothing more.
+                machine.close();
+                return;
+            }
+            out(match event {
+                MachineEvent::Open => SseEvent::Open,
+                MachineEvent::Error { fatal, error } => SseEvent::Error { fatal, error },
+                MachineEvent::Message(event) => {
+                    shared
+                        .last_event_id
+                        .borrow_mut()
+                        .clone_from(&event.last_event_id);
+                    if !shared.wants(&event.event_type) {
+                        continue;
+                    }
+                    SseEvent::Message(SseMessage {
+                        event_type: event.event_type,
+                        data: event.data,
+                        last_event_id: event.last_event_id,
+                        origin: origin.clone(),
+                    })
+                }
+            });
+        }
         // An id sent without data still moves the last event ID.
-        let id = parser.last_event_id();
+        let id = machine.last_event_id();
         if *shared.last_event_id.borrow() != id {
             shared.last_event_id.borrow_mut().replace_range(.., id);
         }
+        if machine.ready_state() == ReadyState::Closed || shared.state.get() == ReadyState::Closed {
+            return;
+        }
+        let current = conn.as_ref().map(|(id, _)| *id);
+        let input = next_input(conn.as_mut().map(|(_, c)| c), machine.poll_timeout()).await;
+        let now = now();
+        match (input, current) {
+            (Input::Timeout, _) => machine.handle_timeout(now),
+            (Input::Response(Ok(stream)), Some(id)) => {
+                let response = HttpResponse::new(
+                    stream.status(),
+                    stream.status_text(),
+                    stream.headers().clone(),
+                    "",
+                    None,
+                );
+                conn = Some((id, Conn::Streaming(stream)));
+                machine.handle_response(now, id, response);
+            }
+            (Input::Chunk(Some(Ok(text))), Some(id)) => machine.handle_chunk(now, id, &text),
+            (Input::Response(Err(error)) | Input::Chunk(Some(Err(error))), Some(id)) => {
+                conn = None;
+                machine.handle_error(now, id, error);
+            }
+            (Input::Chunk(None), Some(id)) => {
+                conn = None;
+                machine.handle_end(now, id);
+            }
+            // Request news arrive only while there is a request.
+            (Input::Response(_) | Input::Chunk(_), None) => {}
+        }
     }
-    Ended::Reconnect(None)
+}
+
+/// Waits for the request's next step or the timer at `deadline`, whichever comes first.
+async fn next_input(conn: Option<&mut Conn>, deadline: Option<u64>) -> Input {
+    let io = async {
+        match conn {
+            Some(Conn::Opening(response)) => Input::Response(response.await),
+            Some(Conn::Streaming(stream)) => Input::Chunk(stream.next().await),
+            None => pending().await,
+        }
+    };
+    let timer = async {
+        match deadline {
+            Some(at) => {
+                let ms = at.saturating_sub(now());
+                TimeoutFuture::new(u32::try_from(ms).unwrap_or(u32::MAX)).await;
+                Input::Timeout
+            }
+            None => pending().await,
+        }
+    };
+    match select(pin!(io), pin!(timer)).await {
+        Either::Left((input, _)) | Either::Right((input, _)) => input,
+    }
 }
