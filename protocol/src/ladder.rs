@@ -39,6 +39,13 @@ pub enum TransportKind {
 }
 
 /// Something a transport needs from the browser, the page or the server.
+///
+/// ```
+/// use cometkit_protocol::ladder::{Need, TransportKind};
+///
+/// // jsonp-polling loads <script> elements, so it needs a document.
+/// assert!(TransportKind::JsonpPolling.spec().needs.contains(&Need::Dom));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
     /// The browser has `WebSocket` and the server's `/info` says `"websocket": true`.
@@ -62,6 +69,14 @@ pub enum Need {
 }
 
 /// A transport described as data.
+///
+/// ```
+/// use cometkit_protocol::ladder::{Need, TransportKind};
+///
+/// let spec = TransportKind::EventSource.spec();
+/// assert_eq!((spec.name, spec.receive_path, spec.send_path), ("eventsource", "/eventsource", Some("/xhr_send")));
+/// assert!(spec.streaming && spec.needs.contains(&Need::EventSource));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transport {
     /// Which transport.

@@ -69,6 +69,14 @@ use crate::Error;
 
 /// A message as the session holds it: an opaque handle whose size the session counts and a
 /// batch of which it can encode as one client payload. See the [module docs](self).
+///
+/// ```
+/// use cometkit_protocol::session::Message;
+///
+/// let batch = ["a".to_string(), r#"say "hi""#.to_string()];
+/// assert_eq!(batch[0].size(), 1);
+/// assert_eq!(String::encode(&batch), r#"["a","say \"hi\""]"#);
+/// ```
 pub trait Message: Sized {
     /// The messages of one received `a[...]` frame, as the driver decoded them.
     type Batch;
@@ -122,6 +130,17 @@ const NO_CORS_ERROR: &str = "SockJS /info failed (network error or CORS refused)
                              the transports that need no CORS (websocket, jsonp-polling)";
 
 /// The socket's state, numbered like `WebSocket.readyState`.
+///
+/// ```
+/// use cometkit_protocol::ladder::Capabilities;
+/// use cometkit_protocol::session::{Config, ReadyState, Session};
+///
+/// let config = Config::new(Capabilities::modern(true, true));
+/// let s: Session = Session::new("http://127.0.0.1:8080/echo", config, Box::new(|| 4))?;
+/// assert_eq!(s.ready_state(), ReadyState::Connecting);
+/// assert_eq!(ReadyState::Open as u16, 1); // as WebSocket.OPEN
+/// # Ok::<(), cometkit_protocol::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadyState {
     /// Connecting, or reconnecting after a lost session.
@@ -235,6 +254,18 @@ impl Config {
 
 /// Names one request or transport the session asked for; the driver passes it back with every
 /// input about that operation, so late news from an abandoned one is ignored.
+///
+/// ```
+/// use cometkit_protocol::ladder::Capabilities;
+/// use cometkit_protocol::session::{Action, Config, Session};
+///
+/// let mut s: Session = Session::new("http://h/echo", Config::new(Capabilities::modern(true, true)), Box::new(|| 9))?;
+/// s.connect(0);
+/// let Some(Action::FetchInfo { id, .. }) = s.poll_action() else { unreachable!() };
+/// s.handle_info_failed(5, id, cometkit_protocol::Error::network("refused"));
+/// s.handle_info(6, id, "{}"); // news about a finished request: ignored
+/// # Ok::<(), cometkit_protocol::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OpId(u32);
 
