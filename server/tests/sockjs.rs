@@ -1451,6 +1451,12 @@ async fn aborted_poll_interrupts_the_session() {
     drop(r1);
     let next = after_abort(addr, &format!("{url}/xhr"), false).await;
     assert_eq!(next, "c[1002,\"Connection interrupted\"]\n");
+    // The interrupted session takes no more messages, and says so: a 204 here would let the
+    // client count them delivered while the application never sees them.
+    assert_eq!(
+        post(addr, &format!("{url}/xhr_send"), r#"["late"]"#).await.status,
+        404
+    );
 }
 
 #[tokio::test]

@@ -404,12 +404,18 @@ fn receive(shared: &Shared, session: &str, kind: Kind) -> Response {
     res
 }
 
-/// `xhr_send` and `jsonp_send`: messages from the client to the session.
+/// `xhr_send` and `jsonp_send`: messages from the client to the session. A session that is
+/// no longer open (interrupted after its receiving request was cut, or closing) answers 404
+/// as an unknown one does, so the client sends the messages again on its next session rather
+/// than counting them delivered (sockjs-node answers 204 and drops them).
 fn deliver(shared: &Shared, session: &str, payload: &str) -> Result<(), Fail> {
     let messages = decode_payload(payload).map_err(payload_error)?;
     let core = shared.find(session).ok_or(Fail::NOT_FOUND)?;
-    core.deliver(messages);
-    Ok(())
+    if core.deliver(messages) {
+        Ok(())
+    } else {
+        Err(Fail::NOT_FOUND)
+    }
 }
 
 async fn transport(

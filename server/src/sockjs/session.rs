@@ -269,14 +269,19 @@ impl SessionCore {
         }
     }
 
-    /// Client messages arrived (ignored unless the session is open).
-    pub(crate) fn deliver(&self, messages: Vec<String>) {
+    /// Client messages arrived. False, and nothing is taken, unless the session is open (an
+    /// interrupted or closing session): the sender must be told, or a client that saw its
+    /// POST succeed would count them delivered when the application never got them.
+    #[must_use = "refused messages must be reported to the client"]
+    pub(crate) fn deliver(&self, messages: Vec<String>) -> bool {
         let st = lock(&self.state);
-        if let (Ready::Open, Some(tx)) = (st.ready, st.incoming.as_ref()) {
-            for m in messages {
-                let _ = tx.send(m);
-            }
+        let (Ready::Open, Some(tx)) = (st.ready, st.incoming.as_ref()) else {
+            return false;
+        };
+        for m in messages {
+            let _ = tx.send(m);
         }
+        true
     }
 
     pub(crate) fn send(&self, message: String) -> bool {
@@ -361,9 +366,11 @@ mod tests {
     async fn abort_interrupts_and_ends_app_stream() {
         let (s, mut rx) = session();
         let r = attach(&s);
-        s.deliver(vec!["x".into()]);
+        assert!(s.deliver(vec!["x".into()]));
         s.detach(r, Detach::Aborted);
         assert!(!s.is_open());
+        // An interrupted session takes nothing more, and says so.
+        assert!(!s.deliver(vec!["lost?".into()]));
         assert_eq!(rx.recv().await.as_deref(), Some("x"));
         assert_eq!(rx.recv().await, None);
         let r2 = attach(&s);

@@ -93,12 +93,16 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>, framed: bo
                             break None;
                         }
                         let Some(text) = text_of(message) else { continue };
+                        // The session lives and dies with this socket, so it is open while
+                        // messages arrive on it: nothing is refused here.
                         if !framed {
-                            core.deliver(vec![text]);
+                            let _ = core.deliver(vec![text]);
                             continue;
                         }
                         match decode_ws_message(&text) {
-                            Ok(messages) => core.deliver(messages),
+                            Ok(messages) => {
+                                let _ = core.deliver(messages);
+                            }
                             // sockjs-node drops the connection on broken framing.
                             Err(_) => break Some((3000, "Broken framing.".to_owned())),
                         }
