@@ -12,12 +12,10 @@
 
 use futures_channel::mpsc;
 use futures_util::StreamExt;
-use wasm_bindgen::JsCast;
-use web_sys::{Event, EventSource, EventSourceInit, MessageEvent};
 
 use crate::protocol::session::OpId;
 use crate::protocol::sockjs::eventsource_frame;
-use crate::transport::listener::Listener;
+use crate::transport::eventsource::RawSource;
 use crate::Error;
 
 use super::driver::{Sink, Task};
@@ -27,44 +25,23 @@ enum News {
     Error,
 }
 
-/// An open EventSource with its listeners; closed when dropped.
-struct Source {
-    es: EventSource,
-    _listeners: [Listener; 2],
-}
-
-impl Drop for Source {
-    fn drop(&mut self) {
-        self.es.close();
-    }
-}
-
-fn open(url: &str, credentials: bool) -> Option<(Source, mpsc::UnboundedReceiver<News>)> {
-    let init = EventSourceInit::new();
-    init.set_with_credentials(credentials);
-    let es = EventSource::new_with_event_source_init_dict(url, &init).ok()?;
+/// The browser's EventSource (the primitive in [`crate::transport::eventsource`]) with its
+/// news on a channel.
+fn open(url: &str, credentials: bool) -> Option<(RawSource, mpsc::UnboundedReceiver<News>)> {
     let (tx, rx) = mpsc::unbounded();
     let on_error = tx.clone();
-    let listeners = [
-        Listener::new(&es, "message", move |e: Event| {
-            if let Some(data) = e
-                .dyn_ref::<MessageEvent>()
-                .and_then(|m| m.data().as_string())
-            {
-                let _ = tx.unbounded_send(News::Data(data));
-            }
-        }),
-        Listener::new(&es, "error", move |_| {
-            let _ = on_error.unbounded_send(News::Error);
-        }),
-    ];
-    Some((
-        Source {
-            es,
-            _listeners: listeners,
+    let source = RawSource::open(
+        url,
+        credentials,
+        move |data| {
+            let _ = tx.unbounded_send(News::Data(data));
         },
-        rx,
-    ))
+        move || {
+            let _ = on_error.unbounded_send(News::Error);
+        },
+    )
+    .ok()?;
+    Some((source, rx))
 }
 
 /// The receiving loop at `url` (`…/eventsource`).
@@ -83,7 +60,7 @@ pub(crate) fn receive(id: OpId, url: String, credentials: bool, sink: &Sink) -> 
                 frames = true;
                 sink.frame_str(id, &eventsource_frame(&data));
             }
-            let retrying = source.es.ready_state() != EventSource::CLOSED;
+            let retrying = source.retrying();
             drop(source);
             if !(frames && retrying) {
                 return sink.failed(id, Error::network("EventSource failed"));

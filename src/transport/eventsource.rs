@@ -298,7 +298,7 @@ impl Shared {
     }
 
     /// The polyfill's state (for the JS core).
-    #[cfg(feature = "js")]
+    #[cfg(all(feature = "js", feature = "eventsource"))]
     pub(crate) fn ready_state(&self) -> ReadyState {
         self.state.get()
     }
@@ -309,7 +309,7 @@ impl Shared {
     }
 
     /// The last event ID (for the JS core).
-    #[cfg(feature = "js")]
+    #[cfg(all(feature = "js", feature = "eventsource"))]
     pub(crate) fn last_event_id(&self) -> String {
         self.last_event_id.borrow().clone()
     }
@@ -352,6 +352,55 @@ pub(crate) fn prepare(
         Polyfill::Auto => options.needs_polyfill() || !has_native,
     };
     Ok((url, polyfill))
+}
+
+/// The browser's `EventSource` at `url` with a `message` and an `error` listener, as the
+/// SockJS socket's eventsource receiver uses it: message data (a JS string) goes to
+/// `on_data` untouched, errors to `on_error`. Closed, listeners removed, when dropped.
+#[cfg(feature = "_socket")]
+pub(crate) struct RawSource {
+    es: web_sys::EventSource,
+    _listeners: [Listener; 2],
+}
+
+#[cfg(feature = "_socket")]
+impl RawSource {
+    /// Opens `url` (already resolved). Fails as [`create_native`] does.
+    pub(crate) fn open(
+        url: &str,
+        with_credentials: bool,
+        on_data: impl Fn(String) + 'static,
+        on_error: impl Fn() + 'static,
+    ) -> Result<RawSource, Error> {
+        let es = create_native(url, with_credentials)?;
+        let listeners = [
+            Listener::new(&es, "message", move |e: Event| {
+                if let Some(data) = e
+                    .dyn_ref::<MessageEvent>()
+                    .and_then(|m| m.data().as_string())
+                {
+                    on_data(data);
+                }
+            }),
+            Listener::new(&es, "error", move |_: Event| on_error()),
+        ];
+        Ok(RawSource {
+            es,
+            _listeners: listeners,
+        })
+    }
+
+    /// True when the browser is about to reconnect by itself (not closed for good).
+    pub(crate) fn retrying(&self) -> bool {
+        self.es.ready_state() != web_sys::EventSource::CLOSED
+    }
+}
+
+#[cfg(feature = "_socket")]
+impl Drop for RawSource {
+    fn drop(&mut self) {
+        self.es.close();
+    }
 }
 
 /// The browser's `EventSource` at `url` (already resolved), without listeners.
