@@ -195,19 +195,7 @@ pub(crate) struct Inner {
     dead: bool,
 }
 
-#[wasm_bindgen::prelude::wasm_bindgen]
-extern "C" {
-    /// `performance.now()`, called directly (windows and workers both have it; every browser
-    /// that runs WebAssembly does).
-    #[wasm_bindgen(js_namespace = performance, js_name = now)]
-    fn performance_now() -> f64;
-}
-
-/// The driver's clock in ms: `performance.now()`, monotonic.
-fn now() -> u64 {
-    // Non-negative and far below 2^53.
-    performance_now().max(0.0) as u64
-}
+use crate::transport::page::now_ms as now;
 
 impl Shared {
     /// A driver for `session`, connecting at once; events go to `output`.

@@ -755,19 +755,7 @@ impl Drop for Native {
 // (which responses open the source, when and where to reconnect, when to give up). It owns the
 // request, the one timer and the clock; the policy and its tests live in the protocol crate.
 
-#[wasm_bindgen::prelude::wasm_bindgen]
-extern "C" {
-    /// `performance.now()` (windows and workers both have it).
-    #[wasm_bindgen(js_namespace = performance, js_name = now)]
-    fn performance_now() -> f64;
-}
-
-/// The driver's clock in ms: `performance.now()`, monotonic (a wall-clock jump cannot stretch
-/// a reconnection delay).
-fn now() -> u64 {
-    // Non-negative and far below 2^53.
-    performance_now().max(0.0) as u64
-}
+use crate::transport::page::now_ms as now;
 
 /// What every request of the polyfill carries besides what the machine decides (the URL and
 /// the `Last-Event-ID` header).

@@ -8,27 +8,14 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use web_sys::Url;
 
-#[cfg(any(
-    feature = "_jsonp",
-    feature = "_ping",
-    feature = "_eventsource",
-    feature = "_websocket",
-    feature = "_xdr",
-    feature = "_socket"
-))]
-use crate::error::concat;
-#[cfg(any(
-    feature = "_jsonp",
-    feature = "_ping",
-    feature = "_eventsource",
-    feature = "_websocket",
-    feature = "_xdr",
-    feature = "_socket"
-))]
-use crate::Error;
 
 #[wasm_bindgen]
 extern "C" {
+    /// `performance.now()`, called directly (windows and workers both have it).
+    #[cfg(feature = "_eventsource")]
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+
     /// The global `location` ([`Location`](https://developer.mozilla.org/docs/Web/API/Location)
     /// in a window, `WorkerLocation` in a worker); `None` where there is none. Bound directly:
     /// no lookup through the global object.
@@ -100,7 +87,8 @@ pub(crate) fn resolve(url: &str) -> Option<Url> {
     feature = "_xdr",
     feature = "_socket"
 ))]
-pub(crate) fn resolve_url(url: &str, what: &str) -> Result<Url, Error> {
+pub(crate) fn resolve_url(url: &str, what: &str) -> Result<Url, crate::Error> {
+    use crate::{error::concat, Error};
     // Same test as `trim().is_empty()`, without `trim`'s two-ended searcher in the binary.
     if url.chars().all(char::is_whitespace) {
         return Err(Error::invalid(concat(&[what, " URL is empty"])));
@@ -110,7 +98,8 @@ pub(crate) fn resolve_url(url: &str, what: &str) -> Result<Url, Error> {
 
 /// [`resolve_url`], accepting only `http:` and `https:` URLs.
 #[cfg(any(feature = "_jsonp", feature = "_ping", feature = "_eventsource", feature = "_xdr"))]
-pub(crate) fn resolve_http_url(url: &str, what: &str) -> Result<Url, Error> {
+pub(crate) fn resolve_http_url(url: &str, what: &str) -> Result<Url, crate::Error> {
+    use crate::{error::concat, Error};
     let parsed = resolve_url(url, what)?;
     match parsed.protocol().as_str() {
         "http:" | "https:" => Ok(parsed),
@@ -158,4 +147,12 @@ pub(crate) fn meta_content(name: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// The drivers' clock in ms (the SockJS socket's and the EventSource polyfill's):
+/// `performance.now()`, monotonic, so a wall-clock jump cannot stretch a timer.
+#[cfg(feature = "_eventsource")]
+pub(crate) fn now_ms() -> u64 {
+    // Non-negative and far below 2^53.
+    performance_now().max(0.0) as u64
 }

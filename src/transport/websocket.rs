@@ -327,6 +327,18 @@ impl Conn {
     fn ready_state(&self) -> ReadyState {
         ReadyState::from_u16(self.ws.ready_state())
     }
+
+    /// Sends a text message; fails with kind `invalid` unless the socket is open.
+    fn send_text(&self, text: &str) -> Result<(), Error> {
+        check_open(&self.ws)?;
+        self.ws.send_with_str(text).map_err(send_failed)
+    }
+
+    /// Sends a binary message; fails with kind `invalid` unless the socket is open.
+    fn send_bytes(&self, bytes: &[u8]) -> Result<(), Error> {
+        check_open(&self.ws)?;
+        self.ws.send_with_u8_array(bytes).map_err(send_failed)
+    }
 }
 
 impl Drop for Conn {
@@ -443,14 +455,12 @@ impl WebSocket {
     ///
     /// Fails with kind `invalid` unless the socket is [`ReadyState::Open`].
     pub fn send_text(&self, text: &str) -> Result<(), Error> {
-        check_open(&self.conn.ws)?;
-        self.conn.ws.send_with_str(text).map_err(send_failed)
+        self.conn.send_text(text)
     }
 
     /// Sends a binary message. Fails with kind `invalid` unless the socket is open.
     pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), Error> {
-        check_open(&self.conn.ws)?;
-        self.conn.ws.send_with_u8_array(bytes).map_err(send_failed)
+        self.conn.send_bytes(bytes)
     }
 
     /// Starts the closing handshake with code 1000 and no reason
@@ -561,14 +571,12 @@ pub struct WsSender {
 impl WsSender {
     /// Sends a text message now. Fails with kind `invalid` unless the socket is open.
     pub fn send_text(&self, text: &str) -> Result<(), Error> {
-        check_open(&self.conn.ws)?;
-        self.conn.ws.send_with_str(text).map_err(send_failed)
+        self.conn.send_text(text)
     }
 
     /// Sends a binary message now. Fails with kind `invalid` unless the socket is open.
     pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), Error> {
-        check_open(&self.conn.ws)?;
-        self.conn.ws.send_with_u8_array(bytes).map_err(send_failed)
+        self.conn.send_bytes(bytes)
     }
 
     /// Sends `message` now (text or binary).
