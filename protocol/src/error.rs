@@ -334,9 +334,15 @@ mod tests {
         assert_eq!(err.message(), "HTTP status 404 Not Found");
         assert_eq!(err.status(), Some(404));
         assert_eq!(err.response(), Some(&response));
-        assert_eq!(err.clone().into_response().unwrap().text(), Some("nothing here"));
+        assert_eq!(
+            err.clone().into_response().unwrap().text(),
+            Some("nothing here")
+        );
         assert!(!response.ok());
-        assert_eq!(Error::http(HttpResponse::new(500, "", Headers::new(), "", None)).message(), "HTTP status 500");
+        assert_eq!(
+            Error::http(HttpResponse::new(500, "", Headers::new(), "", None)).message(),
+            "HTTP status 500"
+        );
         assert_eq!(Error::timeout("x").status(), None);
     }
 

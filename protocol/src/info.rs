@@ -40,6 +40,9 @@ pub struct Info {
     pub origins: Vec<String>,
     /// A random number from the server (informational).
     pub entropy: u64,
+    /// The version of cometkit's [resume extension](crate::resume) the server offers
+    /// (`"resume":1`), 0 when it offers none (every plain SockJS server).
+    pub resume: u64,
 }
 
 impl Info {
@@ -57,6 +60,7 @@ impl Info {
         let mut cookie_needed = None;
         let mut origins = Vec::new();
         let mut entropy = 0;
+        let mut resume = 0;
         if !json.eat(b'}') {
             loop {
                 let key = json.string()?;
@@ -68,6 +72,8 @@ impl Info {
                     }
                     "origins" => origins = json.string_array().map_err(bad(BAD_ORIGINS))?,
                     "entropy" => entropy = json.uint().map_err(bad(BAD_ENTROPY))?,
+                    // An extension's field: a value of another shape means "not offered".
+                    "resume" => resume = json.uint_or_skip()?.unwrap_or(0),
                     _ => json.skip_value()?,
                 }
                 if json.eat(b'}') {
@@ -86,6 +92,7 @@ impl Info {
             ))?,
             origins,
             entropy,
+            resume,
         })
     }
 }
@@ -123,6 +130,7 @@ mod tests {
                 cookie_needed: false,
                 origins: vec!["*:*".into()],
                 entropy: 3_512_468_411,
+                resume: 0,
             }
         );
         // sockjs-tornado style: spaces, other order, 63-bit entropy.
@@ -142,6 +150,25 @@ mod tests {
         // Duplicate keys: the last one wins, as with JSON.parse.
         let dup = r#"{"websocket":true,"cookie_needed":false,"websocket":false}"#;
         assert!(!Info::parse(dup).unwrap().websocket);
+    }
+
+    #[test]
+    fn reads_the_resume_offer_and_ignores_other_shapes() {
+        let base = r#"{"websocket":true,"cookie_needed":false"#;
+        for (tail, want) in [
+            (r#","resume":1}"#, 1),
+            (r#","resume":2}"#, 2),
+            (r#","resume":{"v":1}}"#, 0),
+            (r#","resume":1.5}"#, 0),
+            (r#","resume":"1"}"#, 0),
+            ("}", 0),
+        ] {
+            assert_eq!(
+                Info::parse(&[base, tail].concat()).unwrap().resume,
+                want,
+                "{tail}"
+            );
+        }
     }
 
     #[test]

@@ -28,7 +28,11 @@ impl From<Error> for JsValue {
 fn response_object(response: &HttpResponse) -> JsValue {
     let obj = Object::new();
     set(&obj, "status", &JsValue::from(response.status()));
-    set(&obj, "statusText", &JsValue::from_str(response.status_text()));
+    set(
+        &obj,
+        "statusText",
+        &JsValue::from_str(response.status_text()),
+    );
     set(&obj, "ok", &JsValue::from_bool(response.ok()));
     set(&obj, "url", &JsValue::from_str(response.url()));
     let headers = Object::new();
@@ -39,7 +43,10 @@ fn response_object(response: &HttpResponse) -> JsValue {
     let text = response.text().map_or(JsValue::NULL, JsValue::from_str);
     set(&obj, "text", &text);
     set(&obj, "body", &text);
-    let json = response.headers().content_type().is_some_and(|ct| is_json_mime(&ct));
+    let json = response
+        .headers()
+        .content_type()
+        .is_some_and(|ct| is_json_mime(&ct));
     if let Some(text) = response.text().filter(|t| json && !t.trim().is_empty()) {
         if let Ok(value) = js_sys::JSON::parse(text) {
             set(&obj, "data", &value);

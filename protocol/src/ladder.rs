@@ -345,6 +345,7 @@ pub fn info_without_cors() -> Info {
         cookie_needed: false,
         origins: Vec::new(),
         entropy: 0,
+        resume: 0,
     }
 }
 
@@ -477,6 +478,7 @@ mod tests {
             cookie_needed,
             origins: vec![],
             entropy: 0,
+            resume: 0,
         }
     }
 

@@ -23,21 +23,21 @@ pub use error::{Error, ErrorKind, HttpResponse};
 #[cfg(feature = "js")]
 mod js;
 
-
-pub mod url;
-pub mod security;
+pub mod backoff;
+pub mod close;
+pub mod eventsource;
 pub mod form;
 pub mod headers;
-pub mod jsonp;
-pub mod close;
-pub mod wsurl;
-pub mod backoff;
-pub mod sse;
-pub mod eventsource;
 pub mod info;
+pub mod jsonp;
 pub mod ladder;
+pub mod resume;
+pub mod security;
 pub mod session;
 pub mod sockjs;
+pub mod sse;
+pub mod url;
+pub mod wsurl;
 
 /// RFC 9110 `tchar`: a byte an HTTP token (method, header name, WebSocket subprotocol) may hold.
 #[doc(hidden)]

@@ -37,8 +37,7 @@ pub enum SecureOnly {
 }
 
 /// Why [`check_secure`] refused a URL.
-pub const INSECURE_URL: &str =
-    "secure-only mode refuses http: and ws: URLs; use https: or wss:";
+pub const INSECURE_URL: &str = "secure-only mode refuses http: and ws: URLs; use https: or wss:";
 
 /// True for hosts that name this machine: `localhost` and `*.localhost` (RFC 6761; browsers
 /// resolve them to loopback without asking DNS), IPv4 `127.0.0.0/8` and IPv6 `[::1]`, as the
@@ -80,9 +79,7 @@ fn is_ipv4_loopback(host: &str) -> bool {
         if part.is_empty() || part.len() > 3 || !part.bytes().all(|b| b.is_ascii_digit()) {
             return false;
         }
-        let value = part
-            .bytes()
-            .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+        let value = part.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
         if value > 255 || (first && value != 127) {
             return false;
         }
@@ -126,20 +123,26 @@ pub fn normalize_origin(entry: &str) -> Result<String, &'static str> {
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     // The port follows the last ':' that is not inside an IPv6 literal's brackets.
     let (host, port) = match rest.bytes().rposition(|b| b == b':' || b == b']') {
-        Some(i) if rest.as_bytes().get(i) == Some(&b':') => {
-            (rest.get(..i).ok_or(BAD_ORIGIN)?, rest.get(i + 1..).ok_or(BAD_ORIGIN)?)
-        }
+        Some(i) if rest.as_bytes().get(i) == Some(&b':') => (
+            rest.get(..i).ok_or(BAD_ORIGIN)?,
+            rest.get(i + 1..).ok_or(BAD_ORIGIN)?,
+        ),
         _ => (rest, ""),
     };
     let valid_host = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        !v6.is_empty() && v6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        !v6.is_empty()
+            && v6
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
     } else {
         let name = host.strip_prefix("*.").unwrap_or(host);
         !name.is_empty()
             && !name.starts_with('.')
             && !name.ends_with('.')
             && find(name, b"..").is_none()
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
     };
     if !valid_host || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
         return Err(BAD_ORIGIN);
@@ -270,7 +273,9 @@ pub fn percent_decode(s: &str) -> Option<String> {
 /// The byte offset of the first `needle` in `hay`. Used instead of `str::find(&str)`, whose
 /// two-way searcher costs wasm bytes for these short, rare searches.
 fn find(hay: &str, needle: &[u8]) -> Option<usize> {
-    hay.as_bytes().windows(needle.len()).position(|w| w == needle)
+    hay.as_bytes()
+        .windows(needle.len())
+        .position(|w| w == needle)
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -326,8 +331,14 @@ mod tests {
         use SecureOnly::*;
         for scheme in ["http:", "ws:", "HTTP", "ws"] {
             assert_eq!(check_secure(scheme, "example.com", Off), Ok(()));
-            assert_eq!(check_secure(scheme, "example.com", Always), Err(INSECURE_URL));
-            assert_eq!(check_secure(scheme, "example.com", AllowLoopback), Err(INSECURE_URL));
+            assert_eq!(
+                check_secure(scheme, "example.com", Always),
+                Err(INSECURE_URL)
+            );
+            assert_eq!(
+                check_secure(scheme, "example.com", AllowLoopback),
+                Err(INSECURE_URL)
+            );
             assert_eq!(check_secure(scheme, "127.0.0.1", Always), Err(INSECURE_URL));
             assert_eq!(check_secure(scheme, "127.0.0.1", AllowLoopback), Ok(()));
             assert_eq!(check_secure(scheme, "localhost", AllowLoopback), Ok(()));
@@ -356,7 +367,10 @@ mod tests {
         assert_eq!(ok("http://[::1]:80/"), "http://[::1]");
         assert_eq!(ok("http://example.com:0"), "http://example.com:0");
         assert_eq!(ok("https://*.Example.com"), "https://*.example.com");
-        assert_eq!(ok("https://xn--bcher-kva.example"), "https://xn--bcher-kva.example");
+        assert_eq!(
+            ok("https://xn--bcher-kva.example"),
+            "https://xn--bcher-kva.example"
+        );
         for bad in [
             "",
             "example.com",
@@ -394,7 +408,9 @@ mod tests {
 
     #[test]
     fn origins_match_exactly_or_by_subdomain_wildcard() {
-        let m = |pattern: &str, origin: &str| origin_matches(&normalize_origin(pattern).unwrap(), origin);
+        let m = |pattern: &str, origin: &str| {
+            origin_matches(&normalize_origin(pattern).unwrap(), origin)
+        };
         assert!(m("https://example.com", "https://example.com"));
         assert!(m("https://example.com:443", "https://example.com"));
         assert!(!m("https://example.com", "http://example.com"));
@@ -411,10 +427,19 @@ mod tests {
         assert!(!m("https://*.example.com", "http://api.example.com"));
         assert!(!m("https://*.example.com", "https://api.example.com:8443"));
         assert!(!m("https://*.example.com", "https://evilexample.com"));
-        assert!(!m("https://*.example.com", "https://api.example.com.evil.test"));
-        assert!(m("https://*.example.com:8443", "https://api.example.com:8443"));
+        assert!(!m(
+            "https://*.example.com",
+            "https://api.example.com.evil.test"
+        ));
+        assert!(m(
+            "https://*.example.com:8443",
+            "https://api.example.com:8443"
+        ));
         assert!(!m("https://*.example.com:8443", "https://api.example.com"));
-        assert!(!m("https://*.example.com:8443", "https://x:1.example.com:8443"));
+        assert!(!m(
+            "https://*.example.com:8443",
+            "https://x:1.example.com:8443"
+        ));
 
         // An opaque origin matches nothing.
         assert!(!origin_matches("null", "null"));
@@ -439,14 +464,18 @@ mod tests {
         assert!(!may_send_token("null", "null", &none));
         assert!(!same_origin("null", "null"));
         // Lists of raw entries (JSONP) are normalised on use; a malformed one is an error.
-        assert_eq!(origin_in_list(&["HTTP://127.0.0.1:8090/"], "http://127.0.0.1:8090"), Ok(true));
+        assert_eq!(
+            origin_in_list(&["HTTP://127.0.0.1:8090/"], "http://127.0.0.1:8090"),
+            Ok(true)
+        );
         assert!(origin_in_list(&["x.example"], "http://x").is_err());
         assert_eq!(origin_in_list(&none, "https://example.com"), Ok(false));
     }
 
     #[test]
     fn cookies_are_read_by_exact_name() {
-        let jar = "a=1; XSRF-TOKEN=abc%2Fdef%3D;  other=x ;quoted=\"q v\"; empty=; dup=first; dup=second";
+        let jar =
+            "a=1; XSRF-TOKEN=abc%2Fdef%3D;  other=x ;quoted=\"q v\"; empty=; dup=first; dup=second";
         assert_eq!(cookie_value(jar, "XSRF-TOKEN").as_deref(), Some("abc/def="));
         assert_eq!(cookie_value(jar, "a").as_deref(), Some("1"));
         assert_eq!(cookie_value(jar, "other").as_deref(), Some("x"));

@@ -752,6 +752,12 @@ impl<M: Message> Session<M> {
                 self.release();
                 self.finish(code, &reason, true);
             }
+            Frame::Resumed { .. } | Frame::Numbered(_) => {
+                self.events.push_back(Event::Error(Error::protocol(
+                    "SockJS server sent a resume frame on a session that did not ask to resume",
+                )));
+                self.transport_failed(now, 1002, "Broken framing");
+            }
         }
     }
 
@@ -1539,7 +1545,8 @@ mod tests {
         c.server_id = Some("node-7".into());
         c.session_id_length = 3;
         c.transports = vec![XhrStreaming];
-        let mut s = Session::<String>::new("http://h/echo", c, fixed_random(31 | (1 << 5))).unwrap();
+        let mut s =
+            Session::<String>::new("http://h/echo", c, fixed_random(31 | (1 << 5))).unwrap();
         let (_, kind, url, _) = to_first_attempt(&mut s);
         assert_eq!(kind, XhrStreaming);
         assert_eq!(url, "http://h/echo/node-7/5ba/xhr_streaming");
@@ -1559,7 +1566,9 @@ mod tests {
             "http://h/ echo",
             "http://h/\necho",
         ] {
-            let e = Session::<String>::new(url, config(), fixed_random(0)).err().unwrap();
+            let e = Session::<String>::new(url, config(), fixed_random(0))
+                .err()
+                .unwrap();
             assert!(e.is_invalid(), "{url}");
         }
         assert_eq!(
@@ -1571,7 +1580,9 @@ mod tests {
         for id in ["", "a.b", "a/b", "é", &"x".repeat(65)] {
             let mut c = config();
             c.server_id = Some(id.to_string());
-            let e = Session::<String>::new("http://h", c, fixed_random(0)).err().unwrap();
+            let e = Session::<String>::new("http://h", c, fixed_random(0))
+                .err()
+                .unwrap();
             assert!(e.is_invalid() && e.message().contains("server_id"), "{id}");
         }
         for len in [0, 65] {
@@ -2133,9 +2144,13 @@ mod tests {
         let huge = "z".repeat(100 * 1024);
         s.send(huge.clone()).unwrap();
         s.connect(0);
-        let Some(Action::FetchInfo { id, .. }) = s.poll_action() else { panic!() };
+        let Some(Action::FetchInfo { id, .. }) = s.poll_action() else {
+            panic!()
+        };
         s.handle_info(10, id, INFO);
-        let Some(Action::OpenTransport { id: t, .. }) = s.poll_action() else { panic!() };
+        let Some(Action::OpenTransport { id: t, .. }) = s.poll_action() else {
+            panic!()
+        };
         s.handle_text(20, t, "o");
         let mut batches = Vec::new();
         for now in 30..40 {
@@ -2154,7 +2169,11 @@ mod tests {
             }
         }
         let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
-        assert_eq!(sizes, [2, 2, 1, 1], "30 KiB messages pair up; 100 KiB goes alone");
+        assert_eq!(
+            sizes,
+            [2, 2, 1, 1],
+            "30 KiB messages pair up; 100 KiB goes alone"
+        );
         let all: Vec<String> = batches.into_iter().flatten().collect();
         let expected: Vec<String> = "abcde".chars().map(big).chain([huge]).collect();
         assert_eq!(all, expected);

@@ -73,6 +73,15 @@ pub enum Frame<B = Vec<String>> {
         /// The close reason.
         reason: String,
     },
+    /// `r["token",ack]`: the [resume extension](crate::resume)'s answer after `o`.
+    Resumed {
+        /// The session's token (the one the client presented when it was resumed).
+        token: String,
+        /// The last client message sequence the server's application received.
+        ack: u64,
+    },
+    /// `q[ack,seq,...]`: numbered messages of the [resume extension](crate::resume).
+    Numbered(crate::resume::Numbered<B>),
 }
 
 /// Decodes one server frame.
@@ -111,6 +120,9 @@ pub fn decode_frame(frame: &str) -> Result<Frame, Error> {
             json.end()?;
             Ok(Frame::Close { code, reason })
         }
+        b'q' => crate::resume::decode_data_frame(frame.get(1..).unwrap_or("")).map(Frame::Numbered),
+        b'r' => crate::resume::decode_resumed_frame(frame.get(1..).unwrap_or(""))
+            .map(|(token, ack)| Frame::Resumed { token, ack }),
         _ => Err(Error::protocol("unknown SockJS frame type")),
     }
 }
@@ -437,7 +449,7 @@ pub fn decode_ws_message(text: &str) -> Result<Vec<String>, PayloadError> {
 }
 
 /// Tells a payload that is JSON of the wrong shape from one that is not JSON.
-fn classify_failure(text: &str) -> PayloadError {
+pub(crate) fn classify_failure(text: &str) -> PayloadError {
     let mut json = Json::new(text);
     match json.skip_value().and_then(|()| json.end()) {
         Ok(()) => PayloadError::NotStrings,
@@ -729,6 +741,17 @@ impl<'a> Json<'a> {
             return Err(Error::protocol(NOT_UINT));
         }
         Ok(value)
+    }
+
+    /// A non-negative integer, or `None` (the value skipped) for any other JSON value.
+    pub(crate) fn uint_or_skip(&mut self) -> Result<Option<u64>, Error> {
+        self.ws();
+        let start = self.pos;
+        if let Ok(n) = self.uint() {
+            return Ok(Some(n));
+        }
+        self.pos = start;
+        self.skip_value().map(|()| None)
     }
 
     /// `true` or `false`.

@@ -306,8 +306,7 @@ pub fn is_event_stream(content_type: &str) -> bool {
     let Some((ty, subtype)) = essence.split_once('/') else {
         return false;
     };
-    ty.eq_ignore_ascii_case("text")
-        && subtype.eq_ignore_ascii_case("event-stream")
+    ty.eq_ignore_ascii_case("text") && subtype.eq_ignore_ascii_case("event-stream")
 }
 
 fn is_http_whitespace(c: char) -> bool {

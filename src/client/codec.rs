@@ -65,5 +65,7 @@ pub(crate) fn decode(frame: &JsValue) -> Result<Frame<Array>, Error> {
         Frame::Close { code, reason } => Frame::Close { code, reason },
         // Sorted out in JavaScript above; an `a` frame never reaches here.
         Frame::Messages(_) => return Err(Error::protocol("unknown SockJS frame type")),
+        Frame::Resumed { token, ack } => Frame::Resumed { token, ack },
+        Frame::Numbered(_) => return Err(Error::protocol("unknown SockJS frame type")),
     })
 }
