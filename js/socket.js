@@ -53,6 +53,10 @@ export class Socket extends EventTarget {
     return this.#live().url;
   }
 
+  get recovered() {
+    return !!this.#core && this.#core.recovered;
+  }
+
   get bufferedAmount() {
     return this.#core ? this.#core.bufferedAmount : 0;
   }
@@ -87,13 +91,13 @@ export class Socket extends EventTarget {
 if (typeof Symbol.dispose === "symbol") Socket.prototype[Symbol.dispose] = Socket.prototype.free;
 states(Socket, ["CONNECTING", "OPEN", "CLOSING", "CLOSED"]);
 handlers(Socket.prototype, [
-  "open", "message", "close", "error", "transport", "reconnecting", "heartbeat",
+  "open", "message", "close", "error", "transport", "reconnecting", "heartbeat", "resumefailed",
 ]);
 
 // Called by the core for each event, on the stack of the browser callback that caused it.
 // kind: 0 open, 1 messages (a: array of strings), 2 close (a: reason, x: code, y: wasClean),
 // 3 error (a: Error), 4 transport (a: name), 5 reconnecting (a: reason, x: code, y: delay,
-// z: attempt), 6 heartbeat.
+// z: attempt), 6 heartbeat, 7 resumefailed (a: [reason, unconfirmed strings], x: code).
 export function emit(target, kind, a, x, y, z) {
   let e;
   switch (kind) {
@@ -122,6 +126,12 @@ export function emit(target, kind, a, x, y, z) {
       e.reason = a;
       e.delay = y;
       e.attempt = z;
+      break;
+    case 7:
+      e = new Event("resumefailed");
+      e.code = x;
+      e.reason = a[0];
+      e.unconfirmed = a[1];
       break;
     default:
       e = new Event("heartbeat");

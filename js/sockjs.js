@@ -22,13 +22,22 @@ export function encodeOne(message) {
   return ("[" + JSON.stringify(message) + "]").replace(escapable, hex);
 }
 
+// A payload of cometkit's resume extension: [ack,seq,"m1",...], or [ack] without messages.
+export function encodeNumbered(ack, seq, messages) {
+  return messages.length ? "[" + ack + "," + seq + "," + encode(messages).slice(1) : "[" + ack + "]";
+}
+
 // Sorts a received SockJS frame by its first character: for `a[...]` the messages (a JSON
 // array of strings, parsed by the browser), or false when it is not one; null for every other
 // frame (o, h, c[...], or junk), which the Rust codec decodes; false for a frame that is not a
 // string.
+// A `q[ack,seq,"m1",...]` frame of the resume extension gives the whole array (its first
+// element a number, which tells it from an `a` frame's strings), checked: ack and seq are
+// non-negative safe integers, seq at least 1 and followed by at least one string.
 export function decode(frame) {
   if (typeof frame !== "string") return false;
-  if (frame.charCodeAt(0) !== 97) return null;
+  const kind = frame.charCodeAt(0);
+  if (kind !== 97 && kind !== 113) return null;
   let v;
   try {
     v = JSON.parse(frame.slice(1));
@@ -36,6 +45,12 @@ export function decode(frame) {
     return false;
   }
   if (!Array.isArray(v)) return false;
-  for (let i = 0; i < v.length; i++) if (typeof v[i] !== "string") return false;
+  let i = 0;
+  if (kind === 113) {
+    if (!(Number.isSafeInteger(v[0]) && v[0] >= 0)) return false;
+    if (v.length > 1 && !(Number.isSafeInteger(v[1]) && v[1] >= 1 && v.length > 2)) return false;
+    i = 2;
+  }
+  for (; i < v.length; i++) if (typeof v[i] !== "string") return false;
   return v;
 }

@@ -29,15 +29,15 @@
 
 #![deny(missing_docs)]
 
-/// The error type every primitive returns (from [`cometkit_protocol`], shared with the server).
-pub use cometkit_protocol::error;
 /// The pure protocol layer (the [`cometkit_protocol`] crate): codecs, parsers, the SockJS
 /// session and every rule, without browser types; tested natively.
 pub use cometkit_protocol as protocol;
-pub mod security;
-pub mod transport;
+/// The error type every primitive returns (from [`cometkit_protocol`], shared with the server).
+pub use cometkit_protocol::error;
 #[cfg(feature = "_socket")]
 pub mod client;
+pub mod security;
+pub mod transport;
 
 #[cfg(feature = "js")]
 #[doc(hidden)]

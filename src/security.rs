@@ -23,8 +23,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-pub use crate::protocol::security::SecureOnly;
 use crate::protocol::security as rules;
+pub use crate::protocol::security::SecureOnly;
 use crate::transport::page;
 use crate::Error;
 

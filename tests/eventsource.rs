@@ -1123,7 +1123,8 @@ async fn js_source_referenced_only_by_its_listeners_stays_alive_and_is_its_event
 async fn relative_urls_resolve_against_the_base_element_as_native_constructors_do() {
     let document = web_sys::window().unwrap().document().unwrap();
     let base = document.create_element("base").unwrap();
-    base.set_attribute("href", &common::url("/base/dir/")).unwrap();
+    base.set_attribute("href", &common::url("/base/dir/"))
+        .unwrap();
     document.head().unwrap().append_child(&base).unwrap();
 
     let native = web_sys::EventSource::new("events?n=1").unwrap();

@@ -119,7 +119,11 @@ fn obj(pairs: &[(&str, JsValue)]) -> JsValue {
 }
 
 fn strings(items: &[&str]) -> JsValue {
-    items.iter().map(|s| JsValue::from_str(s)).collect::<Array>().into()
+    items
+        .iter()
+        .map(|s| JsValue::from_str(s))
+        .collect::<Array>()
+        .into()
 }
 
 fn js_kind(err: &JsValue) -> String {
@@ -186,7 +190,9 @@ async fn token_is_sent_to_a_listed_origin_and_the_server_accepts_it() {
     let cookie = unique("ck");
     let key = unique("listed");
     let token = issue_token(&cookie).await;
-    let xsrf = Xsrf::new("X-XSRF-TOKEN").cookie(&cookie).origin(common::FIXTURE);
+    let xsrf = Xsrf::new("X-XSRF-TOKEN")
+        .cookie(&cookie)
+        .origin(common::FIXTURE);
     let res = within(
         "protected POST",
         Request::post(&protected(&cookie, &key))
@@ -250,7 +256,11 @@ async fn token_goes_same_origin_without_listing() {
     // Whatever the runner answers (it serves the crate root), it answered over HTTP.
     js_status(&same);
     assert_eq!(js_status(&cross), 403.0);
-    assert_eq!(headers, ["X-XSRF-TOKEN: page-token"], "only the same-origin request has it");
+    assert_eq!(
+        headers,
+        ["X-XSRF-TOKEN: page-token"],
+        "only the same-origin request has it"
+    );
     assert_eq!(seen(&key).await, (1, 0, None));
 
     // The decision the Socket's transports use, read from the real page.
@@ -317,7 +327,10 @@ async fn page_default_applies_and_per_call_false_turns_it_off() {
         js_request(obj(&pairs))
     };
     assert_eq!(js_status(&within("default", call(None)).await), 200.0);
-    assert_eq!(js_status(&within("off", call(Some(("xsrf", false.into())))).await), 403.0);
+    assert_eq!(
+        js_status(&within("off", call(Some(("xsrf", false.into())))).await),
+        403.0
+    );
     js_set_defaults(obj(&[])).unwrap();
     assert_eq!(js_status(&within("reset", call(None)).await), 403.0);
     assert_eq!(seen(&key).await, (3, 1, Some(token)));
@@ -358,7 +371,10 @@ async fn token_from_meta_tag_or_function_in_that_order() {
     // ...and with no other source, sends nothing.
     let r5 = send(obj(&[("token", thrower().into()), origins()])).await;
     meta.remove();
-    let statuses: Vec<f64> = [&r1, &r2, &r3, &r4, &r5].into_iter().map(js_status).collect();
+    let statuses: Vec<f64> = [&r1, &r2, &r3, &r4, &r5]
+        .into_iter()
+        .map(js_status)
+        .collect();
     assert_eq!(statuses, [200.0, 403.0, 200.0, 200.0, 403.0]);
     assert_eq!(seen(&key).await.1, 4);
 }
@@ -409,7 +425,10 @@ async fn bad_xsrf_options_are_invalid_and_nothing_is_sent() {
     let err = js_set_defaults(obj(&[("jsonpOrigins", strings(&["nope"]))])).expect_err("invalid");
     assert_eq!(js_kind(&err), "invalid");
     assert!(js_set_defaults(JsValue::from(1)).is_err());
-    assert!(security::check_url("http://example.com/", None).is_err(), "old defaults kept");
+    assert!(
+        security::check_url("http://example.com/", None).is_err(),
+        "old defaults kept"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -453,13 +472,19 @@ async fn secure_only_refuses_http_before_sending() {
         .expect_err("http refused");
     assert_eq!(err.kind(), ErrorKind::Invalid);
     assert!(err.message().contains("https"), "{}", err.message());
-    let err = js_request(obj(&[("url", url.as_str().into()), ("secureOnly", true.into())]))
-        .await
-        .expect_err("http refused");
+    let err = js_request(obj(&[
+        ("url", url.as_str().into()),
+        ("secureOnly", true.into()),
+    ]))
+    .await
+    .expect_err("http refused");
     assert_eq!(js_kind(&err), "invalid");
-    let err = js_request(obj(&[("url", url.as_str().into()), ("secureOnly", "yes".into())]))
-        .await
-        .expect_err("bad option");
+    let err = js_request(obj(&[
+        ("url", url.as_str().into()),
+        ("secureOnly", "yes".into()),
+    ]))
+    .await
+    .expect_err("bad option");
     assert_eq!(js_kind(&err), "invalid");
     assert_eq!(fixture_hits(&key).await, 0, "nothing reached the server");
 
@@ -488,10 +513,16 @@ async fn page_wide_secure_only_covers_every_entry_point() {
     let jsonp_url = common::url(&format!("/jsonp?key={key}"));
     let ping_url = common::url(&format!("/ping?key={key}"));
 
-    let e1 = js_request(obj(&[("url", echo.as_str().into())])).await.unwrap_err();
-    let e2 = js_xdr_request(obj(&[("url", echo.as_str().into())])).await.unwrap_err();
+    let e1 = js_request(obj(&[("url", echo.as_str().into())]))
+        .await
+        .unwrap_err();
+    let e2 = js_xdr_request(obj(&[("url", echo.as_str().into())]))
+        .await
+        .unwrap_err();
     let e3 = js_jsonp(jsonp_url.as_str().into(), None).await.unwrap_err();
-    let e4 = js_ping(ping_url.as_str().into(), None, None).await.unwrap_err();
+    let e4 = js_ping(ping_url.as_str().into(), None, None)
+        .await
+        .unwrap_err();
     for e in [&e1, &e2, &e3, &e4] {
         assert_eq!(js_kind(e), "invalid", "{e:?}");
     }
@@ -513,17 +544,29 @@ async fn page_wide_secure_only_covers_every_entry_point() {
     assert!(security::check_url("http://example.com/x", Some(SecureOnly::Off)).is_ok());
 
     // A per-call `false` overrides the default.
-    let res = js_request(obj(&[("url", echo.as_str().into()), ("secureOnly", false.into())])).await;
+    let res = js_request(obj(&[
+        ("url", echo.as_str().into()),
+        ("secureOnly", false.into()),
+    ]))
+    .await;
     assert_eq!(js_status(&res), 200.0);
 
     // Loopback allowed page-wide.
-    js_set_defaults(obj(&[("secureOnly", obj(&[("allowLoopback", true.into())]))])).unwrap();
+    js_set_defaults(obj(&[(
+        "secureOnly",
+        obj(&[("allowLoopback", true.into())]),
+    )]))
+    .unwrap();
     assert!(security::check_url("ws://127.0.0.1:1/x", None).is_ok());
     assert!(security::check_url("http://localhost:1/x", None).is_ok());
     assert!(security::check_url("http://example.com/x", None).is_err());
     let res = within("ping", Ping::new(ping_url.as_str()).send()).await;
     assert!(res.is_ok(), "{res:?}");
-    assert_eq!(fixture_hits(&key).await, 1, "only the per-call override reached /echo");
+    assert_eq!(
+        fixture_hits(&key).await,
+        1,
+        "only the per-call override reached /echo"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -610,8 +653,14 @@ async fn page_wide_jsonp_origins_and_per_call_override() {
     let _reset = ResetDefaults;
     let key = unique("jsonpdefaults");
     let url = common::url(&format!("/jsonp?key={key}"));
-    js_set_defaults(obj(&[("jsonpOrigins", strings(&["https://*.example.com"]))])).unwrap();
-    let err = js_jsonp(url.as_str().into(), None).await.expect_err("not trusted");
+    js_set_defaults(obj(&[(
+        "jsonpOrigins",
+        strings(&["https://*.example.com"]),
+    )]))
+    .unwrap();
+    let err = js_jsonp(url.as_str().into(), None)
+        .await
+        .expect_err("not trusted");
     assert_eq!(js_kind(&err), "invalid");
     assert!(security::check_jsonp_url(&url, None).is_err());
     assert!(security::check_jsonp_url("https://api.example.com/x", None).is_ok());
@@ -626,7 +675,10 @@ async fn page_wide_jsonp_origins_and_per_call_override() {
     js_set_defaults(obj(&[("jsonpOrigins", strings(&[common::FIXTURE]))])).unwrap();
     let err = within(
         "nocall",
-        js_jsonp(common::url(&format!("/jsonp?key={key}&mode=nocall")).into(), None),
+        js_jsonp(
+            common::url(&format!("/jsonp?key={key}&mode=nocall")).into(),
+            None,
+        ),
     )
     .await
     .expect_err("no callback");
@@ -651,8 +703,8 @@ fn secure_only_per_call_in_open_web_socket_and_open_event_source() {
     // Loopback allowed: both open (and are freed at once).
     let loopback = || obj(&[("secureOnly", obj(&[("allowLoopback", true.into())]))]);
     let ws = cometkit::js::websocket::open_web_socket(ws_url.as_str().into(), loopback()).unwrap();
-    let es = cometkit::js::eventsource::open_event_source(es_url.as_str().into(), loopback())
-        .unwrap();
+    let es =
+        cometkit::js::eventsource::open_event_source(es_url.as_str().into(), loopback()).unwrap();
     for o in [JsValue::from(ws), JsValue::from(es)] {
         let free: Function = Reflect::get(&o, &"free".into()).unwrap().unchecked_into();
         free.call0(&o).unwrap();

@@ -1169,7 +1169,8 @@ async fn js_reconnecting_and_error_events() {
 
     // Nothing listens on port 9: /info fails (network), then websocket and jsonp-polling.
     let options = js_options(&[("infoTimeout", JsValue::from(5_000))]);
-    let sock = common::new_js_socket(JsValue::from_str("http://127.0.0.1:9/sockjs"), options).unwrap();
+    let sock =
+        common::new_js_socket(JsValue::from_str("http://127.0.0.1:9/sockjs"), options).unwrap();
     let seen = js_record(sock).await.unwrap();
     let seen: Vec<String> = js_sys::Array::from(&seen)
         .iter()
@@ -1187,8 +1188,9 @@ async fn js_reconnecting_and_error_events() {
 #[wasm_bindgen_test]
 async fn js_invalid_inputs_throw_kind_invalid() {
     // The class object, reached from an instance.
-    let sock: JsValue = common::new_js_socket(JsValue::from_str(&ours("/sockjs/echo")), JsValue::UNDEFINED)
-        .unwrap();
+    let sock: JsValue =
+        common::new_js_socket(JsValue::from_str(&ours("/sockjs/echo")), JsValue::UNDEFINED)
+            .unwrap();
     let class = field(&sock, "constructor");
     call(&sock, "free");
     let out = js_invalid(&class, &ours("/sockjs/echo"));
@@ -1208,8 +1210,8 @@ async fn js_free_releases_everything_and_stops_events() {
         "transports",
         js_sys::Array::of1(&JsValue::from_str("xhr-streaming")).into(),
     )]);
-    let sock: JsValue = common::new_js_socket(JsValue::from_str(&ours("/sockjs/echo")), options)
-        .unwrap();
+    let sock: JsValue =
+        common::new_js_socket(JsValue::from_str(&ours("/sockjs/echo")), options).unwrap();
     let seen = js_sys::Array::new();
     let record = Closure::<dyn FnMut(web_sys::Event)>::new({
         let seen = seen.clone();
@@ -1248,15 +1250,24 @@ async fn js_socket_referenced_only_by_its_listeners_stays_alive_and_is_its_event
         .await
         .unwrap();
     let flag = |k: &str| field(&out, k).as_bool().unwrap_or(false);
-    assert!(flag("targetIsSocket"), "event.target is the Socket: {out:?}");
-    assert!(flag("aliveAfterGc"), "an open socket survives garbage collection: {out:?}");
+    assert!(
+        flag("targetIsSocket"),
+        "event.target is the Socket: {out:?}"
+    );
+    assert!(
+        flag("aliveAfterGc"),
+        "an open socket survives garbage collection: {out:?}"
+    );
     let got: Vec<String> = js_sys::Array::from(&field(&out, "got"))
         .iter()
         .map(|v| v.as_string().unwrap())
         .collect();
     assert_eq!(got, ["first", "second"]);
     if flag("gc") {
-        assert!(flag("releasedAfterClose"), "a closed socket is collectable: {out:?}");
+        assert!(
+            flag("releasedAfterClose"),
+            "a closed socket is collectable: {out:?}"
+        );
     } else {
         wasm_bindgen_test::console_log!(
             "this browser exposes no gc(): collection was not forced (Chromium runs it forced)"
@@ -1277,7 +1288,10 @@ fn js_queue_bounds_oversize_message_and_take_unsent() {
     let too_many = text(&out, "tooMany");
     assert!(too_many.contains("too many messages"), "{too_many}");
     assert_eq!(field(&out, "buffered").as_f64(), Some(8.0));
-    assert_eq!(js_sys::Array::from(&field(&out, "unsentWhileOpen")).length(), 0);
+    assert_eq!(
+        js_sys::Array::from(&field(&out, "unsentWhileOpen")).length(),
+        0
+    );
     let unsent: Vec<String> = js_sys::Array::from(&field(&out, "unsent"))
         .iter()
         .map(|v| v.as_string().unwrap())
@@ -1293,7 +1307,11 @@ async fn secure_only_and_trusted_jsonp_origins_apply_to_the_socket() {
     let class = socket_class();
     let url = ours("/sockjs/echo");
     let out = js_secure_only(&class, &url);
-    assert_eq!(text(&out, "strict"), "invalid", "http: refused before anything is sent");
+    assert_eq!(
+        text(&out, "strict"),
+        "invalid",
+        "http: refused before anything is sent"
+    );
     assert_eq!(text(&out, "loopback"), "no error");
     assert_eq!(text(&out, "off"), "no error");
     let err = Socket::connect(
@@ -1316,7 +1334,11 @@ async fn secure_only_and_trusted_jsonp_origins_apply_to_the_socket() {
     cometkit::js::security::set_defaults(Object::new().into()).unwrap();
     assert_eq!(refused.as_string().unwrap(), "2000 All transports failed");
     let after = call(&t, "snapshot");
-    assert_eq!(field(&after, "frames"), field(&before, "frames"), "no JSONP iframe");
+    assert_eq!(
+        field(&after, "frames"),
+        field(&before, "frames"),
+        "no JSONP iframe"
+    );
     // The server's origin listed: it opens.
     let defaults = js_options(&[(
         "jsonpOrigins",

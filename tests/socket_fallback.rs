@@ -389,12 +389,10 @@ async fn cors_refused_through_the_js_surface() {
     let _ = Reflect::set(&reconnect, &"minDelay".into(), &100.into());
     let _ = Reflect::set(&reconnect, &"maxAttempts".into(), &5.into());
     let _ = Reflect::set(&options, &"reconnect".into(), &reconnect);
-    let socket = common::new_js_socket(JsValue::from(echo_url(&key)), options.into())
-        .expect("new Socket");
+    let socket =
+        common::new_js_socket(JsValue::from(echo_url(&key)), options.into()).expect("new Socket");
     let messages = js_sys::Array::of2(&"m1".into(), &"m2".into());
-    let out = js_echo(socket, messages)
-        .await
-        .expect("js echo");
+    let out = js_echo(socket, messages).await.expect("js echo");
     let strings = |name: &str| -> Vec<String> {
         js_sys::Array::from(&field(&out, name))
             .iter()
@@ -569,6 +567,9 @@ async fn streaming_responses_cut_mid_session_reconnect_instead_of_closing() {
         let mut expected = sent.clone();
         expected.push("after".into());
         let got = first_occurrences(&received(&key).await);
-        assert_eq!(got, expected, "{kind:?}: every message reached the server, in order");
+        assert_eq!(
+            got, expected,
+            "{kind:?}: every message reached the server, in order"
+        );
     }
 }

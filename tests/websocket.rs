@@ -843,7 +843,10 @@ async fn split_sender_sink_waits_for_the_handshake_and_the_receiver_reads() {
     let (mut tx, mut rx) = WebSocket::open(&echo_url("")).unwrap().split();
     assert_eq!(tx.ready_state(), ReadyState::Connecting);
     // Direct sends fail while connecting, as the browser's own send does.
-    assert_eq!(tx.send_text("early").unwrap_err().kind(), ErrorKind::Invalid);
+    assert_eq!(
+        tx.send_text("early").unwrap_err().kind(),
+        ErrorKind::Invalid
+    );
     // The Sink waits for the open event instead.
     within("sink send", tx.send(Message::Text("one".into())))
         .await
@@ -858,7 +861,10 @@ async fn split_sender_sink_waits_for_the_handshake_and_the_receiver_reads() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(got, [Message::Text("one".into()), Message::Binary(vec![1, 2, 3])]);
+    assert_eq!(
+        got,
+        [Message::Text("one".into()), Message::Binary(vec![1, 2, 3])]
+    );
     // Only the receiver left: the connection stays open.
     drop(tx);
     drop(other);
@@ -867,16 +873,25 @@ async fn split_sender_sink_waits_for_the_handshake_and_the_receiver_reads() {
     let (sender, receiver) = WebSocket::open(&echo_url("")).unwrap().split();
     drop(receiver);
     let mut sender = sender;
-    within("sink send on the sender alone", sender.send(Message::Text("x".into())))
-        .await
-        .expect("sender alone keeps the connection");
+    within(
+        "sink send on the sender alone",
+        sender.send(Message::Text("x".into())),
+    )
+    .await
+    .expect("sender alone keeps the connection");
     SinkExt::close(&mut sender).await.unwrap();
-    assert!(matches!(sender.ready_state(), ReadyState::Closing | ReadyState::Closed));
+    assert!(matches!(
+        sender.ready_state(),
+        ReadyState::Closing | ReadyState::Closed
+    ));
     assert_eq!(
-        within("send after close", sender.send(Message::Text("late".into())))
-            .await
-            .unwrap_err()
-            .kind(),
+        within(
+            "send after close",
+            sender.send(Message::Text("late".into()))
+        )
+        .await
+        .unwrap_err()
+        .kind(),
         ErrorKind::Invalid
     );
     drop(rx);

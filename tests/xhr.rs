@@ -853,10 +853,7 @@ async fn streaming_an_error_status_is_an_http_error() {
     .await
     .unwrap_err();
     assert!(err.is_http());
-    assert_eq!(
-        err.response().unwrap().text(),
-        Some("status 404")
-    );
+    assert_eq!(err.response().unwrap().text(), Some("status 404"));
 }
 
 #[wasm_bindgen_test]

@@ -172,6 +172,24 @@ pub fn encode_data_frame(ack: u64, seq: u64, messages: &[String]) -> String {
     out
 }
 
+/// A client payload: `[<ack>,<seq>,"m1",...]`, or `[<ack>]` when `messages` is empty, with
+/// the client's escaping (as [`sockjs::encode_payload`](crate::sockjs::encode_payload)).
+pub fn encode_payload(ack: u64, seq: u64, messages: &[String]) -> String {
+    let mut out = String::with_capacity(24 + messages.iter().map(|m| m.len() + 3).sum::<usize>());
+    out.push('[');
+    push_u64(&mut out, ack);
+    if !messages.is_empty() {
+        out.push(',');
+        push_u64(&mut out, seq);
+        for message in messages {
+            out.push(',');
+            crate::sockjs::quote_into(&mut out, message);
+        }
+    }
+    out.push(']');
+    out
+}
+
 /// Messages numbered from `seq` with a cumulative acknowledgement: a decoded `q` frame or
 /// client payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -279,6 +297,7 @@ pub(crate) fn push_u64(out: &mut String, n: u64) {
 /// everything up to `upto`: `Ok(skip)` (drop the first `skip`, deliver the rest; `skip ==
 /// count` means all are duplicates), or `Err(())` when they start after `upto + 1` (a gap:
 /// something in between was lost, which the extension never allows).
+#[allow(clippy::result_unit_err)] // the one failure needs no description
 pub fn fresh_part(upto: u64, seq: u64, count: usize) -> Result<usize, ()> {
     if count == 0 {
         return Ok(0);

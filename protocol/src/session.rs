@@ -64,6 +64,7 @@ use std::collections::VecDeque;
 use crate::backoff::{Backoff, Retries};
 use crate::info::{self, Info};
 use crate::ladder::{self, Capabilities, Demotions, TransportKind};
+use crate::resume;
 use crate::sockjs::{self, Frame};
 use crate::Error;
 
@@ -90,6 +91,14 @@ pub trait Message: Sized {
     }
     /// `batch` as one client payload: a JSON array of strings with the SockJS escapes.
     fn encode(batch: &[Self]) -> Self;
+    /// `batch` as a payload of the [resume extension](crate::resume): `[ack,seq,"m1",...]`,
+    /// or `[ack]` when `batch` is empty.
+    fn encode_numbered(ack: u64, seq: u64, batch: &[Self]) -> Self;
+    /// How many messages a received batch holds.
+    fn batch_len(batch: &Self::Batch) -> usize;
+    /// `batch` without its first `n` messages (already delivered: a resumed server sends
+    /// again what it has not seen acknowledged).
+    fn batch_skip(batch: Self::Batch, n: usize) -> Self::Batch;
 }
 
 impl Message for String {
@@ -103,6 +112,16 @@ impl Message for String {
     fn encode(batch: &[String]) -> String {
         sockjs::encode_payload(batch)
     }
+    fn encode_numbered(ack: u64, seq: u64, batch: &[String]) -> String {
+        resume::encode_payload(ack, seq, batch)
+    }
+    fn batch_len(batch: &Vec<String>) -> usize {
+        batch.len()
+    }
+    fn batch_skip(mut batch: Vec<String>, n: usize) -> Vec<String> {
+        batch.drain(..n.min(batch.len()));
+        batch
+    }
 }
 
 /// Heartbeat silence that counts as a lost connection: 2.5 × the server's 25 s interval.
@@ -115,6 +134,11 @@ pub const DEFAULT_MAX_QUEUED_MESSAGES: usize = 1_024;
 pub const DEFAULT_MAX_QUEUED_BYTES: usize = 1 << 20;
 /// Default session id length (sockjs-client's).
 pub const DEFAULT_SESSION_ID_LENGTH: usize = 8;
+/// Default delay before received messages are acknowledged on their own (resume extension),
+/// when no payload carried the acknowledgement sooner.
+pub const DEFAULT_ACK_DELAY_MS: u32 = 100;
+/// Received messages after which an acknowledgement goes out at once (resume extension).
+const ACK_EVERY: u64 = 128;
 
 /// Close code: every transport failed.
 pub const CODE_ALL_TRANSPORTS_FAILED: u16 = 2000;
@@ -229,6 +253,12 @@ pub struct Config {
     /// [module docs](self). Off by default (sockjs-client gives up there); the browser client
     /// turns it on.
     pub cors_fallback: bool,
+    /// Use cometkit's [resume extension](crate::resume) when the server offers it (exactly
+    /// once across dropped connections); on by default. Plain SockJS servers never offer it.
+    pub resume: bool,
+    /// Resume extension: how long received messages may wait to be acknowledged when no
+    /// payload to send carries the acknowledgement, in ms.
+    pub ack_delay_ms: u32,
 }
 
 impl Config {
@@ -248,6 +278,8 @@ impl Config {
             session_id_length: DEFAULT_SESSION_ID_LENGTH,
             session_id: None,
             cors_fallback: false,
+            resume: true,
+            ack_delay_ms: DEFAULT_ACK_DELAY_MS,
         }
     }
 }
@@ -351,6 +383,21 @@ pub enum Event<M: Message = String> {
         /// Backoff retries in a row, 0 for a move after a demotion.
         attempt: u32,
     },
+    /// The lost session could not be resumed (resume extension only): the server no longer had
+    /// it (grace period over, its buffer overflowed, the server restarted) or stopped offering
+    /// the extension. The socket goes on with a fresh session, which the next
+    /// [`Event::Open`] opens ([`Session::recovered`] is false). Messages the server sent
+    /// since the last one received are lost; the messages in `unconfirmed` had been sent but
+    /// not acknowledged, so the server's application may or may not have them: they are not
+    /// sent again. Messages never sent yet go out on the fresh session.
+    ResumeFailed {
+        /// [`resume::CODE_RESUME_FAILED`].
+        code: u16,
+        /// What happened.
+        reason: String,
+        /// Sent, unacknowledged messages, in order.
+        unconfirmed: Vec<M>,
+    },
     /// Something went wrong that the socket is handling (a failed `/info`, a malformed frame);
     /// informational, the next events say what happens next.
     Error(Error),
@@ -448,13 +495,42 @@ pub struct Session<M: Message = String> {
     demotions: Demotions,
     retries: Option<Retries>,
     ever_open: bool,
+    recovered: bool,
     last_transport: Option<TransportKind>,
-    queue: VecDeque<M>,
-    inflight: Vec<M>,
+    /// Accepted messages not yet confirmed, in order: the first `sent` went out on the current
+    /// connection, the last `inflight` of those in the payload in flight. With the resume
+    /// extension the first one's sequence is `resume.acked + 1`.
+    pending: VecDeque<M>,
+    sent: usize,
+    inflight: usize,
+    /// A payload is in flight (an acknowledgement alone has no messages).
+    busy: bool,
     buffered: usize,
+    resume: ResumeState,
     actions: VecDeque<Action<M>>,
     events: VecDeque<Event<M>>,
     close_pending: bool,
+}
+
+/// The client's side of the [resume extension](crate::resume).
+#[derive(Debug, Default)]
+struct ResumeState {
+    /// The current connection cycle uses it (the server offered it, the config allows it).
+    active: bool,
+    /// The session's token, once a server gave one.
+    token: Option<String>,
+    /// Server messages received, in order, up to this sequence.
+    recv_upto: u64,
+    /// The server acknowledged our messages up to this sequence.
+    acked: u64,
+    /// Our messages were sent (at some point) up to this sequence.
+    sent_upto: u64,
+    /// The acknowledgement last sent to the server.
+    ack_sent: u64,
+    /// When received messages must be acknowledged by a payload of their own.
+    ack_due: Option<u64>,
+    /// An `o` frame arrived; the `r` frame opens the session.
+    awaiting_r: bool,
 }
 
 const SESSION_ID_CHARS: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz012345";
@@ -517,10 +593,14 @@ impl<M: Message> Session<M> {
             demotions: Demotions::new(),
             retries,
             ever_open: false,
+            recovered: false,
             last_transport: None,
-            queue: VecDeque::new(),
-            inflight: Vec::new(),
+            pending: VecDeque::new(),
+            sent: 0,
+            inflight: 0,
+            busy: false,
             buffered: 0,
+            resume: ResumeState::default(),
             actions: VecDeque::new(),
             events: VecDeque::new(),
             close_pending: false,
@@ -547,6 +627,12 @@ impl<M: Message> Session<M> {
         }
     }
 
+    /// Whether the open session continues the one before a drop, nothing lost (resume
+    /// extension), rather than being the first or a fresh one; as socket.io's `recovered`.
+    pub fn recovered(&self) -> bool {
+        self.recovered && matches!(self.phase, Phase::Open { .. })
+    }
+
     /// The transport of the open session.
     pub fn transport(&self) -> Option<TransportKind> {
         match self.phase {
@@ -564,7 +650,7 @@ impl<M: Message> Session<M> {
     /// closed and the queue bounds leave room).
     pub fn has_room(&self, size: usize) -> bool {
         !matches!(self.phase, Phase::Closed)
-            && self.queue.len() + self.inflight.len() < self.config.max_queued_messages
+            && self.pending.len() < self.config.max_queued_messages
             && self.buffered.saturating_add(size) <= self.config.max_queued_bytes
     }
 
@@ -597,7 +683,7 @@ impl<M: Message> Session<M> {
                 "send: the message is larger than the send queue's byte bound (maxQueuedBytes)",
             ));
         }
-        if self.queue.len() + self.inflight.len() >= self.config.max_queued_messages {
+        if self.pending.len() >= self.config.max_queued_messages {
             return Err(Error::invalid(
                 "send: the send queue is full (too many messages waiting to be sent)",
             ));
@@ -608,8 +694,8 @@ impl<M: Message> Session<M> {
             ));
         }
         self.buffered += size;
-        self.queue.push_back(message);
-        self.flush();
+        self.pending.push_back(message);
+        self.flush(None);
         Ok(())
     }
 
@@ -649,10 +735,10 @@ impl<M: Message> Session<M> {
         if !matches!(self.phase, Phase::Closed) {
             return Vec::new();
         }
-        let mut unsent = std::mem::take(&mut self.inflight);
-        unsent.extend(self.queue.drain(..));
+        self.sent = 0;
+        self.inflight = 0;
         self.buffered = 0;
-        unsent
+        self.pending.drain(..).collect()
     }
 
     /// The `/info` request `id` answered 200 with `body`.
@@ -674,6 +760,7 @@ impl<M: Message> Session<M> {
             }
         };
         let cycle = ladder::candidates(&self.config.capabilities, &info, &self.config.transports);
+        self.resume.active = self.config.resume && info.resume == resume::VERSION;
         self.climb(now, started, cycle);
     }
 
@@ -699,6 +786,7 @@ impl<M: Message> Session<M> {
                 .push_back(Event::Error(Error::network(NO_CORS_ERROR)));
             let cycle =
                 ladder::candidates_without_cors(&self.config.capabilities, &self.config.transports);
+            self.resume.active = false;
             return self.climb(now, started, cycle);
         }
         self.events.push_back(Event::Error(error));
@@ -721,9 +809,28 @@ impl<M: Message> Session<M> {
                 return self.transport_failed(now, 1002, "Broken framing");
             }
         };
+        let resuming = self.resume.active;
         match frame {
-            Frame::Open if open => self.transport_failed(now, 1006, "Server lost session"),
+            Frame::Open if open || self.resume.awaiting_r => {
+                self.transport_failed(now, 1006, "Server lost session")
+            }
+            // A resumable session opens on the `r` frame that follows.
+            Frame::Open if resuming => self.resume.awaiting_r = true,
             Frame::Open => self.opened(now),
+            Frame::Resumed { token, ack } if resuming && self.resume.awaiting_r => {
+                self.resume.awaiting_r = false;
+                self.resumed(now, token, ack);
+            }
+            Frame::Numbered(numbered) if resuming && open => {
+                self.touch(now);
+                self.numbered(now, numbered);
+            }
+            Frame::Messages(_) if resuming => {
+                self.events.push_back(Event::Error(Error::protocol(
+                    "SockJS server sent plain messages on a resumable session",
+                )));
+                self.transport_failed(now, 1002, "Broken framing");
+            }
             Frame::Heartbeat => {
                 if open {
                     self.touch(now);
@@ -754,7 +861,7 @@ impl<M: Message> Session<M> {
             }
             Frame::Resumed { .. } | Frame::Numbered(_) => {
                 self.events.push_back(Event::Error(Error::protocol(
-                    "SockJS server sent a resume frame on a session that did not ask to resume",
+                    "SockJS server sent a resume frame out of place",
                 )));
                 self.transport_failed(now, 1002, "Broken framing");
             }
@@ -797,16 +904,17 @@ impl<M: Message> Session<M> {
     /// the WebSocket) or not (the transport is then treated as broken and the payload is sent
     /// again on the next session).
     pub fn handle_send_done(&mut self, now: u64, id: OpId, ok: bool) {
-        if !matches!(self.phase, Phase::Open { id: current, .. } if current == id)
-            || self.inflight.is_empty()
-        {
+        if !matches!(self.phase, Phase::Open { id: current, .. } if current == id) || !self.busy {
             return;
         }
         if ok {
-            let sent: usize = self.inflight.iter().map(M::size).sum();
-            self.buffered = self.buffered.saturating_sub(sent);
-            self.inflight.clear();
-            self.flush();
+            self.busy = false;
+            if !self.resume.active {
+                // Plain SockJS: a delivered payload is confirmed.
+                self.confirm(self.inflight);
+            }
+            self.inflight = 0;
+            self.flush(Some(now));
         } else {
             self.transport_failed(now, 1006, "Sending failed");
         }
@@ -832,6 +940,7 @@ impl<M: Message> Session<M> {
             } if now >= deadline => {
                 self.transport_failed(now, 1006, "Server heartbeat timed out");
             }
+            Phase::Open { .. } => self.flush(Some(now)),
             Phase::Waiting { until } if now >= until => self.start_cycle(now),
             _ => {}
         }
@@ -843,7 +952,10 @@ impl<M: Message> Session<M> {
             Phase::Info { deadline, .. } | Phase::Attempt { deadline, .. } => Some(deadline),
             Phase::Open {
                 silent_deadline, ..
-            } => silent_deadline,
+            } => match (silent_deadline, self.resume.ack_due) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
             Phase::Waiting { until } => Some(until),
             Phase::Idle | Phase::Closed => None,
         }
@@ -948,10 +1060,22 @@ impl<M: Message> Session<M> {
             kind,
             deadline: now.saturating_add(u64::from(timeout_ms)),
         };
+        let mut url = ladder::receive_url(kind, &session_url);
+        self.resume.awaiting_r = false;
+        if self.resume.active {
+            url = match &self.resume.token {
+                Some(token) => {
+                    // The query acknowledges what was received.
+                    self.resume.ack_sent = self.resume.recv_upto;
+                    ladder::add_query(&url, &resume::resume_query(token, self.resume.recv_upto))
+                }
+                None => ladder::add_query(&url, resume::open_query()),
+            };
+        }
         self.actions.push_back(Action::OpenTransport {
             id,
             transport: kind,
-            url: ladder::receive_url(kind, &session_url),
+            url,
             send_url: ladder::send_url(kind, &session_url),
             timeout_ms,
         });
@@ -1036,8 +1160,106 @@ impl<M: Message> Session<M> {
             self.events.push_back(Event::TransportChanged(kind));
             self.last_transport = Some(kind);
         }
+        if !self.resume.active && self.resume.token.is_some() {
+            self.resume_failed("Session cannot be resumed: the server no longer offers resuming");
+        }
+        self.recovered = false;
         self.events.push_back(Event::Open);
-        self.flush();
+        self.flush(None);
+    }
+
+    /// The `r` frame of a resumable session's new connection: a fresh session, the old one
+    /// taken back, or (another token) a fresh one where the old could not be resumed.
+    fn resumed(&mut self, now: u64, token: String, ack: u64) {
+        let recovered = self.resume.token.as_deref() == Some(token.as_str());
+        if !recovered && self.resume.token.is_some() {
+            self.resume_failed(
+                "Session cannot be resumed: the server no longer has it (grace period over, \
+                 buffer overflow or server restart)",
+            );
+        }
+        if !recovered && ack != 0 {
+            self.events.push_back(Event::Error(Error::protocol(
+                "SockJS resume: a new session acknowledged messages",
+            )));
+            return self.transport_failed(now, 1002, "Broken framing");
+        }
+        self.resume.token = Some(token);
+        if let Err(e) = self.acknowledge(ack) {
+            self.events.push_back(Event::Error(e));
+            return self.transport_failed(now, 1002, "Broken framing");
+        }
+        self.opened(now);
+        self.recovered = recovered;
+    }
+
+    /// A resumable session's old state is gone: hand back what may or may not have been
+    /// delivered, renumber the rest from 1.
+    fn resume_failed(&mut self, reason: &str) {
+        let uncertain = usize::try_from(self.resume.sent_upto.saturating_sub(self.resume.acked))
+            .unwrap_or(usize::MAX)
+            .min(self.pending.len());
+        let unconfirmed: Vec<M> = self.pending.drain(..uncertain).collect();
+        let size: usize = unconfirmed.iter().map(M::size).sum();
+        self.buffered = self.buffered.saturating_sub(size);
+        self.resume = ResumeState {
+            active: self.resume.active,
+            ..ResumeState::default()
+        };
+        self.events.push_back(Event::ResumeFailed {
+            code: resume::CODE_RESUME_FAILED,
+            reason: reason.to_owned(),
+            unconfirmed,
+        });
+    }
+
+    /// Numbered messages (and an acknowledgement) from a resumable session's server.
+    fn numbered(&mut self, now: u64, numbered: resume::Numbered<M::Batch>) {
+        if let Err(e) = self.acknowledge(numbered.ack) {
+            self.events.push_back(Event::Error(e));
+            return self.transport_failed(now, 1002, "Broken framing");
+        }
+        let count = M::batch_len(&numbered.messages);
+        let Ok(skip) = resume::fresh_part(self.resume.recv_upto, numbered.seq, count) else {
+            self.events.push_back(Event::Error(Error::protocol(
+                "SockJS resume: messages missing before the ones received",
+            )));
+            return self.transport_failed(now, 1002, "Broken framing");
+        };
+        if skip < count {
+            self.resume.recv_upto += (count - skip) as u64;
+            self.events
+                .push_back(Event::Messages(M::batch_skip(numbered.messages, skip)));
+            if self.resume.ack_due.is_none() {
+                self.resume.ack_due = Some(now.saturating_add(u64::from(self.config.ack_delay_ms)));
+            }
+        }
+        self.flush(Some(now));
+    }
+
+    /// The server acknowledged our messages up to `ack`: forget them.
+    fn acknowledge(&mut self, ack: u64) -> Result<(), Error> {
+        if ack <= self.resume.acked {
+            return Ok(());
+        }
+        if ack > self.resume.sent_upto {
+            return Err(Error::protocol(
+                "SockJS resume: the server acknowledged messages never sent",
+            ));
+        }
+        let n = usize::try_from(ack - self.resume.acked).unwrap_or(usize::MAX);
+        self.resume.acked = ack;
+        self.confirm(n);
+        Ok(())
+    }
+
+    /// The first `n` pending messages are delivered.
+    fn confirm(&mut self, n: usize) {
+        let n = n.min(self.pending.len());
+        let size: usize = self.pending.drain(..n).map(|m| m.size()).sum();
+        self.buffered = self.buffered.saturating_sub(size);
+        self.sent = self.sent.saturating_sub(n);
+        self.inflight = self.inflight.min(self.sent);
     }
 
     /// Restarts the heartbeat clock.
@@ -1051,35 +1273,59 @@ impl<M: Message> Session<M> {
         }
     }
 
-    /// Sends everything queued as one payload, when a session is open and nothing is in flight.
-    fn flush(&mut self) {
+    /// Sends what is queued as one payload, when a session is open and nothing is in flight;
+    /// with the resume extension, an acknowledgement alone when one is due (`now` past its
+    /// delay, or many messages unacknowledged).
+    fn flush(&mut self, now: Option<u64>) {
         let Phase::Open { id, .. } = self.phase else {
             return;
         };
-        if !self.inflight.is_empty() || self.queue.is_empty() {
+        if self.busy {
+            return;
+        }
+        let r = &self.resume;
+        let ack_wanted = r.active
+            && r.recv_upto > r.ack_sent
+            && (r.recv_upto - r.ack_sent >= ACK_EVERY
+                || now.zip(r.ack_due).is_some_and(|(now, due)| now >= due));
+        if self.sent >= self.pending.len() && !ack_wanted {
             return;
         }
         // Batch what is queued, but keep each payload bounded so a long backlog never becomes
         // one request a server refuses as too large (a single larger message still goes alone).
+        let first = self.sent;
         let mut size = 2;
-        while let Some(message) = self.queue.front() {
+        while let Some(message) = self.pending.get(self.sent) {
             let len = message.encoded_size();
-            if !self.inflight.is_empty() && size + len > MAX_BATCH_BYTES {
+            if self.sent > first && size + len > MAX_BATCH_BYTES {
                 break;
             }
             size += len;
-            if let Some(message) = self.queue.pop_front() {
-                self.inflight.push(message);
-            }
+            self.sent += 1;
         }
-        let payload = M::encode(&self.inflight);
+        self.inflight = self.sent - first;
+        self.busy = true;
+        let batch = &self.pending.make_contiguous()[first..self.sent];
+        let payload = if self.resume.active {
+            let seq = self.resume.acked + first as u64 + 1;
+            let r = &mut self.resume;
+            r.sent_upto = r.sent_upto.max(seq + batch.len() as u64 - 1);
+            r.ack_sent = r.recv_upto;
+            r.ack_due = None;
+            M::encode_numbered(r.recv_upto, seq, batch)
+        } else {
+            M::encode(batch)
+        };
         self.actions.push_back(Action::Send { id, payload });
     }
 
+    /// The connection is gone: whatever it sent is sent again on the next one (plain SockJS:
+    /// it was not confirmed; resume extension: it is not acknowledged).
     fn requeue_inflight(&mut self) {
-        for message in self.inflight.drain(..).rev() {
-            self.queue.push_front(message);
-        }
+        self.sent = 0;
+        self.inflight = 0;
+        self.busy = false;
+        self.resume.ack_due = None;
     }
 
     fn finish(&mut self, code: u16, reason: &str, was_clean: bool) {
@@ -1200,6 +1446,11 @@ mod tests {
                 attempt,
             } => format!("reconnecting {code} {reason} delay={delay_ms} attempt={attempt}"),
             Event::Error(e) => ["error ", e.kind().as_str()].concat(),
+            Event::ResumeFailed {
+                code,
+                reason,
+                unconfirmed,
+            } => format!("resume failed {code} {reason} unconfirmed={unconfirmed:?}"),
             Event::Close {
                 code,
                 reason,
@@ -1238,6 +1489,179 @@ mod tests {
             }) => (id, transport, url, timeout_ms),
             other => panic!("{other:?}"),
         }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Resume extension.
+
+    const RESUME_INFO: &str = r#"{"websocket":true,"cookie_needed":false,"resume":1}"#;
+
+    /// A WebSocket-only session against a server offering the resume extension; returns it
+    /// with the first attempt's id and URL.
+    fn resumable() -> (Session, OpId, String) {
+        let mut c = config();
+        c.transports = vec![TransportKind::WebSocket];
+        let mut s: Session = Session::new("http://h/echo", c, counter_random()).unwrap();
+        s.connect(0);
+        let Some(Action::FetchInfo { id, .. }) = s.poll_action() else {
+            panic!()
+        };
+        s.handle_info(10, id, RESUME_INFO);
+        let Some(Action::OpenTransport { id, url, .. }) = s.poll_action() else {
+            panic!()
+        };
+        (s, id, url)
+    }
+
+    fn sends(s: &mut Session) -> Vec<String> {
+        actions(s)
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Send { payload, .. } => Some(payload),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn reopen(s: &mut Session, now: u64) -> (OpId, String) {
+        for a in actions(s) {
+            if let Action::OpenTransport { id, url, .. } = a {
+                return (id, url);
+            }
+        }
+        s.handle_timeout(now);
+        let _ = s.poll_action(); // FetchInfo
+        let id = OpId(s.next_id);
+        s.handle_info(now + 1, id, RESUME_INFO);
+        match s.poll_action() {
+            Some(Action::OpenTransport { id, url, .. }) => (id, url),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn resume_numbers_acknowledges_and_acks_on_a_timer() {
+        let (mut s, id, url) = resumable();
+        assert!(url.ends_with("/websocket?resume=new"), "{url}");
+        s.handle_text(20, id, "o");
+        assert_eq!(
+            s.ready_state(),
+            ReadyState::Connecting,
+            "opens on the r frame"
+        );
+        s.handle_text(20, id, r#"r["T1",0]"#);
+        assert_eq!(s.ready_state(), ReadyState::Open);
+        assert!(!s.recovered());
+        s.send("a".into()).unwrap();
+        assert_eq!(sends(&mut s), [r#"[0,1,"a"]"#]);
+        s.handle_send_done(21, id, true);
+        assert_eq!(s.buffered_amount(), 1, "kept until acknowledged");
+        s.send("b".into()).unwrap();
+        assert_eq!(sends(&mut s), [r#"[0,2,"b"]"#]);
+        s.handle_send_done(22, id, true);
+        s.handle_text(30, id, r#"q[1,1,"x","y"]"#);
+        assert_eq!(s.buffered_amount(), 1);
+        assert_eq!(s.poll_timeout(), Some(130), "the ack delay");
+        s.handle_timeout(130);
+        assert_eq!(sends(&mut s), ["[2]"]);
+        s.handle_send_done(131, id, true);
+        s.handle_text(140, id, "q[2]");
+        assert_eq!(s.buffered_amount(), 0);
+        let got = events(&mut s);
+        assert_eq!(&got[got.len() - 2..], ["message x", "message y"]);
+        // An acknowledgement of something never sent is a broken server.
+        s.handle_text(150, id, "q[3]");
+        assert_eq!(s.ready_state(), ReadyState::Connecting);
+    }
+
+    #[test]
+    fn resume_after_a_drop_resends_unacknowledged_and_drops_duplicates() {
+        let (mut s, id, _) = resumable();
+        s.handle_text(20, id, "o");
+        s.handle_text(20, id, r#"r["T1",0]"#);
+        s.send("a".into()).unwrap();
+        s.send("b".into()).unwrap();
+        assert_eq!(sends(&mut s), [r#"[0,1,"a"]"#]);
+        s.handle_send_done(21, id, true);
+        assert_eq!(sends(&mut s), [r#"[0,2,"b"]"#]);
+        s.handle_text(25, id, r#"q[1,1,"x"]"#);
+        // The connection drops before "b" is acknowledged.
+        s.handle_transport_closed(10_000, id, 1006, "gone");
+        let (id, url) = reopen(&mut s, 20_000);
+        assert!(url.ends_with("?resume=T1&ack=1"), "{url}");
+        s.handle_text(20_010, id, "o");
+        s.handle_text(20_010, id, r#"r["T1",1]"#);
+        assert!(s.recovered());
+        assert_eq!(sends(&mut s), [r#"[1,2,"b"]"#]);
+        // The server replays what it had not seen acknowledged: "x" again, then "z".
+        s.handle_text(20_020, id, r#"q[2,1,"x","z"]"#);
+        assert_eq!(s.buffered_amount(), 0);
+        let got: Vec<_> = events(&mut s)
+            .into_iter()
+            .filter(|e| e.starts_with("message"))
+            .collect();
+        assert_eq!(got, ["message x", "message z"]);
+        // A gap means something was lost: the connection is given up.
+        s.handle_text(20_030, id, r#"q[2,9,"late"]"#);
+        assert_eq!(s.ready_state(), ReadyState::Connecting);
+    }
+
+    #[test]
+    fn failed_resume_hands_back_unconfirmed_and_sends_the_rest_fresh() {
+        let (mut s, id, _) = resumable();
+        s.handle_text(20, id, "o");
+        s.handle_text(20, id, r#"r["T1",0]"#);
+        s.send("a".into()).unwrap();
+        assert_eq!(sends(&mut s), [r#"[0,1,"a"]"#]);
+        s.handle_send_done(21, id, true);
+        s.handle_transport_closed(10_000, id, 1006, "gone");
+        s.send("b".into()).unwrap(); // never sent before the drop
+        let (id, _) = reopen(&mut s, 20_000);
+        events(&mut s);
+        s.handle_text(20_010, id, "o");
+        s.handle_text(20_010, id, r#"r["T2",0]"#);
+        assert!(!s.recovered());
+        let got = events(&mut s);
+        assert!(
+            got.iter().any(
+                |e| e.starts_with("resume failed 2011 Session cannot be resumed")
+                    && e.ends_with(r#"unconfirmed=["a"]"#)
+            ),
+            "{got:?}"
+        );
+        assert_eq!(sends(&mut s), [r#"[0,1,"b"]"#]);
+        assert_eq!(s.buffered_amount(), 1);
+    }
+
+    #[test]
+    fn plain_servers_get_plain_sockjs() {
+        let (mut s, id, _, _) = {
+            let mut s: Session = Session::new("http://h/echo", config(), counter_random()).unwrap();
+            let (id, kind, url, t) = to_first_attempt(&mut s);
+            assert!(!url.contains("resume"));
+            (s, id, kind, t)
+        };
+        s.handle_text(20, id, "o");
+        assert_eq!(s.ready_state(), ReadyState::Open);
+        s.handle_text(21, id, "q[0]");
+        assert_eq!(
+            s.ready_state(),
+            ReadyState::Connecting,
+            "q frames are out of place"
+        );
+        // With the extension turned off, an offering server is used plainly.
+        let mut c = config();
+        c.resume = false;
+        let mut s: Session = Session::new("http://h/echo", c, counter_random()).unwrap();
+        s.connect(0);
+        let Some(Action::FetchInfo { id, .. }) = s.poll_action() else {
+            panic!()
+        };
+        s.handle_info(10, id, RESUME_INFO);
+        let Some(Action::OpenTransport { url, .. }) = s.poll_action() else {
+            panic!()
+        };
+        assert!(!url.contains("resume"));
     }
 
     // -----------------------------------------------------------------------------------------

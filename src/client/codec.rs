@@ -11,6 +11,7 @@ use js_sys::{Array, JsString};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::protocol::resume::Numbered;
 use crate::protocol::session::Message;
 use crate::protocol::sockjs::{self, Frame};
 use crate::Error;
@@ -21,6 +22,8 @@ extern "C" {
     fn js_encode(messages: &Array) -> JsString;
     #[wasm_bindgen(js_name = encodeOne)]
     fn js_encode_one(message: &JsString) -> JsString;
+    #[wasm_bindgen(js_name = encodeNumbered)]
+    fn js_encode_numbered(ack: f64, seq: f64, messages: &Array) -> JsString;
     #[wasm_bindgen(js_name = decode)]
     fn js_decode(frame: &JsValue) -> JsValue;
 }
@@ -48,14 +51,44 @@ impl Message for JsMessage {
         }
         JsMessage(js_encode(&array))
     }
+
+    fn encode_numbered(ack: u64, seq: u64, batch: &[JsMessage]) -> JsMessage {
+        let array = Array::new();
+        for message in batch {
+            array.push(&message.0);
+        }
+        // Sequences stay far below 2^53 (a message a microsecond for 285 years).
+        JsMessage(js_encode_numbered(ack as f64, seq as f64, &array))
+    }
+
+    fn batch_len(batch: &Array) -> usize {
+        batch.length() as usize
+    }
+
+    fn batch_skip(batch: Array, n: usize) -> Array {
+        if n == 0 {
+            return batch;
+        }
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        batch.slice(n, batch.length())
+    }
 }
 
 /// One received frame (a JS string: WebSocket message data, or text the driver copied out).
 pub(crate) fn decode(frame: &JsValue) -> Result<Frame<Array>, Error> {
     let sorted = js_decode(frame);
     if !sorted.is_null() {
-        return sorted.dyn_into::<Array>().map(Frame::Messages).map_err(|_| {
-            Error::protocol("SockJS message frame is not a JSON array of strings")
+        let array = sorted
+            .dyn_into::<Array>()
+            .map_err(|_| Error::protocol("SockJS message frame is not a JSON array of strings"))?;
+        // A `q` frame's array starts with its acknowledgement (checked in JS).
+        return Ok(match array.get(0).as_f64() {
+            Some(ack) => Frame::Numbered(Numbered {
+                ack: ack as u64,
+                seq: array.get(1).as_f64().map_or(0, |seq| seq as u64),
+                messages: array.slice(2, array.length()),
+            }),
+            None => Frame::Messages(array),
         });
     }
     let text = frame.as_string().unwrap_or_default();
@@ -66,6 +99,7 @@ pub(crate) fn decode(frame: &JsValue) -> Result<Frame<Array>, Error> {
         // Sorted out in JavaScript above; an `a` frame never reaches here.
         Frame::Messages(_) => return Err(Error::protocol("unknown SockJS frame type")),
         Frame::Resumed { token, ack } => Frame::Resumed { token, ack },
+        // Sorted out in JavaScript above.
         Frame::Numbered(_) => return Err(Error::protocol("unknown SockJS frame type")),
     })
 }

@@ -276,7 +276,11 @@ impl Inner {
     }
 
     pub(crate) fn take_unsent(&mut self) -> Vec<JsString> {
-        self.session.take_unsent().into_iter().map(|m| m.0).collect()
+        self.session
+            .take_unsent()
+            .into_iter()
+            .map(|m| m.0)
+            .collect()
     }
 
     /// The state, with `Closing` until the close event has been delivered.
@@ -331,7 +335,7 @@ impl Inner {
     pub(crate) fn poll_room(&mut self, size: usize, waker: &Waker) -> Poll<Result<(), Error>> {
         if self.dead
             || self.session.ready_state() != ReadyState::Connecting
-            && self.session.ready_state() != ReadyState::Open
+                && self.session.ready_state() != ReadyState::Open
         {
             return Poll::Ready(Err(closed()));
         }

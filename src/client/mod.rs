@@ -76,8 +76,8 @@ pub use crate::protocol::backoff::Backoff;
 pub use crate::protocol::ladder::TransportKind;
 pub use crate::protocol::session::{ReadyState, Reconnect};
 
-pub(crate) use driver::{JsEvent, Output, Shared};
 use driver::Settings;
+pub(crate) use driver::{JsEvent, Output, Shared};
 
 /// What a [`Socket`] tells its reader, in order.
 ///
@@ -120,6 +120,18 @@ pub enum SocketEvent {
         /// Backoff retries in a row, 0 for a move after a demotion.
         attempt: u32,
     },
+    /// The lost session could not be resumed (cometkit's resume extension, with a server
+    /// that offers it); the socket goes on with a fresh session. `unconfirmed` are messages
+    /// that were sent but not acknowledged: the server may or may not have them, and they
+    /// are not sent again. See [`session::Event::ResumeFailed`].
+    ResumeFailed {
+        /// 2011 ([`crate::protocol::resume::CODE_RESUME_FAILED`]).
+        code: u16,
+        /// What happened.
+        reason: String,
+        /// Sent, unacknowledged messages, in order.
+        unconfirmed: Vec<String>,
+    },
     /// Something went wrong that the socket is handling; the next events say what follows.
     Error(Error),
     /// The socket closed for good; always the last event.
@@ -160,6 +172,7 @@ pub struct SocketOptions {
     max_queued_messages: usize,
     max_queued_bytes: usize,
     secure_only: Option<crate::security::SecureOnly>,
+    resume: bool,
 }
 
 impl Default for SocketOptions {
@@ -176,6 +189,7 @@ impl Default for SocketOptions {
             max_queued_messages: session::DEFAULT_MAX_QUEUED_MESSAGES,
             max_queued_bytes: session::DEFAULT_MAX_QUEUED_BYTES,
             secure_only: None,
+            resume: true,
         }
     }
 }
@@ -248,6 +262,14 @@ impl SocketOptions {
     pub fn max_queued(mut self, messages: usize, bytes: usize) -> Self {
         self.max_queued_messages = messages;
         self.max_queued_bytes = bytes;
+        self
+    }
+
+    /// Use cometkit's resume extension when the server offers it (default `true`):
+    /// exactly-once delivery across dropped connections, see
+    /// [`crate::protocol::resume`]. Plain SockJS servers never offer it and get plain SockJS.
+    pub fn resume(mut self, yes: bool) -> Self {
+        self.resume = yes;
         self
     }
 
@@ -371,6 +393,13 @@ impl Owner {
         self.0.inner.try_borrow().ok()?.session().transport()
     }
 
+    fn recovered(&self) -> bool {
+        self.0
+            .inner
+            .try_borrow()
+            .is_ok_and(|i| i.session().recovered())
+    }
+
     fn url(&self) -> String {
         self.0
             .inner
@@ -457,7 +486,11 @@ fn random_u32() -> u32 {
 }
 
 /// Validates `options`, resolves `url` and starts a driver whose events go to `output`.
-pub(crate) fn start(url: &str, options: SocketOptions, output: Output) -> Result<Rc<Shared>, Error> {
+pub(crate) fn start(
+    url: &str,
+    options: SocketOptions,
+    output: Output,
+) -> Result<Rc<Shared>, Error> {
     let url = resolve(url)?;
     // Every transport URL derives from this one (ws: from http:), so one check covers them.
     crate::security::check_url(&url, options.secure_only)?;
@@ -475,6 +508,7 @@ pub(crate) fn start(url: &str, options: SocketOptions, output: Output) -> Result
     config.cors_fallback = true;
     config.max_queued_messages = options.max_queued_messages;
     config.max_queued_bytes = options.max_queued_bytes;
+    config.resume = options.resume;
     let session = Session::new(&url, config, Box::new(random_u32))?;
     let settings = Settings {
         with_credentials: options.with_credentials,
@@ -533,6 +567,13 @@ impl Socket {
     /// The transport of the open session, if one is open.
     pub fn transport(&self) -> Option<TransportKind> {
         self.owner.transport()
+    }
+
+    /// Whether the open session took back the one lost before, nothing lost nor repeated
+    /// (resume extension), rather than being the first or a fresh one; as socket.io's
+    /// `recovered`.
+    pub fn recovered(&self) -> bool {
+        self.owner.recovered()
     }
 
     /// The service URL (absolute, trailing slashes removed).
@@ -605,7 +646,8 @@ impl futures_util::Sink<String> for SocketSender {
 
     /// Ready when the queue has room for another message; fails once the socket is closed.
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.owner.poll_with(cx, |inner, waker| inner.poll_room(0, waker))
+        self.owner
+            .poll_with(cx, |inner, waker| inner.poll_room(0, waker))
     }
 
     /// Queues the message ([`Socket::send`]); fails for a message larger than the byte bound.
@@ -615,7 +657,8 @@ impl futures_util::Sink<String> for SocketSender {
 
     /// Ready once every accepted message is confirmed delivered.
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.owner.poll_with(cx, |inner, waker| inner.poll_drained(waker))
+        self.owner
+            .poll_with(cx, |inner, waker| inner.poll_drained(waker))
     }
 
     /// Closes the socket (1000, "Normal closure"); unconfirmed messages stay in
@@ -670,6 +713,15 @@ pub(crate) fn public_event(event: JsEvent) -> Result<SocketEvent, Array> {
             attempt,
         },
         Event::Error(e) => SocketEvent::Error(e),
+        Event::ResumeFailed {
+            code,
+            reason,
+            unconfirmed,
+        } => SocketEvent::ResumeFailed {
+            code,
+            reason,
+            unconfirmed: unconfirmed.into_iter().map(|m| String::from(m.0)).collect(),
+        },
         Event::Close {
             code,
             reason,

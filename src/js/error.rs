@@ -14,4 +14,3 @@ export interface CometkitError extends Error {
   kind: CometkitErrorKind;
 }
 "#;
-

@@ -9,7 +9,6 @@
 //! the snippets that factory; the package's start function calls it.
 
 pub(crate) mod error;
-pub mod security;
 #[cfg(feature = "eventsource")]
 pub mod eventsource;
 #[cfg(feature = "jsonp")]
@@ -17,6 +16,7 @@ pub mod jsonp;
 pub(crate) mod opts;
 #[cfg(feature = "ping")]
 pub mod ping;
+pub mod security;
 #[cfg(feature = "socket")]
 pub mod socket;
 #[cfg(feature = "websocket")]

@@ -22,13 +22,21 @@ fn given(v: &JsValue) -> bool {
 }
 
 pub(crate) fn bad(key: &str, expected: &str) -> Error {
-    Error::invalid(crate::error::concat(&["option `", key, "` must be ", expected]))
+    Error::invalid(crate::error::concat(&[
+        "option `",
+        key,
+        "` must be ",
+        expected,
+    ]))
 }
 
 /// Fails unless `obj` is `undefined`, `null` or an object.
 pub(crate) fn check_object(obj: &JsValue, what: &str) -> Result<(), Error> {
     if given(obj) && !obj.is_object() {
-        return Err(Error::invalid(crate::error::concat(&[what, " must be an object"])));
+        return Err(Error::invalid(crate::error::concat(&[
+            what,
+            " must be an object",
+        ])));
     }
     Ok(())
 }
@@ -74,7 +82,9 @@ pub(crate) fn function(obj: &JsValue, key: &str) -> Result<Option<Function>, Err
     if !given(&v) {
         return Ok(None);
     }
-    v.dyn_into::<Function>().map(Some).map_err(|_| bad(key, "a function"))
+    v.dyn_into::<Function>()
+        .map(Some)
+        .map_err(|_| bad(key, "a function"))
 }
 
 /// A scalar rendered the way JS `String(v)` would for strings, numbers and booleans.
@@ -105,7 +115,12 @@ pub(crate) fn pairs_of(v: &JsValue, key: &str) -> Result<Vec<(String, String)>, 
     if !v.is_object() {
         return Err(bad(key, "an object or an array of [name, value] pairs"));
     }
-    let err = || bad(key, "an object or an array of [name, value] pairs of strings");
+    let err = || {
+        bad(
+            key,
+            "an object or an array of [name, value] pairs of strings",
+        )
+    };
     // Both shapes become one JS array of [name, value] entries, read by a single loop: an
     // iterable through `Array.from` (one import instead of the iterator protocol's five), a
     // plain object through `Object.entries`.

@@ -93,10 +93,17 @@ pub(crate) fn secure_only(obj: &JsValue) -> Result<Option<SecureOnly>, Error> {
         return Ok(None);
     }
     if let Some(on) = v.as_bool() {
-        return Ok(Some(if on { SecureOnly::Always } else { SecureOnly::Off }));
+        return Ok(Some(if on {
+            SecureOnly::Always
+        } else {
+            SecureOnly::Off
+        }));
     }
     if !v.is_object() {
-        return Err(opts::bad("secureOnly", "a boolean or { allowLoopback: boolean }"));
+        return Err(opts::bad(
+            "secureOnly",
+            "a boolean or { allowLoopback: boolean }",
+        ));
     }
     Ok(Some(if opts::boolean(&v, "allowLoopback")? == Some(true) {
         SecureOnly::AllowLoopback

@@ -24,8 +24,8 @@ use crate::client::{
 };
 use crate::js::opts;
 use crate::js::Cores;
-use crate::protocol::session::{self, Event, ReadyState};
 use crate::protocol::ladder;
+use crate::protocol::session::{self, Event, ReadyState};
 use crate::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -73,6 +73,9 @@ export interface SocketOptions {
   maxQueuedBytes?: number;
   /** Refuse an `http:` URL (and so `ws:`) before anything is sent; overrides `setDefaults`. */
   secureOnly?: SecureOnly;
+  /** Use cometkit's resume extension when the server offers it (default true): exactly once
+   * across dropped connections. Plain SockJS servers never offer it. */
+  resume?: boolean;
 }
 
 /** The `transport` event: a session is opening on another transport than before. */
@@ -96,6 +99,16 @@ export interface SocketReconnectingEvent extends Event {
   readonly attempt: number;
 }
 
+/** The `resumefailed` event: the lost session could not be resumed (the server no longer had
+ * it); the socket goes on with a fresh one. `unconfirmed` messages were sent but never
+ * acknowledged: the server may or may not have them, and they are not sent again. */
+export interface SocketResumeFailedEvent extends Event {
+  /** 2011. */
+  readonly code: number;
+  readonly reason: string;
+  readonly unconfirmed: string[];
+}
+
 /** The events of a `Socket`, by name. */
 export interface SocketEventMap {
   open: Event;
@@ -104,6 +117,7 @@ export interface SocketEventMap {
   error: SocketErrorEvent;
   transport: SocketTransportEvent;
   reconnecting: SocketReconnectingEvent;
+  resumefailed: SocketResumeFailedEvent;
   heartbeat: Event;
 }
 
@@ -141,12 +155,16 @@ export class Socket extends EventTarget {
   readonly url: string;
   /** Bytes of messages sent but not yet confirmed delivered. */
   readonly bufferedAmount: number;
+  /** The open session took back the one lost before, nothing lost nor repeated (resume
+   * extension), rather than being the first or a fresh one (as socket.io's `recovered`). */
+  readonly recovered: boolean;
   onopen: ((ev: Event) => unknown) | null;
   onmessage: ((ev: MessageEvent<string>) => unknown) | null;
   onclose: ((ev: CloseEvent) => unknown) | null;
   onerror: ((ev: SocketErrorEvent) => unknown) | null;
   ontransport: ((ev: SocketTransportEvent) => unknown) | null;
   onreconnecting: ((ev: SocketReconnectingEvent) => unknown) | null;
+  onresumefailed: ((ev: SocketResumeFailedEvent) => unknown) | null;
   onheartbeat: ((ev: Event) => unknown) | null;
   /** Queues a message, sent in order once a session is open. Throws (kind "invalid") when the
    * socket is closed, the queue is full, the message alone exceeds `maxQueuedBytes`, or for a
@@ -185,14 +203,7 @@ export class Socket extends EventTarget {
 
 #[wasm_bindgen(module = "/js/socket.js")]
 extern "C" {
-    fn emit(
-        target: &JsValue,
-        kind: u32,
-        a: &JsValue,
-        x: u32,
-        y: u32,
-        z: u32,
-    );
+    fn emit(target: &JsValue, kind: u32, a: &JsValue, x: u32, y: u32, z: u32);
     #[wasm_bindgen(js_name = socketClass)]
     fn socket_class() -> js_sys::Function;
 }
@@ -276,6 +287,9 @@ fn read_options(options: &JsValue) -> Result<SocketOptions, Error> {
     if let Some(ms) = opts::uint(options, "heartbeatTimeout")? {
         o = o.heartbeat_timeout(ms);
     }
+    if let Some(yes) = opts::boolean(options, "resume")? {
+        o = o.resume(yes);
+    }
     if let Some(yes) = opts::boolean(options, "withCredentials")? {
         o = o.with_credentials(yes);
     }
@@ -318,9 +332,7 @@ fn deliver(target: &JsValue, event: JsEvent) {
             0,
         ),
         Event::Error(error) => emit(target, 3, &error.into(), 0, 0, 0),
-        Event::TransportChanged(kind) => {
-            emit(target, 4, &JsValue::from_str(kind.name()), 0, 0, 0)
-        }
+        Event::TransportChanged(kind) => emit(target, 4, &JsValue::from_str(kind.name()), 0, 0, 0),
         Event::Reconnecting {
             code,
             reason,
@@ -335,6 +347,18 @@ fn deliver(target: &JsValue, event: JsEvent) {
             attempt,
         ),
         Event::Heartbeat => emit(target, 6, none, 0, 0, 0),
+        Event::ResumeFailed {
+            code,
+            reason,
+            unconfirmed,
+        } => {
+            let list: Array = unconfirmed
+                .into_iter()
+                .map(|m| JsValue::from(m.0))
+                .collect();
+            let a = Array::of2(&JsValue::from_str(&reason), &list);
+            emit(target, 7, &a, code.into(), 0, 0)
+        }
     }
 }
 
@@ -347,7 +371,12 @@ pub struct SocketCore {
 #[wasm_bindgen]
 impl Cores {
     /// A core for the JS `Socket` `target`; throws (kind "invalid") for a bad URL or option.
-    pub fn socket(&self, url: JsValue, options: JsValue, target: JsValue) -> Result<SocketCore, JsValue> {
+    pub fn socket(
+        &self,
+        url: JsValue,
+        options: JsValue,
+        target: JsValue,
+    ) -> Result<SocketCore, JsValue> {
         let url = match url.as_string() {
             Some(s) => s,
             None => match url.dyn_ref::<web_sys::Url>() {
@@ -439,6 +468,15 @@ impl SocketCore {
         Some(kind.name().to_owned())
     }
 
+    /// Whether the open session took back the one lost before (resume extension).
+    #[wasm_bindgen(getter)]
+    pub fn recovered(&self) -> bool {
+        self.shared
+            .inner
+            .try_borrow()
+            .is_ok_and(|i| i.session().recovered())
+    }
+
     /// The service URL.
     #[wasm_bindgen(getter)]
     pub fn url(&self) -> String {
@@ -461,7 +499,10 @@ impl SocketCore {
     /// Once closed, the messages never confirmed delivered.
     #[wasm_bindgen(js_name = takeUnsent)]
     pub fn take_unsent(&self) -> Array {
-        let unsent = self.shared.with(|inner| inner.take_unsent()).unwrap_or_default();
+        let unsent = self
+            .shared
+            .with(|inner| inner.take_unsent())
+            .unwrap_or_default();
         unsent.iter().collect()
     }
 }

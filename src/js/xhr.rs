@@ -8,11 +8,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{AbortSignal, Blob, FormData, HtmlFormElement, UrlSearchParams};
 
+use crate::error::Headers;
 use crate::js::opts;
 use crate::protocol::headers::is_json_mime;
 use crate::transport::listener::Listener;
 use crate::transport::xhr::{AbortHandle, Body, Progress, Request, Response, ResponseType};
-use crate::error::Headers;
 use crate::Error;
 
 #[wasm_bindgen(typescript_custom_section)]

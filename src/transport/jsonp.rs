@@ -450,7 +450,9 @@ pub(crate) mod polling {
             let slot: Slot = Rc::new(RefCell::new(Some(tx)));
             let callback = {
                 let slot = slot.clone();
-                Closure::<dyn FnMut(JsValue)>::new(move |v: JsValue| settle(&slot, Outcome::Called(v)))
+                Closure::<dyn FnMut(JsValue)>::new(move |v: JsValue| {
+                    settle(&slot, Outcome::Called(v))
+                })
             };
             let onload = {
                 let slot = slot.clone();
@@ -537,9 +539,11 @@ pub(crate) mod polling {
 
     /// POSTs `body` as text/plain without CORS; `Ok` once the request went through.
     pub(crate) async fn post_no_cors(url: &str, body: &str) -> Result<(), Error> {
-        let window = web_sys::window().ok_or_else(|| Error::invalid("jsonp_send needs a window"))?;
+        let window =
+            web_sys::window().ok_or_else(|| Error::invalid("jsonp_send needs a window"))?;
         let abort = Abort(
-            AbortController::new().map_err(|_| Error::invalid("AbortController is not available"))?,
+            AbortController::new()
+                .map_err(|_| Error::invalid("AbortController is not available"))?,
         );
         let init = RequestInit::new();
         init.set_method("POST");

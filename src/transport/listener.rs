@@ -24,7 +24,11 @@ impl Listener {
         let closure = Closure::<dyn FnMut(Event)>::new(f);
         // addEventListener only throws for a non-callable listener, which a Closure never is.
         let _ = target.add_event_listener_with_callback(&name, closure.as_ref().unchecked_ref());
-        Listener { target: target.clone(), name, closure }
+        Listener {
+            target: target.clone(),
+            name,
+            closure,
+        }
     }
 }
 

@@ -1,5 +1,11 @@
 //! One module per browser primitive. Each owns its browser objects and releases them on drop.
 
+#[cfg(feature = "_xdr")]
+pub mod cors;
+#[cfg(feature = "_eventsource")]
+pub mod eventsource;
+#[cfg(feature = "_jsonp")]
+pub mod jsonp;
 #[cfg(any(
     feature = "_eventsource",
     feature = "_websocket",
@@ -7,19 +13,13 @@
 ))]
 pub(crate) mod listener;
 pub(crate) mod page;
-#[cfg(feature = "_xhr")]
-pub mod xhr;
-#[cfg(feature = "_jsonp")]
-pub mod jsonp;
 #[cfg(feature = "_ping")]
 pub mod ping;
-#[cfg(feature = "_websocket")]
-pub mod websocket;
 #[cfg(any(feature = "_jsonp", feature = "_ping"))]
 pub(crate) mod random;
+#[cfg(feature = "_websocket")]
+pub mod websocket;
 #[cfg(feature = "_xdr")]
 pub mod xdr;
-#[cfg(feature = "_xdr")]
-pub mod cors;
-#[cfg(feature = "_eventsource")]
-pub mod eventsource;
+#[cfg(feature = "_xhr")]
+pub mod xhr;

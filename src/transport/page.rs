@@ -8,7 +8,6 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use web_sys::Url;
 
-
 #[wasm_bindgen]
 extern "C" {
     /// `performance.now()`, called directly (windows and workers both have it).
@@ -97,13 +96,21 @@ pub(crate) fn resolve_url(url: &str, what: &str) -> Result<Url, crate::Error> {
 }
 
 /// [`resolve_url`], accepting only `http:` and `https:` URLs.
-#[cfg(any(feature = "_jsonp", feature = "_ping", feature = "_eventsource", feature = "_xdr"))]
+#[cfg(any(
+    feature = "_jsonp",
+    feature = "_ping",
+    feature = "_eventsource",
+    feature = "_xdr"
+))]
 pub(crate) fn resolve_http_url(url: &str, what: &str) -> Result<Url, crate::Error> {
     use crate::{error::concat, Error};
     let parsed = resolve_url(url, what)?;
     match parsed.protocol().as_str() {
         "http:" | "https:" => Ok(parsed),
-        _ => Err(Error::invalid(concat(&[what, " URL must be http: or https:"]))),
+        _ => Err(Error::invalid(concat(&[
+            what,
+            " URL must be http: or https:",
+        ]))),
     }
 }
 
@@ -138,7 +145,9 @@ pub(crate) fn meta_content(name: &str) -> Option<String> {
     let document: web_sys::Document = document()?.dyn_into().ok()?;
     let found = document.get_elements_by_name(name);
     for i in 0..found.length() {
-        let Some(element) = found.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+        let Some(element) = found
+            .item(i)
+            .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
         else {
             continue;
         };

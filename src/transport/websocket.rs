@@ -201,7 +201,6 @@ fn listen(target: &EventTarget, kind: Kind, on: OnRaw) -> Listener {
     Listener::new(target, name, move |e: Event| forward(&on, kind, &e))
 }
 
-
 /// Resolves `url` against the page and maps it to a `ws:`/`wss:` URL.
 pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
     let parsed = crate::transport::page::resolve_url(url, "WebSocket")?;
@@ -626,7 +625,9 @@ impl futures_util::Sink<Message> for WsSender {
                 Poll::Pending
             }
             ReadyState::Open => Poll::Ready(Ok(())),
-            _ => Poll::Ready(Err(Error::invalid("WebSocket is not open (closing or closed)"))),
+            _ => Poll::Ready(Err(Error::invalid(
+                "WebSocket is not open (closing or closed)",
+            ))),
         }
     }
 

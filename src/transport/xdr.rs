@@ -35,11 +35,11 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::error::HttpResponse;
 use crate::protocol::headers::Headers;
 use crate::security::{self, SecureOnly};
-use crate::transport::xhr::{Body, Request, Response};
 use crate::transport::page;
-use crate::error::HttpResponse;
+use crate::transport::xhr::{Body, Request, Response};
 use crate::Error;
 
 #[wasm_bindgen]

@@ -38,11 +38,11 @@ use web_sys::{
     XmlHttpRequestResponseType, XmlHttpRequestUpload,
 };
 
+use crate::error::HttpResponse;
 use crate::protocol::form::{self, ControlTag, FormControl};
 pub use crate::protocol::headers::Headers;
 use crate::protocol::{headers, url};
 use crate::security::{self, SecureOnly, Xsrf, XsrfChoice};
-use crate::error::HttpResponse;
 use crate::Error;
 
 const NETWORK_ERROR: &str = "request failed: network error or CORS rejection";
@@ -437,7 +437,10 @@ impl Request {
         validate_url(&target)?;
         security::check_url(&target, self.secure_only)?;
         let xsrf = self.xsrf.header_for(&target)?.filter(|(name, _)| {
-            !self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+            !self
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
         });
 
         let xhr =
