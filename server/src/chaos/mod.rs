@@ -7,13 +7,14 @@
 //! concurrent tests do not disturb each other. [`routes`] serves, for every key:
 //!
 //! - `/chaos/<key>/echo`: a SockJS echo endpoint (as `/sockjs/echo`), behind the faults;
-//! - `GET|POST /chaos/<key>/set?ws=ok|block|kill&stream=ok|buffer|cut&cors=on|off&kill_after=MS&response_limit=BYTES`:
+//! - `GET|POST /chaos/<key>/set?ws=ok|block|kill&stream=ok|buffer|cut&poll=ok|cut&cut_every=N&cors=on|off&kill_after=MS&response_limit=BYTES`:
 //!   changes the parameters given (all are checked first: anything invalid or unknown is a
 //!   400 and changes nothing), answers the state;
 //! - `GET /chaos/<key>/state`: the state as JSON: `{"key", "ws", "stream", "cors",
-//!   "kill_after", "response_limit", "restarts", "sessions", "websockets", "killed"}`
-//!   (`sessions`: HTTP sessions of the endpoint; `websockets`: WebSockets open now;
-//!   `killed`: WebSockets killed so far);
+//!   "kill_after", "response_limit", "poll", "cut_every", "restarts", "sessions", "websockets",
+//!   "killed", "polls_cut"}` (`sessions`: HTTP sessions of the endpoint; `websockets`:
+//!   WebSockets open now; `killed`: WebSockets killed so far; `polls_cut`: answers broken off
+//!   by `poll=cut` so far);
 //! - `GET /chaos/<key>/received`: `{"messages": [...], "dropped": n}`, the messages the
 //!   key's echo received, in arrival order, across restarts (the oldest beyond 4096 messages
 //!   or 256 KiB are dropped and counted), so a test can check that nothing sent was lost;
@@ -38,6 +39,11 @@
 //!   sees its receiving request cut and answers the session's next receiver with
 //!   `c[1002,"Connection interrupted"]` (what a native EventSource meets when it reconnects by
 //!   itself), as on a flaky network.
+//! - `poll=cut`: one in every `cut_every` (default 4) answers to polls (`xhr`, `jsonp`) and
+//!   sends (`xhr_send`, `jsonp_send`) is broken off after the server handled it: the server
+//!   took the frames it carried, or received the messages posted, but the client sees a
+//!   network error, as when a connection drops while the answer is on its way. Plain SockJS
+//!   loses those frames and sends the messages again; the resume extension loses nothing.
 //! - `cors=off`: every `Access-Control-*` header is stripped from the endpoint's answers,
 //!   preflights included, so cross-origin XHR and EventSource fail while `<script>` JSONP and
 //!   no-CORS posts still work (the endpoint's answers always carry
@@ -103,6 +109,13 @@ enum WsMode {
     Kill,
 }
 
+/// What happens to polls and sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PollMode {
+    Ok,
+    Cut,
+}
+
 /// What happens to streaming responses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StreamMode {
@@ -116,6 +129,8 @@ enum StreamMode {
 struct Faults {
     ws: WsMode,
     stream: StreamMode,
+    poll: PollMode,
+    cut_every: u64,
     cors: bool,
     kill_after: Duration,
     response_limit: usize,
@@ -126,6 +141,8 @@ impl Faults {
         Faults {
             ws: WsMode::Ok,
             stream: StreamMode::Ok,
+            poll: PollMode::Ok,
+            cut_every: 4,
             cors: true,
             kill_after: Duration::from_millis(200),
             response_limit,
@@ -153,6 +170,17 @@ impl Faults {
                         _ => return bad(),
                     }
                 }
+                "poll" => {
+                    self.poll = match value.as_str() {
+                        "ok" => PollMode::Ok,
+                        "cut" => PollMode::Cut,
+                        _ => return bad(),
+                    }
+                }
+                "cut_every" => match value.parse::<u64>() {
+                    Ok(n) if (1..=1000).contains(&n) => self.cut_every = n,
+                    _ => return bad(),
+                },
                 "cors" => {
                     self.cors = match value.as_str() {
                         "on" => true,
@@ -250,6 +278,9 @@ struct KeyState {
     restarts: AtomicU64,
     websockets: AtomicUsize,
     killed: AtomicU64,
+    /// Polls and sends answered (counted for `poll=cut`), and how many were broken off.
+    polls: AtomicU64,
+    polls_cut: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -292,12 +323,15 @@ impl KeyState {
                 StreamMode::Cut => "cut",
             },
             "cors": if f.cors { "on" } else { "off" },
+            "poll": match f.poll { PollMode::Ok => "ok", PollMode::Cut => "cut" },
+            "cut_every": f.cut_every,
             "kill_after": u64::try_from(f.kill_after.as_millis()).unwrap_or(u64::MAX),
             "response_limit": f.response_limit,
             "restarts": self.restarts.load(Ordering::Relaxed),
             "sessions": sessions,
             "websockets": self.websockets.load(Ordering::Relaxed),
             "killed": self.killed.load(Ordering::Relaxed),
+            "polls_cut": self.polls_cut.load(Ordering::Relaxed),
         })
     }
 }
@@ -352,6 +386,8 @@ impl Keys {
             restarts: AtomicU64::new(0),
             websockets: AtomicUsize::new(0),
             killed: AtomicU64::new(0),
+            polls: AtomicU64::new(0),
+            polls_cut: AtomicU64::new(0),
         });
         lru.keys.insert(name.to_owned(), (tick, key.clone()));
         drop(lru);
@@ -539,6 +575,8 @@ enum Kind {
     Info,
     WebSocket,
     Streaming,
+    /// A poll or a send (`xhr`, `jsonp`, `xhr_send`, `jsonp_send`).
+    Polling,
     Other,
 }
 
@@ -555,6 +593,7 @@ fn kind(rest: &str) -> Kind {
         (Some(_), Some(_), Some(transport), None) => match transport {
             "websocket" => Kind::WebSocket,
             "xhr_streaming" | "eventsource" | "htmlfile" => Kind::Streaming,
+            "xhr" | "jsonp" | "xhr_send" | "jsonp_send" => Kind::Polling,
             _ => Kind::Other,
         },
         _ => Kind::Other,
@@ -653,6 +692,17 @@ async fn endpoint(
         return res;
     }
     let ok = res.status() == StatusCode::OK && method != Method::OPTIONS;
+    let answered = res.status().is_success() && method != Method::OPTIONS;
+    if answered && kind == Kind::Polling && faults.poll == PollMode::Cut {
+        let n = key.polls.fetch_add(1, Ordering::Relaxed) + 1;
+        if n % faults.cut_every == 0 {
+            key.polls_cut.fetch_add(1, Ordering::Relaxed);
+            // The server handled the request; its answer never arrives. (Drained first, so a
+            // poll's frames are taken from the session as they would be on the wire.)
+            let _ = axum::body::to_bytes(res.into_body(), MAX_RESPONSE_LIMIT).await;
+            return body::broken();
+        }
+    }
     if ok && kind == Kind::Info && faults.ws == WsMode::Block {
         res = without_websocket(res).await;
     }
@@ -703,12 +753,15 @@ mod tests {
                 ("stream", "buffer"),
                 ("cors", "off"),
                 ("response_limit", "4096"),
+                ("poll", "cut"),
+                ("cut_every", "3"),
             ]))
             .unwrap_or(f);
         assert_eq!(g.ws, WsMode::Kill);
         assert_eq!(g.kill_after, Duration::from_millis(50));
         assert!(g.stream == StreamMode::Buffer && !g.cors);
         assert_eq!(g.response_limit, 4096);
+        assert!(g.poll == PollMode::Cut && g.cut_every == 3);
         assert_eq!(f.apply(&[]), Ok(f));
         for bad in [
             ("ws", "nope"),
@@ -717,6 +770,8 @@ mod tests {
             ("kill_after", "-1"),
             ("kill_after", "600001"),
             ("response_limit", "0"),
+            ("poll", "drop"),
+            ("cut_every", "0"),
             ("wss", "ok"),
         ] {
             assert!(f.apply(&q(&[("ws", "block"), bad])).is_err(), "{bad:?}");
@@ -753,7 +808,9 @@ mod tests {
         assert_eq!(kind("/0/a/xhr_streaming"), Kind::Streaming);
         assert_eq!(kind("/0/a/eventsource"), Kind::Streaming);
         assert_eq!(kind("/0/a/htmlfile"), Kind::Streaming);
-        assert_eq!(kind("/0/a/xhr"), Kind::Other);
+        assert_eq!(kind("/0/a/xhr"), Kind::Polling);
+        assert_eq!(kind("/0/a/jsonp_send"), Kind::Polling);
+        assert_eq!(kind("/0/a/xhr_sendx"), Kind::Other);
         assert_eq!(kind("/a/websocket"), Kind::Other);
         assert_eq!(kind(""), Kind::Other);
     }
