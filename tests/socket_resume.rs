@@ -1,0 +1,195 @@
+#![cfg(all(target_arch = "wasm32", feature = "socket", feature = "js"))]
+//! Exactly once across real cuts: a `Socket` echoes 10,000 numbered messages through the
+//! fixture server's fault-injecting endpoint (`/chaos/<key>/echo`, which offers the resume
+//! extension) while the network cuts its connections at least 100 times, on websocket
+//! (`ws=kill`: a proxy cuts every WebSocket), xhr-streaming and eventsource (`stream=cut`:
+//! every streaming response is broken off), xhr-polling and jsonp-polling (`poll=cut`: one
+//! in three poll and send answers is lost after the server handled it). The echoes must come
+//! back exactly once each, in order: an echo missing means a message was lost one way or the
+//! other, an echo twice means one was delivered twice. Every reconnection must resume the
+//! session (a `ResumeFailed` event fails the test). The counts are logged to the console.
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+mod common;
+
+use cometkit::client::{Backoff, Reconnect, Socket, SocketEvent, SocketOptions, TransportKind};
+use futures_util::future::{select, Either};
+use gloo_timers::future::TimeoutFuture;
+use js_sys::Reflect;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+#[wasm_bindgen(inline_js = r#"
+export async function control(url, method) {
+  const r = await fetch(url, { method: method, cache: "no-store" });
+  if (!r.ok) throw new Error("chaos control " + url + " answered " + r.status);
+  return r.json();
+}
+export function now_ms() { return performance.now(); }
+"#)]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    async fn control(url: &str, method: &str) -> Result<JsValue, JsValue>;
+    fn now_ms() -> f64;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console, js_name = log)]
+    fn console_log(line: &str);
+}
+
+const MESSAGES: usize = 10_000;
+const CUTS: usize = 100;
+/// Bound on the whole run of one transport.
+const RUN_MS: f64 = 120_000.0;
+
+async fn chaos(key: &str, what: &str) -> JsValue {
+    let method = if what == "state" { "GET" } else { "POST" };
+    match control(&common::url(&format!("/chaos/{key}/{what}")), method).await {
+        Ok(v) => v,
+        Err(e) => panic!("chaos {what}: {e:?}"),
+    }
+}
+
+async fn next_within(socket: &mut Socket, ms: u32) -> Option<SocketEvent> {
+    let next = Box::pin(socket.next());
+    match select(next, TimeoutFuture::new(ms)).await {
+        Either::Left((Some(event), _)) => Some(event),
+        Either::Left((None, _)) => panic!("the socket's events ended without a close event"),
+        Either::Right(_) => None,
+    }
+}
+
+#[derive(Default)]
+struct Run {
+    sent: usize,
+    echoes: Vec<String>,
+    cuts: usize,
+    opens: usize,
+}
+
+/// Echoes [`MESSAGES`] through `faults` on `kind`, sending no faster than the cuts come (at
+/// most `MESSAGES / CUTS` messages per cut), so every cut meets messages in flight both ways.
+async fn echo_through_cuts(kind: TransportKind, faults: &str) {
+    let key = common::unique_key("resume-cut");
+    chaos(&key, faults).await;
+    let url = common::url(&format!("/chaos/{key}/echo"));
+    let options = SocketOptions::new()
+        .transports(&[kind])
+        .reconnect(Some(Reconnect {
+            backoff: Backoff::constant(10),
+            max_attempts: Some(1_000),
+        }));
+    let mut socket = Socket::connect(&url, options).expect("connect");
+    let started = now_ms();
+    let mut run = Run::default();
+    let mut healed = false;
+    while run.echoes.len() < MESSAGES {
+        assert!(
+            now_ms() - started < RUN_MS,
+            "{kind:?}: timed out with {} of {MESSAGES} echoes, {} cuts",
+            run.echoes.len(),
+            run.cuts
+        );
+        let allowed = ((run.cuts + 1) * (MESSAGES / CUTS)).min(MESSAGES);
+        while run.sent < allowed && socket.send(&format!("m{}", run.sent)).is_ok() {
+            run.sent += 1;
+        }
+        if !healed && run.cuts >= CUTS && run.sent == MESSAGES {
+            // The network heals once the cuts are done and every message is out.
+            chaos(&key, "set?ws=ok&stream=ok&poll=ok").await;
+            healed = true;
+        }
+        match next_within(&mut socket, 250).await {
+            Some(SocketEvent::Message(m)) => run.echoes.push(m),
+            Some(SocketEvent::Reconnecting { .. }) => run.cuts += 1,
+            Some(SocketEvent::Open) => run.opens += 1,
+            Some(SocketEvent::ResumeFailed {
+                reason,
+                unconfirmed,
+                ..
+            }) => panic!(
+                "{kind:?}: the session could not be resumed ({reason}), {} unconfirmed",
+                unconfirmed.len()
+            ),
+            Some(SocketEvent::Close { code, reason, .. }) => {
+                panic!("{kind:?}: the socket closed: {code} {reason}")
+            }
+            _ => {}
+        }
+    }
+    let state = chaos(&key, "state").await;
+    let field = |name: &str| {
+        Reflect::get(&state, &JsValue::from_str(name))
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0)
+    };
+    let mut lost = 0;
+    let mut duplicated = 0;
+    let mut out_of_order = 0;
+    let mut seen = vec![0u32; MESSAGES];
+    let mut last = None;
+    for echo in &run.echoes {
+        let Some(i) = echo.strip_prefix('m').and_then(|n| n.parse::<usize>().ok()) else {
+            panic!("{kind:?}: unexpected echo {echo:?}");
+        };
+        seen[i] += 1;
+        if last.is_some_and(|l| i <= l) {
+            out_of_order += 1;
+        }
+        last = Some(i);
+    }
+    for n in &seen {
+        match n {
+            0 => lost += 1,
+            1 => {}
+            _ => duplicated += n - 1,
+        }
+    }
+    console_log(&format!(
+        "resume cut test: {kind:?}: {} messages each way, {} cuts seen by the client \
+         (server: {} websockets killed, {} poll/send answers cut), {} opens, 0 resume \
+         failures, {lost} lost, {duplicated} duplicated, {out_of_order} out of order, {:.1} s",
+        MESSAGES,
+        run.cuts,
+        field("killed"),
+        field("polls_cut"),
+        run.opens,
+        (now_ms() - started) / 1000.0
+    ));
+    assert_eq!(
+        (lost, duplicated, out_of_order),
+        (0, 0, 0),
+        "{kind:?}: lost, duplicated, out of order"
+    );
+    assert!(run.cuts >= CUTS, "{kind:?}: only {} cuts", run.cuts);
+    socket.close(1000, "done").expect("close");
+}
+
+#[wasm_bindgen_test]
+async fn websocket_cut_100_times_loses_and_repeats_nothing() {
+    echo_through_cuts(TransportKind::WebSocket, "set?ws=kill&kill_after=100").await;
+}
+
+#[wasm_bindgen_test]
+async fn xhr_streaming_cut_100_times_loses_and_repeats_nothing() {
+    echo_through_cuts(TransportKind::XhrStreaming, "set?stream=cut&kill_after=100").await;
+}
+
+#[wasm_bindgen_test]
+async fn eventsource_cut_100_times_loses_and_repeats_nothing() {
+    echo_through_cuts(TransportKind::EventSource, "set?stream=cut&kill_after=100").await;
+}
+
+#[wasm_bindgen_test]
+async fn xhr_polling_cut_100_times_loses_and_repeats_nothing() {
+    echo_through_cuts(TransportKind::XhrPolling, "set?poll=cut&cut_every=3").await;
+}
+
+#[wasm_bindgen_test]
+async fn jsonp_polling_cut_100_times_loses_and_repeats_nothing() {
+    echo_through_cuts(TransportKind::JsonpPolling, "set?poll=cut&cut_every=3").await;
+}
