@@ -279,6 +279,7 @@ pub(crate) fn push_u64(out: &mut String, n: u64) {
 /// everything up to `upto`: `Ok(skip)` (drop the first `skip`, deliver the rest; `skip ==
 /// count` means all are duplicates), or `Err(())` when they start after `upto + 1` (a gap:
 /// something in between was lost, which the extension never allows).
+#[allow(clippy::result_unit_err)] // the one failure needs no description
 pub fn fresh_part(upto: u64, seq: u64, count: usize) -> Result<usize, ()> {
     if count == 0 {
         return Ok(0);
