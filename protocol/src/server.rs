@@ -427,7 +427,7 @@ impl ServerSession {
 
     /// A client payload: an `xhr_send` body, a `jsonp_send` `d` field, or one WebSocket
     /// message (`websocket`: a plain session then also takes one JSON string, and an empty
-    /// message). Returns the messages the application has not had yet, in order; on a
+    /// message; a raw WebSocket session takes any text as one message). Returns the messages the application has not had yet, in order; on a
     /// resumable session the payload's acknowledgement frees what it covers, and messages
     /// already received (the client sent them again) are dropped.
     ///
@@ -441,6 +441,13 @@ impl ServerSession {
         payload: &str,
         websocket: bool,
     ) -> Result<Vec<String>, Refused> {
+        if !self.config.framed {
+            // A raw WebSocket message is one application message, whatever it holds.
+            if self.ready != Ready::Open {
+                return Err(Refused::NotOpen);
+            }
+            return Ok(vec![payload.to_owned()]);
+        }
         if self.resume.is_none() {
             let messages = if websocket {
                 sockjs::decode_ws_message(payload)
@@ -743,6 +750,10 @@ mod tests {
         let mut raw = ServerSession::new(0, Config::websocket(false), None);
         let rx = raw.attach(0, None).unwrap();
         assert_eq!(raw.pull(0, rx), Pull::Wait);
+        assert_eq!(
+            raw.receive(0, "not [json", true),
+            Ok(vec!["not [json".into()])
+        );
         raw.send("m1".into()).unwrap();
         raw.send("m2".into()).unwrap();
         assert_eq!(raw.pull(0, rx), Pull::Raw(vec!["m1".into(), "m2".into()]));
