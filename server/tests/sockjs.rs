@@ -1454,7 +1454,9 @@ async fn aborted_poll_interrupts_the_session() {
     // The interrupted session takes no more messages, and says so: a 204 here would let the
     // client count them delivered while the application never sees them.
     assert_eq!(
-        post(addr, &format!("{url}/xhr_send"), r#"["late"]"#).await.status,
+        post(addr, &format!("{url}/xhr_send"), r#"["late"]"#)
+            .await
+            .status,
         404
     );
 }

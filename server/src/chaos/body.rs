@@ -64,7 +64,11 @@ pub(super) fn cuttable(body: Body, cut: watch::Receiver<bool>) -> Body {
 
 /// `body`, failing `after` it starts (or at a restart before that), as a network that drops
 /// long-lived connections does.
-pub(super) fn cut_after(body: Body, cut: watch::Receiver<bool>, after: std::time::Duration) -> Body {
+pub(super) fn cut_after(
+    body: Body,
+    cut: watch::Receiver<bool>,
+    after: std::time::Duration,
+) -> Body {
     let cut = async move {
         tokio::select! {
             () = cut_off(cut) => {}
@@ -122,8 +126,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn cut_after_fails_the_body_in_time() {
         let (_tx, rx) = watch::channel(false);
-        let endless = Body::from_stream(futures_util::stream::pending::<Result<Bytes, io::Error>>());
-        let mut body = cut_after(endless, rx, std::time::Duration::from_millis(300)).into_data_stream();
+        let endless =
+            Body::from_stream(futures_util::stream::pending::<Result<Bytes, io::Error>>());
+        let mut body =
+            cut_after(endless, rx, std::time::Duration::from_millis(300)).into_data_stream();
         let started = tokio::time::Instant::now();
         assert!(matches!(body.next().await, Some(Err(_))));
         assert_eq!(started.elapsed(), std::time::Duration::from_millis(300));
