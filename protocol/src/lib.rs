@@ -33,6 +33,7 @@ pub mod jsonp;
 pub mod ladder;
 pub mod resume;
 pub mod security;
+pub mod server;
 pub mod session;
 pub mod sockjs;
 pub mod sse;

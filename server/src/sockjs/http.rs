@@ -12,6 +12,8 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 
 use cometkit_protocol::form::form_field;
+use cometkit_protocol::resume;
+use cometkit_protocol::server::Refused;
 use cometkit_protocol::sockjs::{decode_payload, PayloadError};
 
 use super::receiver::{self, Kind};
@@ -224,6 +226,10 @@ struct Fail(StatusCode, &'static str);
 
 impl Fail {
     const NOT_FOUND: Fail = Fail(StatusCode::NOT_FOUND, "404 Error: Page not found\n");
+    const BAD_RESUME: Fail = Fail(
+        StatusCode::BAD_REQUEST,
+        "Malformed resume parameters: expected resume=new or resume=<token>&ack=<n>\n",
+    );
 
     fn into_response(self) -> Response {
         text(self.0, self.1)
@@ -345,13 +351,16 @@ fn content_type(req: &HeaderMap) -> String {
 }
 
 fn info(shared: &Shared) -> Response {
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "websocket": shared.options.websocket,
         "cookie_needed": shared.options.cookie_needed,
         "origins": ["*:*"],
         "entropy": random_u64() as u32,
-    })
-    .to_string();
+    });
+    if shared.options.resume {
+        body["resume"] = resume::VERSION.into();
+    }
+    let body = body.to_string();
     let mut res = response(
         StatusCode::OK,
         Some("application/json; charset=UTF-8"),
@@ -377,17 +386,43 @@ fn iframe(shared: &Shared, req: &HeaderMap) -> Response {
     res
 }
 
+/// What a receiving request's query asks of the resume extension (nothing when the endpoint
+/// does not offer it); a malformed request is refused.
+fn resume_request(shared: &Shared, query: &str) -> Result<Option<resume::Request>, Fail> {
+    if !shared.options.resume {
+        return Ok(None);
+    }
+    resume::parse_query(query)
+        .transpose()
+        .map_err(|_| Fail::BAD_RESUME)
+}
+
 async fn websocket(shared: Arc<Shared>, req: Request, framed: bool) -> Response {
+    let resume = if framed {
+        match resume_request(&shared, req.uri().query().unwrap_or("")) {
+            Ok(resume) => resume,
+            Err(fail) => return fail.into_response(),
+        }
+    } else {
+        None
+    };
     let (mut parts, _body) = req.into_parts();
     match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
-        Ok(upgrade) => upgrade.on_upgrade(move |socket| websocket::serve(socket, shared, framed)),
+        Ok(upgrade) => {
+            upgrade.on_upgrade(move |socket| websocket::serve(socket, shared, framed, resume))
+        }
         Err(_) => text(StatusCode::BAD_REQUEST, "Not a valid websocket request"),
     }
 }
 
-/// A receiving request: attaches to (or opens) the session and streams its frames.
-fn receive(shared: &Shared, session: &str, kind: Kind) -> Response {
-    let (core, registered) = shared.register(session, kind.protocol());
+/// A receiving request: attaches to (or opens, or takes back) the session and streams its
+/// frames.
+fn receive(shared: &Shared, session: &str, kind: Kind, query: &str) -> Response {
+    let resume = match resume_request(shared, query) {
+        Ok(resume) => resume,
+        Err(fail) => return fail.into_response(),
+    };
+    let (core, registered) = shared.register(session, kind.protocol(), resume);
     let content_type = kind.content_type();
     let jsonp = matches!(kind, Kind::Jsonp(_));
     let body = receiver::body(
@@ -407,15 +442,29 @@ fn receive(shared: &Shared, session: &str, kind: Kind) -> Response {
 /// `xhr_send` and `jsonp_send`: messages from the client to the session. A session that is
 /// no longer open (interrupted after its receiving request was cut, or closing) answers 404
 /// as an unknown one does, so the client sends the messages again on its next session rather
-/// than counting them delivered (sockjs-node answers 204 and drops them).
+/// than counting them delivered (sockjs-node answers 204 and drops them). A resumable
+/// session takes numbered payloads, and drops the messages it has already.
 fn deliver(shared: &Shared, session: &str, payload: &str) -> Result<(), Fail> {
-    let messages = decode_payload(payload).map_err(payload_error)?;
-    let core = shared.find(session).ok_or(Fail::NOT_FOUND)?;
-    if core.deliver(messages) {
-        Ok(())
-    } else {
-        Err(Fail::NOT_FOUND)
-    }
+    let Some(core) = shared.find(session) else {
+        // A payload no session could take is refused as such, as before sessions had kinds.
+        return match decode_payload(payload) {
+            Err(e) if resume::decode_payload(payload).is_err() => Err(payload_error(e)),
+            _ => Err(Fail::NOT_FOUND),
+        };
+    };
+    core.deliver(payload, false)
+        .map_err(|refused| match refused {
+            Refused::Payload(e) => payload_error(e),
+            Refused::Gap => Fail(
+                StatusCode::BAD_REQUEST,
+                "Resume: messages missing before this payload.\n",
+            ),
+            Refused::BadAck => Fail(
+                StatusCode::BAD_REQUEST,
+                "Resume: acknowledgement of messages never sent.\n",
+            ),
+            _ => Fail::NOT_FOUND,
+        })
 }
 
 async fn transport(
@@ -426,15 +475,15 @@ async fn transport(
 ) -> Response {
     let query = req.uri().query().unwrap_or("").to_owned();
     match transport {
-        Transport::Xhr => receive(&shared, session, Kind::XhrPolling),
-        Transport::XhrStreaming => receive(&shared, session, Kind::XhrStreaming),
-        Transport::EventSource => receive(&shared, session, Kind::EventSource),
+        Transport::Xhr => receive(&shared, session, Kind::XhrPolling, &query),
+        Transport::XhrStreaming => receive(&shared, session, Kind::XhrStreaming, &query),
+        Transport::EventSource => receive(&shared, session, Kind::EventSource, &query),
         Transport::HtmlFile => match callback(&query) {
-            Ok(cb) => receive(&shared, session, Kind::HtmlFile(cb)),
+            Ok(cb) => receive(&shared, session, Kind::HtmlFile(cb), &query),
             Err(fail) => fail.into_response(),
         },
         Transport::Jsonp => match callback(&query) {
-            Ok(cb) => receive(&shared, session, Kind::Jsonp(cb)),
+            Ok(cb) => receive(&shared, session, Kind::Jsonp(cb), &query),
             Err(fail) => fail.into_response(),
         },
         Transport::XhrSend => {

@@ -25,6 +25,18 @@
 //! own CORS headers (the request's `Origin` echoed with credentials allowed, or `*` without an
 //! Origin), so do not mount a SockJS router under another CORS layer.
 //!
+//! The endpoint also offers cometkit's resume extension
+//! ([`cometkit_protocol::resume`]; `"resume":1` in `/info`, [`Options::resume`]): a client that
+//! asks for it (`resume=new` in its receiving URL's query) gets a *resumable* session, which a
+//! cut connection does not end. The session keeps every message until the client acknowledges
+//! it, waits [`Options::resume_grace`] for the client to come back on a new connection of any
+//! transport (`resume=<token>&ack=<n>`), sends it again what it missed, and drops what the
+//! client sends twice: the application sees one continuous [`Session`], and every message in
+//! both directions is delivered exactly once. What a session may buffer is bounded per session
+//! and per endpoint; a session that would exceed a bound is closed with
+//! `c[2011,"Resume buffer overflow"]`. Plain SockJS clients are served as if the extension
+//! did not exist.
+//!
 //! Departures from sockjs-node, all allowed by the protocol: a receiving request cut off by the
 //! network closes the session with `c[1002,"Connection interrupted"]` (served to the next
 //! requests until it times out) instead of forgetting it; WebSocket heartbeats are `h` frames
@@ -34,11 +46,13 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use tokio::sync::mpsc;
+use cometkit_protocol::resume;
+use cometkit_protocol::server::{AttachError, Config, ReceiverId, ResumeConfig};
+use tokio::sync::{mpsc, Notify};
 
 mod http;
 mod receiver;
@@ -47,7 +61,7 @@ mod websocket;
 
 pub mod demo;
 
-use session::{lock, Register, Registry, SessionCore};
+use session::{lock, SessionCore, Sessions};
 
 /// How a [`SockJs`] endpoint behaves. Build with struct update syntax:
 /// `Options { response_limit: 4096, ..Options::default() }`.
@@ -71,6 +85,36 @@ pub struct Options {
     pub sockjs_url: String,
     /// Largest request body `xhr_send`/`jsonp_send` accept (413 beyond). Default 1 MiB.
     pub max_payload: usize,
+    /// Offer cometkit's resume extension (`"resume":1` in `/info`). Default `true`; when
+    /// `false`, `resume` query parameters are ignored and every session is a plain one.
+    pub resume: bool,
+    /// How long a resumable session waits for its client to come back after its last
+    /// connection ended. Default 30 s.
+    pub resume_grace: Duration,
+    /// Most messages a resumable session keeps unacknowledged. Default 1024.
+    pub resume_max_messages: usize,
+    /// Most bytes of messages a resumable session keeps unacknowledged. Default 1 MiB.
+    pub resume_max_bytes: usize,
+    /// Most bytes of unacknowledged messages all resumable sessions of the endpoint keep
+    /// together. A send that would exceed it closes its session as an overflow does. Default
+    /// 64 MiB.
+    pub resume_max_total_bytes: usize,
+    /// How long the acknowledgement of client messages may wait for a data frame to carry
+    /// it before it is sent alone. Default 50 ms.
+    pub resume_ack_delay: Duration,
+}
+
+impl Options {
+    /// The machine configuration of an HTTP session (resumable ones use the resume fields).
+    fn session_config(&self) -> Config {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Config::http(ms(self.disconnect_delay)).with_resume(ResumeConfig {
+            grace_ms: ms(self.resume_grace),
+            max_messages: self.resume_max_messages,
+            max_bytes: self.resume_max_bytes,
+            ack_delay_ms: ms(self.resume_ack_delay),
+        })
+    }
 }
 
 impl Default for Options {
@@ -83,6 +127,12 @@ impl Default for Options {
             disconnect_delay: Duration::from_secs(5),
             sockjs_url: "https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js".into(),
             max_payload: 1 << 20,
+            resume: true,
+            resume_grace: Duration::from_secs(30),
+            resume_max_messages: 1024,
+            resume_max_bytes: 1 << 20,
+            resume_max_total_bytes: 64 << 20,
+            resume_ack_delay: Duration::from_millis(50),
         }
     }
 }
@@ -93,55 +143,91 @@ type Handler = dyn Fn(Session) -> Pin<Box<dyn Future<Output = ()> + Send>> + Sen
 pub(crate) struct Shared {
     pub(crate) options: Options,
     handler: Box<Handler>,
-    sessions: Arc<Registry>,
+    sessions: Sessions,
     pub(crate) iframe: http::Iframe,
 }
 
+/// A receiver attached to a session, or why not.
+pub(crate) type Attached = Result<(ReceiverId, Arc<Notify>), AttachError>;
+
 impl Shared {
-    /// Finds or creates the session `key` and attaches a receiver to it. A new session's
+    /// Finds or creates the session of receiving URL `key` and attaches a receiver to it.
+    /// `resume` is what the request's query asks of the resume extension: on a URL key the
+    /// endpoint knows, it is the next request of the same transport connection whatever it
+    /// asks; on a new one, `New` starts a resumable session and `Resume` takes the session of
+    /// its token back (moving it to this key) if it is open, or starts a fresh resumable
+    /// session whose other token tells the client its session was lost. A new session's
     /// application callback is started.
     pub(crate) fn register(
         &self,
         key: &str,
         protocol: &'static str,
-    ) -> (Arc<SessionCore>, Register) {
-        let mut map = lock(&self.sessions);
-        let (core, fresh) = match map.get(key) {
-            Some(core) => (core.clone(), None),
-            None => {
-                let (core, rx) = SessionCore::new(
-                    Some(key.to_owned()),
-                    Arc::downgrade(&self.sessions),
-                    self.options.disconnect_delay,
-                    true,
-                );
-                map.insert(key.to_owned(), core.clone());
-                (core, Some(rx))
+        resume: Option<resume::Request>,
+    ) -> (Arc<SessionCore>, Attached) {
+        let mut map = lock(&self.sessions.registry);
+        if let Some(core) = map.by_key(key).cloned() {
+            let attached = core.attach(None);
+            return (core, attached);
+        }
+        let token = match resume {
+            None => None,
+            Some(resume::Request::New) => Some(new_token()),
+            Some(resume::Request::Resume { token, ack }) => {
+                if let Some(core) = map.open_by_token(&token).cloned() {
+                    // An ack the session cannot honour (beyond what it sent, or before what
+                    // the client acknowledged) loses the session as an unknown token does.
+                    if let Ok(attached) = core.attach(Some(ack)) {
+                        map.alias(&core, key);
+                        return (core, Ok(attached));
+                    }
+                }
+                Some(new_token())
             }
         };
-        let registered = core.register();
+        let (core, rx) = SessionCore::new(&self.sessions, self.options.session_config(), token);
+        map.insert(&core, Some(key));
+        let attached = core.attach(None);
         drop(map);
-        if let Some(rx) = fresh {
-            self.start(core.clone(), rx, protocol);
-        }
-        (core, registered)
+        self.start(core.clone(), rx, protocol);
+        (core, attached)
     }
 
-    /// The session `key`, if it exists.
+    /// The session `key` reaches, if any.
     pub(crate) fn find(&self, key: &str) -> Option<Arc<SessionCore>> {
-        lock(&self.sessions).get(key).cloned()
+        lock(&self.sessions.registry).by_key(key).cloned()
     }
 
-    /// A WebSocket session (not in the registry: it lives as long as its socket).
-    pub(crate) fn open_socket_session(&self, framed: bool) -> (Arc<SessionCore>, Register) {
-        let (core, rx) = SessionCore::new(None, Weak::new(), self.options.disconnect_delay, framed);
-        let registered = core.register();
-        self.start(
-            core.clone(),
-            rx,
-            if framed { "websocket" } else { "websocket-raw" },
-        );
-        (core, registered)
+    /// A WebSocket session: a plain one lives as long as its socket (and is not in the
+    /// registry); with `resume` it is a resumable one, taken back or started as
+    /// [`register`](Self::register) does but reached by its token only.
+    pub(crate) fn open_socket_session(
+        &self,
+        framed: bool,
+        resume: Option<resume::Request>,
+    ) -> (Arc<SessionCore>, Attached) {
+        let protocol = if framed { "websocket" } else { "websocket-raw" };
+        let Some(resume) = resume.filter(|_| framed) else {
+            let (core, rx) = SessionCore::new(&self.sessions, Config::websocket(framed), None);
+            let attached = core.attach(None);
+            self.start(core.clone(), rx, protocol);
+            return (core, attached);
+        };
+        let mut map = lock(&self.sessions.registry);
+        if let resume::Request::Resume { token, ack } = &resume {
+            if let Some(core) = map.open_by_token(token).cloned() {
+                if let Ok(attached) = core.attach(Some(*ack)) {
+                    map.unalias(&core);
+                    return (core, Ok(attached));
+                }
+            }
+        }
+        let config = self.options.session_config();
+        let (core, rx) = SessionCore::new(&self.sessions, config, Some(new_token()));
+        map.insert(&core, None);
+        let attached = core.attach(None);
+        drop(map);
+        self.start(core.clone(), rx, protocol);
+        (core, attached)
     }
 
     fn start(
@@ -158,6 +244,15 @@ impl Shared {
     }
 }
 
+/// A fresh session token (132 random bits).
+fn new_token() -> String {
+    resume::token_from([
+        session::random_u64(),
+        session::random_u64(),
+        session::random_u64(),
+    ])
+}
+
 /// One SockJS endpoint: its options, its application callback and its sessions.
 ///
 /// Cloning is cheap and shares the sessions.
@@ -170,7 +265,7 @@ impl fmt::Debug for SockJs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SockJs")
             .field("options", &self.shared.options)
-            .field("sessions", &lock(&self.shared.sessions).len())
+            .field("sessions", &self.session_count())
             .finish()
     }
 }
@@ -187,9 +282,9 @@ impl SockJs {
         let handler: Box<Handler> = Box::new(move |session| Box::pin(handler(session)));
         SockJs {
             shared: Arc::new(Shared {
-                options,
                 handler,
-                sessions: Arc::default(),
+                sessions: Sessions::new(options.resume_max_total_bytes),
+                options,
                 iframe,
             }),
         }
@@ -235,10 +330,17 @@ impl SockJs {
         Router::new().fallback(http::dispatch).with_state(endpoint)
     }
 
-    /// How many HTTP-transport sessions exist (open, or closed but not yet timed out).
-    /// WebSocket sessions are not counted.
+    /// How many sessions the endpoint keeps (open, or closed but not yet timed out): those of
+    /// the HTTP transports and every resumable one, each counted once however many times it
+    /// was resumed. Plain WebSocket sessions, which end with their socket, are not counted.
     pub fn session_count(&self) -> usize {
-        lock(&self.shared.sessions).len()
+        lock(&self.shared.sessions.registry).len()
+    }
+
+    /// Bytes of messages the endpoint's resumable sessions hold until their clients
+    /// acknowledge them (at most [`Options::resume_max_total_bytes`]).
+    pub fn resume_buffered_bytes(&self) -> usize {
+        self.shared.sessions.budget.used()
     }
 }
 
@@ -260,7 +362,8 @@ impl fmt::Debug for Session {
 impl Session {
     /// The next message from the client, in order. `None` once the session is over: closed by
     /// the application, interrupted, timed out (`disconnect_delay` without a receiving
-    /// request) or, for WebSockets, when the socket closed.
+    /// request, `resume_grace` for a resumable session), overflowed, or, for plain WebSockets,
+    /// when the socket closed. A resumable session goes on through the client's reconnections.
     pub async fn recv(&mut self) -> Option<String> {
         self.incoming.recv().await
     }
@@ -305,14 +408,16 @@ impl SessionHandle {
     }
 
     /// The transport that opened the session: `websocket`, `websocket-raw`, `xhr-polling`,
-    /// `xhr-streaming`, `eventsource`, `htmlfile` or `jsonp-polling`.
+    /// `xhr-streaming`, `eventsource`, `htmlfile` or `jsonp-polling`. (A resumable session
+    /// may go on over others.)
     pub fn protocol(&self) -> &'static str {
         self.protocol
     }
 
     /// Queues `message` for the client. Messages queued while no request is receiving are
     /// delivered together, in order, by the next one. Returns `false` (and drops the message)
-    /// if the session is no longer open.
+    /// if the session is no longer open, or if keeping it would exceed a resumable session's
+    /// bounds: the session is then closed with `2011 "Resume buffer overflow"`.
     pub fn send(&self, message: impl Into<String>) -> bool {
         self.core.send(message.into())
     }
@@ -328,5 +433,10 @@ impl SessionHandle {
     /// Whether the session is open (messages can be sent).
     pub fn is_open(&self) -> bool {
         self.core.is_open()
+    }
+
+    /// Whether the session is resumable (the client asked for the resume extension).
+    pub fn is_resumable(&self) -> bool {
+        self.core.token().is_some()
     }
 }

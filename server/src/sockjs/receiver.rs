@@ -10,11 +10,11 @@ use futures_util::stream::{self, StreamExt};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use cometkit_protocol::sockjs::{
-    encode_close_frame, encode_message_frame, quote_server_html_into, quote_server_into,
-};
+use cometkit_protocol::server::{Detach, Pull, ReceiverId, BUSY};
+use cometkit_protocol::sockjs::{encode_close_frame, quote_server_html_into, quote_server_into};
 
-use super::session::{Detach, Out, Register, SessionCore};
+use super::session::SessionCore;
+use super::Attached;
 
 /// The page the htmlfile transport opens with; `{cb}` is the callback. Safari wants 1 KiB before
 /// it starts parsing, hence the padding added by [`Kind::prelude`].
@@ -131,7 +131,7 @@ impl Kind {
 /// A receiver attached to a session, pulling its frames.
 struct Receiver {
     core: Arc<SessionCore>,
-    attach: u64,
+    attach: ReceiverId,
     wake: Arc<Notify>,
     kind: Kind,
     limit: usize,
@@ -150,18 +150,19 @@ impl Receiver {
         }
         let frame = loop {
             match self.core.pull(self.attach) {
-                Out::Open => break "o".to_owned(),
-                Out::Messages(messages) => break encode_message_frame(&messages),
-                Out::Close(code, reason) => {
+                Pull::Frame(frame) => break frame,
+                // Only raw WebSockets carry raw messages.
+                Pull::Raw(_) => continue,
+                Pull::Last(frame) => {
                     // `pull` detached us: this is the last frame.
                     self.done = true;
-                    return Some(self.kind.encode(&encode_close_frame(code, &reason)).into());
+                    return Some(self.kind.encode(&frame).into());
                 }
-                Out::Gone => {
+                Pull::Gone => {
                     self.done = true;
                     return None;
                 }
-                Out::Wait => {
+                Pull::Wait => {
                     tokio::select! {
                         _ = self.wake.notified() => {}
                         _ = tokio::time::sleep_until(self.next_heartbeat) => break "h".to_owned(),
@@ -193,18 +194,19 @@ impl Drop for Receiver {
 pub(crate) fn body(
     kind: Kind,
     core: Arc<SessionCore>,
-    registered: Register,
+    attached: Attached,
     response_limit: usize,
     heartbeat: Duration,
 ) -> Body {
     let prelude = kind.prelude();
-    match registered {
-        Register::Busy => {
+    match attached {
+        // (A session is never found expired: it leaves the registry as it expires.)
+        Err(_) => {
             let mut text = prelude.unwrap_or_default();
-            text.push_str(&kind.encode(&encode_close_frame(2010, "Another connection still open")));
+            text.push_str(&kind.encode(&encode_close_frame(BUSY.0, BUSY.1)));
             Body::from(text)
         }
-        Register::Attached { id, wake } => {
+        Ok((id, wake)) => {
             let receiver = Receiver {
                 core,
                 attach: id,
@@ -229,6 +231,7 @@ pub(crate) fn body(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cometkit_protocol::sockjs::encode_message_frame;
 
     #[test]
     fn framings() {

@@ -1,28 +1,28 @@
-//! The session: what survives between the requests of one SockJS connection.
+//! The session: a thin tokio driver over the protocol crate's sans-IO
+//! [`ServerSession`](cometkit_protocol::server::ServerSession), which decides everything (what
+//! a receiver carries, when a session is interrupted, resumed or over).
 //!
-//! A session holds the messages waiting for the client, its state (open, closing, closed), and
-//! at most one *attached receiver*: the request (or WebSocket) currently carrying frames to the
-//! client. Receivers pull frames ([`SessionCore::pull`]) when woken; a frame is taken from the
-//! session in the same critical section that decides whether the receiver may carry more, so a
-//! receiver that stops (response limit, one-frame polling) never loses a message: what it did
-//! not take stays queued for the next request.
+//! The driver adds what needs I/O or a clock: a mutex around the machine, a [`Notify`] for the
+//! attached receiver (woken after every call that may produce output), the application's
+//! message channel (dropped when the session stops being open, which ends its `recv()`), one
+//! timer task per session that sleeps until the machine's `poll_timeout` and calls
+//! `handle_timeout`, the endpoint's registry (by URL session id and, for resumable sessions,
+//! by token) and the endpoint's budget of buffered bytes over all its resumable sessions.
 //!
-//! When no receiver is attached, a timer of `disconnect_delay` runs; when it fires the session
-//! is closed and forgotten. Timers are cancelled by a generation counter rather than handles.
+//! Lock order: registry, then a session's state. A session expires, and leaves the registry,
+//! with both held, so a request never attaches to a session between the two.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
+use cometkit_protocol::server::{
+    AttachError, Config, Detach, Pull, ReceiverId, Refused, ServerSession,
+};
 use tokio::sync::{mpsc, Notify};
-
-/// The close frame sent when a receiving request is cut off by the network.
-pub(crate) const INTERRUPTED: (u16, &str) = (1002, "Connection interrupted");
-
-/// Sessions of one SockJS endpoint, by the client-chosen session id.
-pub(crate) type Registry = Mutex<HashMap<String, Arc<SessionCore>>>;
+use tokio::time::Instant;
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -59,357 +59,438 @@ fn connection_id() -> String {
     .concat()
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Ready {
-    Open,
-    /// Closed by the application or interrupted: the close frame is served to every receiving
-    /// request until the session times out.
-    Closing,
-    /// Timed out and forgotten.
-    Closed,
+/// The bytes of messages all resumable sessions of an endpoint may hold for their clients.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    used: AtomicUsize,
+    max: usize,
 }
 
-struct Attached {
-    id: u64,
-    wake: Arc<Notify>,
+impl Budget {
+    pub(crate) fn new(max: usize) -> Self {
+        Budget {
+            used: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    /// Bytes held now.
+    pub(crate) fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// Takes `n` bytes, unless that would exceed the maximum.
+    fn reserve(&self, n: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(n).filter(|&total| total <= self.max)
+            })
+            .is_ok()
+    }
+
+    fn release(&self, n: usize) {
+        self.used.fetch_sub(n, Ordering::AcqRel);
+    }
+}
+
+/// Sessions of one endpoint: by URL session id, and resumable ones by token too. Every session
+/// is counted once in `all`, whatever its aliases.
+#[derive(Default)]
+pub(crate) struct Registry {
+    by_key: HashMap<String, Arc<SessionCore>>,
+    by_token: HashMap<String, Arc<SessionCore>>,
+    all: HashMap<u64, Arc<SessionCore>>,
+    /// The URL session id a session is reached by now (a resumed one moves to its new URL).
+    key_of: HashMap<u64, String>,
+}
+
+impl Registry {
+    pub(crate) fn by_key(&self, key: &str) -> Option<&Arc<SessionCore>> {
+        self.by_key.get(key)
+    }
+
+    /// The open session `token` names.
+    pub(crate) fn open_by_token(&self, token: &str) -> Option<&Arc<SessionCore>> {
+        self.by_token.get(token).filter(|c| c.is_open())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    /// Adds `core`, reached by `key` (if any) and its token (if any).
+    pub(crate) fn insert(&mut self, core: &Arc<SessionCore>, key: Option<&str>) {
+        self.all.insert(core.serial, core.clone());
+        if let Some(token) = &core.token {
+            self.by_token.insert(token.clone(), core.clone());
+        }
+        if let Some(key) = key {
+            self.alias(core, key);
+        }
+    }
+
+    /// `key` now reaches `core`, and the URL session id it was reached by before no longer
+    /// does.
+    pub(crate) fn alias(&mut self, core: &Arc<SessionCore>, key: &str) {
+        if let Some(old) = self.key_of.insert(core.serial, key.to_owned()) {
+            if self.by_key.get(&old).is_some_and(|c| Arc::ptr_eq(c, core)) {
+                self.by_key.remove(&old);
+            }
+        }
+        self.by_key.insert(key.to_owned(), core.clone());
+    }
+
+    /// Drops the URL alias of `core` (it moved to a WebSocket).
+    pub(crate) fn unalias(&mut self, core: &Arc<SessionCore>) {
+        if let Some(old) = self.key_of.remove(&core.serial) {
+            if self.by_key.get(&old).is_some_and(|c| Arc::ptr_eq(c, core)) {
+                self.by_key.remove(&old);
+            }
+        }
+    }
+
+    fn remove(&mut self, core: &Arc<SessionCore>) {
+        self.unalias(core);
+        self.all.remove(&core.serial);
+        if let Some(token) = &core.token {
+            if self
+                .by_token
+                .get(token)
+                .is_some_and(|c| Arc::ptr_eq(c, core))
+            {
+                self.by_token.remove(token);
+            }
+        }
+    }
+}
+
+/// What every session of an endpoint shares.
+pub(crate) struct Sessions {
+    pub(crate) registry: Arc<Mutex<Registry>>,
+    pub(crate) budget: Arc<Budget>,
+    /// Time zero of the machines' clocks (tokio's clock, so paused time in tests moves it).
+    epoch: Instant,
+}
+
+impl Sessions {
+    pub(crate) fn new(max_total_bytes: usize) -> Self {
+        Sessions {
+            registry: Arc::default(),
+            budget: Arc::new(Budget::new(max_total_bytes)),
+            epoch: Instant::now(),
+        }
+    }
 }
 
 struct State {
-    ready: Ready,
-    /// The `o` frame has not been sent yet.
-    need_open: bool,
-    /// Messages the application sent that no receiver has taken yet.
-    queue: Vec<String>,
-    close: Option<(u16, String)>,
-    attached: Option<Attached>,
-    /// Bumped to cancel the pending disconnect timer.
-    timer_gen: u64,
-    /// Messages from the client to the application; dropped when the session leaves `Open`,
-    /// which ends the application's `recv()`.
+    machine: ServerSession,
+    /// The attached receiver and its wake-up.
+    wake: Option<(ReceiverId, Arc<Notify>)>,
+    /// Messages from the client to the application; dropped when the session stops being
+    /// open, which ends the application's `recv()`.
     incoming: Option<mpsc::UnboundedSender<String>>,
-}
-
-/// What a receiver must carry next.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Out {
-    Open,
-    Messages(Vec<String>),
-    /// The last frame: the receiver has been detached.
-    Close(u16, String),
-    /// Nothing yet: wait to be woken.
-    Wait,
-    /// The receiver is no longer attached (it was replaced, or the session ended).
-    Gone,
-}
-
-/// How a receiver lets go of its session.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Detach {
-    /// It finished its response (limit reached, one frame delivered): the session waits for the
-    /// next request.
-    Finished,
-    /// Its connection was cut: the session is interrupted (HTTP) or over (WebSocket).
-    Aborted,
-}
-
-/// Result of attaching a receiver.
-pub(crate) enum Register {
-    Attached {
-        id: u64,
-        wake: Arc<Notify>,
-    },
-    /// Another receiver is attached: answer `c[2010,"Another connection still open"]`.
-    Busy,
+    /// The machine's buffered bytes as counted in the endpoint's budget.
+    counted: usize,
 }
 
 /// The shared core of a session.
 pub(crate) struct SessionCore {
     pub(crate) id: String,
-    /// The URL session id, `None` for WebSocket sessions (their lifetime is the socket's).
-    key: Option<String>,
-    registry: Weak<Registry>,
-    disconnect_delay: Duration,
-    next_attach: AtomicU64,
+    serial: u64,
+    token: Option<String>,
+    registry: Weak<Mutex<Registry>>,
+    budget: Arc<Budget>,
+    epoch: Instant,
     state: Mutex<State>,
+    /// Re-arms the timer task after a call that may move the deadline.
+    timer: Notify,
 }
 
 impl SessionCore {
-    /// A new open session and the receiving end of its client messages. `framed` is false only
-    /// for raw WebSockets, which get no `o` frame.
+    /// A new open session and the receiving end of its client messages, with its timer task
+    /// running. `token` makes it resumable (then `config.resume` is set).
     pub(crate) fn new(
-        key: Option<String>,
-        registry: Weak<Registry>,
-        disconnect_delay: Duration,
-        framed: bool,
+        sessions: &Sessions,
+        config: Config,
+        token: Option<String>,
     ) -> (Arc<Self>, mpsc::UnboundedReceiver<String>) {
+        static SERIAL: AtomicU64 = AtomicU64::new(0);
         let (tx, rx) = mpsc::unbounded_channel();
+        let now = ms_since(sessions.epoch);
         let core = Arc::new(SessionCore {
             id: connection_id(),
-            key,
-            registry,
-            disconnect_delay,
-            next_attach: AtomicU64::new(1),
+            serial: SERIAL.fetch_add(1, Ordering::Relaxed),
+            token: token.clone(),
+            registry: Arc::downgrade(&sessions.registry),
+            budget: sessions.budget.clone(),
+            epoch: sessions.epoch,
             state: Mutex::new(State {
-                ready: Ready::Open,
-                need_open: framed,
-                queue: Vec::new(),
-                close: None,
-                attached: None,
-                timer_gen: 0,
+                machine: ServerSession::new(now, config, token),
+                wake: None,
                 incoming: Some(tx),
+                counted: 0,
             }),
+            timer: Notify::new(),
         });
+        tokio::spawn(run_timer(core.clone()));
         (core, rx)
     }
 
-    /// Attaches a receiver unless one is attached already; cancels the disconnect timer.
-    pub(crate) fn register(&self) -> Register {
-        let mut st = lock(&self.state);
-        if st.attached.is_some() || st.ready == Ready::Closed {
-            return Register::Busy;
-        }
-        st.timer_gen += 1;
-        let id = self.next_attach.fetch_add(1, Ordering::Relaxed);
-        let wake = Arc::new(Notify::new());
-        st.attached = Some(Attached {
-            id,
-            wake: wake.clone(),
-        });
-        Register::Attached { id, wake }
+    /// A resumable session's token.
+    pub(crate) fn token(&self) -> Option<&str> {
+        self.token.as_deref()
     }
 
-    /// The next thing receiver `attach` must carry. Taking the close frame detaches it.
-    pub(crate) fn pull(self: &Arc<Self>, attach: u64) -> Out {
-        let mut st = lock(&self.state);
-        if st.attached.as_ref().map(|a| a.id) != Some(attach) {
-            return Out::Gone;
-        }
-        if st.need_open {
-            st.need_open = false;
-            return Out::Open;
-        }
-        if !st.queue.is_empty() {
-            return Out::Messages(std::mem::take(&mut st.queue));
-        }
-        if st.ready != Ready::Open {
-            let (code, reason) = st
-                .close
-                .clone()
-                .unwrap_or((INTERRUPTED.0, INTERRUPTED.1.into()));
-            self.detach_locked(&mut st, Detach::Finished);
-            return Out::Close(code, reason);
-        }
-        Out::Wait
+    fn now(&self) -> u64 {
+        ms_since(self.epoch)
     }
 
-    /// Lets go of receiver `attach` (no-op if it is not the attached one).
-    pub(crate) fn detach(self: &Arc<Self>, attach: u64, how: Detach) {
+    /// Runs `f` on the machine, then brings the driver in line with it: budget, the
+    /// application's channel, the timer, and (when `wake`) the attached receiver.
+    fn with<R>(&self, wake: bool, f: impl FnOnce(&mut State, u64) -> R) -> R {
         let mut st = lock(&self.state);
-        if st.attached.as_ref().map(|a| a.id) == Some(attach) {
-            self.detach_locked(&mut st, how);
-        }
+        let r = f(&mut st, self.now());
+        self.settle(&mut st, wake);
+        r
     }
 
-    fn detach_locked(self: &Arc<Self>, st: &mut State, how: Detach) {
-        st.attached = None;
-        if self.key.is_none() {
-            // A WebSocket session lives exactly as long as its socket.
-            Self::end(st);
-            return;
+    fn settle(&self, st: &mut State, wake: bool) {
+        if self.token.is_some() {
+            let now = st.machine.buffered_bytes();
+            if now > st.counted {
+                // Only `send` adds bytes, and it reserves them first.
+                self.budget
+                    .used
+                    .fetch_add(now - st.counted, Ordering::AcqRel);
+            } else {
+                self.budget.release(st.counted - now);
+            }
+            st.counted = now;
         }
-        if how == Detach::Aborted && st.ready == Ready::Open {
-            st.ready = Ready::Closing;
-            st.close = Some((INTERRUPTED.0, INTERRUPTED.1.into()));
+        if !st.machine.is_open() {
             st.incoming = None;
         }
-        self.arm_timer(st);
-    }
-
-    fn end(st: &mut State) {
-        st.ready = Ready::Closed;
-        st.incoming = None;
-        st.queue.clear();
-    }
-
-    fn arm_timer(self: &Arc<Self>, st: &mut State) {
-        st.timer_gen += 1;
-        let gen = st.timer_gen;
-        let weak = Arc::downgrade(self);
-        let delay = self.disconnect_delay;
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(async move {
-                    tokio::time::sleep(delay).await;
-                    if let Some(core) = weak.upgrade() {
-                        core.expire(gen);
-                    }
-                });
-            }
-            // No runtime: it is shutting down and nothing can come back for the session. (Not
-            // removed from the registry here: that would take its lock inside the state's.)
-            Err(_) => Self::end(st),
-        }
-    }
-
-    /// The disconnect timer of generation `gen` fired.
-    fn expire(self: &Arc<Self>, gen: u64) {
-        // Lock order: registry, then state (as `Shared::register` does), so a request cannot
-        // attach to a session between its expiry and its removal.
-        let registry = self.registry.upgrade();
-        let mut map = registry.as_deref().map(lock);
-        let mut st = lock(&self.state);
-        if st.timer_gen != gen || st.attached.is_some() {
-            return;
-        }
-        Self::end(&mut st);
-        if let (Some(map), Some(key)) = (map.as_mut(), self.key.as_ref()) {
-            if map.get(key).is_some_and(|s| Arc::ptr_eq(s, self)) {
-                map.remove(key);
+        if wake {
+            if let Some((_, w)) = &st.wake {
+                w.notify_one();
             }
         }
+        self.timer.notify_one();
     }
 
-    /// Client messages arrived. False, and nothing is taken, unless the session is open (an
-    /// interrupted or closing session): the sender must be told, or a client that saw its
-    /// POST succeed would count them delivered when the application never got them.
-    #[must_use = "refused messages must be reported to the client"]
-    pub(crate) fn deliver(&self, messages: Vec<String>) -> bool {
-        let st = lock(&self.state);
-        let (Ready::Open, Some(tx)) = (st.ready, st.incoming.as_ref()) else {
-            return false;
-        };
-        for m in messages {
-            let _ = tx.send(m);
-        }
-        true
+    /// Attaches a receiver (see [`ServerSession::attach`]): a receiver it replaces is woken to
+    /// find itself gone.
+    pub(crate) fn attach(
+        &self,
+        resume_ack: Option<u64>,
+    ) -> Result<(ReceiverId, Arc<Notify>), AttachError> {
+        self.with(false, |st, now| {
+            let id = st.machine.attach(now, resume_ack)?;
+            let wake = Arc::new(Notify::new());
+            if let Some((_, old)) = st.wake.replace((id, wake.clone())) {
+                old.notify_one();
+            }
+            Ok((id, wake))
+        })
     }
 
+    /// What receiver `rid` carries next.
+    pub(crate) fn pull(&self, rid: ReceiverId) -> Pull {
+        self.with(false, |st, now| {
+            let pull = st.machine.pull(now, rid);
+            if !st.machine.is_attached() {
+                st.wake = None;
+            }
+            pull
+        })
+    }
+
+    /// Lets go of receiver `rid` (no-op if it is not the attached one).
+    pub(crate) fn detach(&self, rid: ReceiverId, how: Detach) {
+        self.with(false, |st, now| {
+            st.machine.detach(now, rid, how);
+            if !st.machine.is_attached() {
+                st.wake = None;
+            }
+        });
+    }
+
+    /// A client payload: its new messages go to the application, in order.
+    pub(crate) fn deliver(&self, payload: &str, websocket: bool) -> Result<(), Refused> {
+        self.with(true, |st, now| {
+            let messages = st.machine.receive(now, payload, websocket)?;
+            if let Some(tx) = &st.incoming {
+                for m in messages {
+                    let _ = tx.send(m);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Queues `message`; false if the session is not open, or closed by it overflowing its
+    /// own buffer or the endpoint's budget.
     pub(crate) fn send(&self, message: String) -> bool {
-        let mut st = lock(&self.state);
-        if st.ready != Ready::Open {
+        if self.token.is_none() {
+            return self.with(true, |st, _| st.machine.send(message).is_ok());
+        }
+        let len = message.len();
+        if !self.budget.reserve(len) {
+            self.with(true, |st, _| st.machine.overflow());
             return false;
         }
-        st.queue.push(message);
-        if let Some(a) = &st.attached {
-            a.wake.notify_one();
-        }
-        true
+        self.with(true, |st, _| match st.machine.send(message) {
+            Ok(()) => {
+                // The reservation becomes the session's count.
+                st.counted += len;
+                true
+            }
+            Err(_) => {
+                self.budget.release(len);
+                false
+            }
+        })
     }
 
     pub(crate) fn close(&self, code: u16, reason: &str) -> bool {
-        let mut st = lock(&self.state);
-        if st.ready != Ready::Open {
-            return false;
-        }
-        st.ready = Ready::Closing;
-        st.close = Some((code, reason.to_owned()));
-        st.incoming = None;
-        if let Some(a) = &st.attached {
-            a.wake.notify_one();
-        }
-        true
+        self.with(true, |st, _| st.machine.close(code, reason))
     }
 
     pub(crate) fn is_open(&self) -> bool {
-        lock(&self.state).ready == Ready::Open
+        lock(&self.state).machine.is_open()
+    }
+
+    /// The close code and reason once closing (for a raw WebSocket's close frame).
+    pub(crate) fn close_status(&self) -> Option<(u16, String)> {
+        lock(&self.state)
+            .machine
+            .close_status()
+            .map(|(c, r)| (c, r.to_owned()))
+    }
+
+    /// The timer fired: expiry (then the session leaves the registry, under its lock) or a
+    /// delayed ack.
+    fn on_timeout(self: &Arc<Self>) {
+        let registry = self.registry.upgrade();
+        let mut map = registry.as_deref().map(lock);
+        self.with(true, |st, now| st.machine.handle_timeout(now));
+        if lock(&self.state).machine.is_expired() {
+            if let Some(map) = map.as_mut() {
+                map.remove(self);
+            }
+        }
+    }
+}
+
+fn ms_since(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The session's one timer: sleeps until the machine's next deadline, re-armed by every call.
+async fn run_timer(core: Arc<SessionCore>) {
+    loop {
+        let deadline = {
+            let st = lock(&core.state);
+            if st.machine.is_expired() {
+                break;
+            }
+            st.machine.poll_timeout()
+        };
+        match deadline {
+            Some(at) => {
+                let at = core.epoch + Duration::from_millis(at);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at) => core.on_timeout(),
+                    _ = core.timer.notified() => {}
+                }
+            }
+            None => core.timer.notified().await,
+        }
+    }
+    // A session that ended with its socket (never registered) has nothing more to do; one that
+    // expired left the registry in `on_timeout`.
+    let registry = core.registry.upgrade();
+    if let Some(registry) = registry {
+        lock(&registry).remove(&core);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cometkit_protocol::server::ResumeConfig;
 
-    fn session() -> (Arc<SessionCore>, mpsc::UnboundedReceiver<String>) {
-        SessionCore::new(Some("k".into()), Weak::new(), Duration::from_secs(60), true)
+    fn plain(sessions: &Sessions) -> (Arc<SessionCore>, mpsc::UnboundedReceiver<String>) {
+        SessionCore::new(sessions, Config::http(60_000), None)
     }
 
-    fn attach(s: &SessionCore) -> u64 {
-        match s.register() {
-            Register::Attached { id, .. } => id,
-            Register::Busy => panic!("busy"),
-        }
-    }
-
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn open_then_batched_messages_then_close() {
-        let (s, _rx) = session();
-        let r = attach(&s);
-        assert_eq!(s.pull(r), Out::Open);
-        assert_eq!(s.pull(r), Out::Wait);
+        let sessions = Sessions::new(1 << 20);
+        let (s, _rx) = plain(&sessions);
+        let (r, _) = s.attach(None).expect("attach");
+        assert_eq!(s.pull(r), Pull::Frame("o".into()));
+        assert_eq!(s.pull(r), Pull::Wait);
         assert!(s.send("a".into()));
         assert!(s.send("b".into()));
-        assert_eq!(s.pull(r), Out::Messages(vec!["a".into(), "b".into()]));
+        assert_eq!(s.pull(r), Pull::Frame(r#"a["a","b"]"#.into()));
         assert!(s.close(3000, "Go away!"));
         assert!(!s.send("late".into()));
-        assert!(!s.close(3001, "again"));
-        assert_eq!(s.pull(r), Out::Close(3000, "Go away!".into()));
-        // The close frame detached the receiver; the next one gets the close frame again.
-        assert_eq!(s.pull(r), Out::Gone);
-        let r2 = attach(&s);
-        assert_eq!(s.pull(r2), Out::Close(3000, "Go away!".into()));
+        assert_eq!(s.pull(r), Pull::Last(r#"c[3000,"Go away!"]"#.into()));
+        assert_eq!(s.pull(r), Pull::Gone);
     }
 
-    #[tokio::test]
-    async fn one_receiver_at_a_time_and_nothing_lost_on_detach() {
-        let (s, _rx) = session();
-        let r = attach(&s);
-        assert!(matches!(s.register(), Register::Busy));
-        assert_eq!(s.pull(r), Out::Open);
-        s.send("kept".into());
-        s.detach(r, Detach::Finished);
-        assert_eq!(s.pull(r), Out::Gone);
-        let r2 = attach(&s);
-        assert_eq!(s.pull(r2), Out::Messages(vec!["kept".into()]));
-    }
-
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn abort_interrupts_and_ends_app_stream() {
-        let (s, mut rx) = session();
-        let r = attach(&s);
-        assert!(s.deliver(vec!["x".into()]));
+        let sessions = Sessions::new(1 << 20);
+        let (s, mut rx) = plain(&sessions);
+        let (r, _) = s.attach(None).expect("attach");
+        assert_eq!(s.deliver(r#"["x"]"#, false), Ok(()));
         s.detach(r, Detach::Aborted);
         assert!(!s.is_open());
-        // An interrupted session takes nothing more, and says so.
-        assert!(!s.deliver(vec!["lost?".into()]));
+        assert_eq!(s.deliver(r#"["lost?"]"#, false), Err(Refused::NotOpen));
         assert_eq!(rx.recv().await.as_deref(), Some("x"));
         assert_eq!(rx.recv().await, None);
-        let r2 = attach(&s);
-        assert_eq!(s.pull(r2), Out::Open);
-        assert_eq!(
-            s.pull(r2),
-            Out::Close(1002, "Connection interrupted".into())
-        );
     }
 
-    #[tokio::test]
-    async fn websocket_session_ends_with_its_socket() {
-        let (s, mut rx) = SessionCore::new(None, Weak::new(), Duration::from_secs(60), false);
-        let r = attach(&s);
-        assert_eq!(s.pull(r), Out::Wait);
-        s.detach(r, Detach::Finished);
-        assert!(!s.is_open());
-        assert_eq!(rx.recv().await, None);
-        assert!(matches!(s.register(), Register::Busy));
-    }
-
-    #[tokio::test]
-    async fn expires_after_disconnect_delay() {
-        let registry: Arc<Registry> = Arc::default();
-        let (s, mut rx) = SessionCore::new(
-            Some("k".into()),
-            Arc::downgrade(&registry),
-            Duration::from_millis(20),
-            true,
-        );
-        lock(&registry).insert("k".into(), s.clone());
-        let r = attach(&s);
+    #[tokio::test(start_paused = true)]
+    async fn expires_after_disconnect_delay_and_leaves_the_registry() {
+        let sessions = Sessions::new(1 << 20);
+        let (s, mut rx) = SessionCore::new(&sessions, Config::http(20), None);
+        lock(&sessions.registry).insert(&s, Some("k"));
+        let (r, _) = s.attach(None).expect("attach");
         s.detach(r, Detach::Finished);
         assert_eq!(
             tokio::time::timeout(Duration::from_secs(10), rx.recv()).await,
             Ok(None)
         );
-        assert!(lock(&registry).is_empty());
+        tokio::task::yield_now().await;
+        assert_eq!(lock(&sessions.registry).len(), 0);
         assert!(!s.is_open());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn resumable_sessions_share_the_endpoint_budget() {
+        let sessions = Sessions::new(10);
+        let config = Config::http(0).with_resume(ResumeConfig::default());
+        let (a, _ra) = SessionCore::new(&sessions, config.clone(), Some("a".into()));
+        let (b, _rb) = SessionCore::new(&sessions, config, Some("b".into()));
+        assert!(a.send("12345678".into()));
+        assert_eq!(sessions.budget.used(), 8);
+        // b would take the total to 11: b overflows, a is untouched.
+        assert!(!b.send("123".into()));
+        assert!(!b.is_open());
+        assert_eq!(
+            b.close_status(),
+            Some((2011, "Resume buffer overflow".into()))
+        );
+        assert!(a.is_open());
+        assert_eq!(sessions.budget.used(), 8);
+        // a's client acknowledges: the bytes are free again.
+        let (r, _) = a.attach(None).expect("attach");
+        while let Pull::Frame(_) = a.pull(r) {}
+        assert_eq!(a.deliver("[1]", false), Ok(()));
+        assert_eq!(sessions.budget.used(), 0);
     }
 
     #[test]

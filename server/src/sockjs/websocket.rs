@@ -1,8 +1,10 @@
 //! The WebSocket transports: framed (`<server>/<session>/websocket`, SockJS frames one per
 //! WebSocket message) and raw (`/websocket`, application messages as they are).
 //!
-//! Each socket has a session of its own that ends with the socket; there is no reconnecting
-//! to it, so the URL session id is not used.
+//! A plain socket has a session of its own that ends with the socket; there is no
+//! reconnecting to it, so the URL session id is not used. A framed socket that asks for the
+//! resume extension (`?resume=...`) carries a resumable session, which outlives the socket for
+//! its grace period and can be taken back over any transport.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,9 +12,9 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use tokio::time::Instant;
 
-use cometkit_protocol::sockjs::{decode_ws_message, encode_close_frame, encode_message_frame};
+use cometkit_protocol::resume;
+use cometkit_protocol::server::{Detach, Pull, Refused};
 
-use super::session::{Detach, Out, Register};
 use super::Shared;
 
 /// How long to wait for the client's close frame after sending ours.
@@ -41,10 +43,15 @@ fn text_of(message: Message) -> Option<String> {
 }
 
 /// Serves one upgraded socket until it or its session ends.
-pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>, framed: bool) {
+pub(crate) async fn serve(
+    mut socket: WebSocket,
+    shared: Arc<Shared>,
+    framed: bool,
+    resume: Option<resume::Request>,
+) {
     let heartbeat = shared.options.heartbeat_delay;
-    let (core, registered) = shared.open_socket_session(framed);
-    let Register::Attached { id, wake } = registered else {
+    let (core, attached) = shared.open_socket_session(framed, resume);
+    let Ok((id, wake)) = attached else {
         return;
     };
     let mut next_heartbeat = Instant::now() + heartbeat;
@@ -52,12 +59,12 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>, framed: bo
     let mut detach = Detach::Aborted;
     let closing: Option<(u16, String)> = 'serve: loop {
         let outgoing = match core.pull(id) {
-            Out::Open => vec!["o".to_owned()],
-            Out::Messages(messages) if framed => vec![encode_message_frame(&messages)],
-            Out::Messages(messages) => messages,
-            Out::Close(code, reason) => {
+            Pull::Frame(frame) => vec![frame],
+            Pull::Raw(messages) => messages,
+            Pull::Last(frame) => {
                 detach = Detach::Finished;
                 if !framed {
+                    let (code, reason) = core.close_status().unwrap_or((1000, String::new()));
                     let code = if sendable_close_code(code) {
                         code
                     } else {
@@ -65,17 +72,14 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>, framed: bo
                     };
                     break Some((code, reason));
                 }
-                if socket
-                    .send(Message::text(encode_close_frame(code, &reason)))
-                    .await
-                    .is_err()
-                {
+                if socket.send(Message::text(frame)).await.is_err() {
                     break None;
                 }
                 break Some((1000, "Normal closure".to_owned()));
             }
-            Out::Gone => break None,
-            Out::Wait => {
+            // Replaced by a connection that took the session back: this socket is stale.
+            Pull::Gone => break Some((1000, "Normal closure".to_owned())),
+            Pull::Wait => {
                 tokio::select! {
                     _ = wake.notified() => {}
                     _ = tokio::time::sleep_until(next_heartbeat), if framed => {
@@ -93,18 +97,22 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>, framed: bo
                             break None;
                         }
                         let Some(text) = text_of(message) else { continue };
-                        // The session lives and dies with this socket, so it is open while
-                        // messages arrive on it: nothing is refused here.
                         if !framed {
-                            let _ = core.deliver(vec![text]);
+                            let _ = core.deliver(&text, true);
                             continue;
                         }
-                        match decode_ws_message(&text) {
-                            Ok(messages) => {
-                                let _ = core.deliver(messages);
-                            }
+                        match core.deliver(&text, true) {
+                            // A plain session lives and dies with this socket, so it is open
+                            // while messages arrive on it; a session the application closed
+                            // has its close frame coming.
+                            Ok(()) | Err(Refused::NotOpen) => {}
                             // sockjs-node drops the connection on broken framing.
-                            Err(_) => break Some((3000, "Broken framing.".to_owned())),
+                            Err(Refused::Payload(_)) => {
+                                break Some((3000, "Broken framing.".to_owned()))
+                            }
+                            // A resumable client out of step: the session waits for it to
+                            // come back in step.
+                            Err(_) => break Some((1002, "Resume protocol error".to_owned())),
                         }
                     }
                 }
