@@ -1,7 +1,7 @@
-//! cometkit's protocol layer: the SockJS codec and session, `/info`, the transport ladder,
-//! backoff, the SSE parser and the EventSource polyfill's connection policy, close codes, URL,
-//! header, form and security rules, and the one [`Error`] type, shared by the browser client
-//! (`cometkit`) and the server (`cometkit-server`).
+//! cometkit's protocol layer: the SockJS codec, the client's and the server's session machines,
+//! `/info`, the transport ladder, backoff, the SSE parser and the EventSource polyfill's
+//! connection policy, close codes, URL, header, form and security rules, and the one [`Error`]
+//! type, shared by the browser client (`cometkit`) and the server (`cometkit-server`).
 //!
 //! Nothing here touches `web-sys`, `tokio` or a clock: time, when needed, is a parameter, and
 //! input arrives as calls (the sans-IO style of `quinn-proto`). All of it is tested natively

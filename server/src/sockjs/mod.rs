@@ -184,12 +184,12 @@ impl Shared {
                 Some(new_token())
             }
         };
-        let (core, rx) = SessionCore::new(&self.sessions, self.options.session_config(), token);
+        let (core, rx, attached) =
+            SessionCore::new(&self.sessions, self.options.session_config(), token);
         map.insert(&core, Some(key));
-        let attached = core.attach(None);
         drop(map);
         self.start(core.clone(), rx, protocol);
-        (core, attached)
+        (core, Ok(attached))
     }
 
     /// The session `key` reaches, if any.
@@ -207,10 +207,10 @@ impl Shared {
     ) -> (Arc<SessionCore>, Attached) {
         let protocol = if framed { "websocket" } else { "websocket-raw" };
         let Some(resume) = resume.filter(|_| framed) else {
-            let (core, rx) = SessionCore::new(&self.sessions, Config::websocket(framed), None);
-            let attached = core.attach(None);
+            let (core, rx, attached) =
+                SessionCore::new(&self.sessions, Config::websocket(framed), None);
             self.start(core.clone(), rx, protocol);
-            return (core, attached);
+            return (core, Ok(attached));
         };
         let mut map = lock(&self.sessions.registry);
         if let resume::Request::Resume { token, ack } = &resume {
@@ -222,12 +222,11 @@ impl Shared {
             }
         }
         let config = self.options.session_config();
-        let (core, rx) = SessionCore::new(&self.sessions, config, Some(new_token()));
+        let (core, rx, attached) = SessionCore::new(&self.sessions, config, Some(new_token()));
         map.insert(&core, None);
-        let attached = core.attach(None);
         drop(map);
         self.start(core.clone(), rx, protocol);
-        (core, attached)
+        (core, Ok(attached))
     }
 
     fn start(

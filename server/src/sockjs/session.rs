@@ -207,13 +207,19 @@ pub(crate) struct SessionCore {
 }
 
 impl SessionCore {
-    /// A new open session and the receiving end of its client messages, with its timer task
-    /// running. `token` makes it resumable (then `config.resume` is set).
+    /// A new open session with its first receiver attached, the receiving end of its client
+    /// messages, and its timer task running. `token` makes it resumable (then `config.resume`
+    /// is set). The receiver attaches before the timer starts, so a short delay cannot expire
+    /// the session before it had one.
     pub(crate) fn new(
         sessions: &Sessions,
         config: Config,
         token: Option<String>,
-    ) -> (Arc<Self>, mpsc::UnboundedReceiver<String>) {
+    ) -> (
+        Arc<Self>,
+        mpsc::UnboundedReceiver<String>,
+        (ReceiverId, Arc<Notify>),
+    ) {
         static SERIAL: AtomicU64 = AtomicU64::new(0);
         let (tx, rx) = mpsc::unbounded_channel();
         let now = ms_since(sessions.epoch);
@@ -232,8 +238,19 @@ impl SessionCore {
             }),
             timer: Notify::new(),
         });
+        let wake = Arc::new(Notify::new());
+        let first = {
+            let mut st = lock(&core.state);
+            let id = match st.machine.attach(now, None) {
+                Ok(id) => id,
+                // A new session takes any first receiver.
+                Err(_) => unreachable!("a new session refused its first receiver"),
+            };
+            st.wake = Some((id, wake.clone()));
+            id
+        };
         tokio::spawn(run_timer(core.clone()));
-        (core, rx)
+        (core, rx, (first, wake))
     }
 
     /// A resumable session's token.
@@ -420,15 +437,22 @@ mod tests {
     use super::*;
     use cometkit_protocol::server::ResumeConfig;
 
-    fn plain(sessions: &Sessions) -> (Arc<SessionCore>, mpsc::UnboundedReceiver<String>) {
-        SessionCore::new(sessions, Config::http(60_000), None)
+    fn plain(
+        sessions: &Sessions,
+    ) -> (
+        Arc<SessionCore>,
+        mpsc::UnboundedReceiver<String>,
+        ReceiverId,
+    ) {
+        let (core, rx, (r, _)) = SessionCore::new(sessions, Config::http(60_000), None);
+        (core, rx, r)
     }
 
     #[tokio::test(start_paused = true)]
     async fn open_then_batched_messages_then_close() {
         let sessions = Sessions::new(1 << 20);
-        let (s, _rx) = plain(&sessions);
-        let (r, _) = s.attach(None).expect("attach");
+        let (s, _rx, r) = plain(&sessions);
+        assert_eq!(s.attach(None).err(), Some(AttachError::Busy));
         assert_eq!(s.pull(r), Pull::Frame("o".into()));
         assert_eq!(s.pull(r), Pull::Wait);
         assert!(s.send("a".into()));
@@ -443,8 +467,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn abort_interrupts_and_ends_app_stream() {
         let sessions = Sessions::new(1 << 20);
-        let (s, mut rx) = plain(&sessions);
-        let (r, _) = s.attach(None).expect("attach");
+        let (s, mut rx, r) = plain(&sessions);
         assert_eq!(s.deliver(r#"["x"]"#, false), Ok(()));
         s.detach(r, Detach::Aborted);
         assert!(!s.is_open());
@@ -456,9 +479,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn expires_after_disconnect_delay_and_leaves_the_registry() {
         let sessions = Sessions::new(1 << 20);
-        let (s, mut rx) = SessionCore::new(&sessions, Config::http(20), None);
+        let (s, mut rx, (r, _)) = SessionCore::new(&sessions, Config::http(20), None);
         lock(&sessions.registry).insert(&s, Some("k"));
-        let (r, _) = s.attach(None).expect("attach");
         s.detach(r, Detach::Finished);
         assert_eq!(
             tokio::time::timeout(Duration::from_secs(10), rx.recv()).await,
@@ -473,8 +495,8 @@ mod tests {
     async fn resumable_sessions_share_the_endpoint_budget() {
         let sessions = Sessions::new(10);
         let config = Config::http(0).with_resume(ResumeConfig::default());
-        let (a, _ra) = SessionCore::new(&sessions, config.clone(), Some("a".into()));
-        let (b, _rb) = SessionCore::new(&sessions, config, Some("b".into()));
+        let (a, _ra, (r, _)) = SessionCore::new(&sessions, config.clone(), Some("a".into()));
+        let (b, _rb, _) = SessionCore::new(&sessions, config, Some("b".into()));
         assert!(a.send("12345678".into()));
         assert_eq!(sessions.budget.used(), 8);
         // b would take the total to 11: b overflows, a is untouched.
@@ -487,7 +509,6 @@ mod tests {
         assert!(a.is_open());
         assert_eq!(sessions.budget.used(), 8);
         // a's client acknowledges: the bytes are free again.
-        let (r, _) = a.attach(None).expect("attach");
         while let Pull::Frame(_) = a.pull(r) {}
         assert_eq!(a.deliver("[1]", false), Ok(()));
         assert_eq!(sessions.budget.used(), 0);
