@@ -146,10 +146,12 @@ pub struct ResumeConfig {
 }
 
 impl Default for ResumeConfig {
-    /// 30 s of grace, 1024 messages, 1 MiB, acks within 50 ms.
+    /// 120 s of grace, 1024 messages, 1 MiB, acks within 50 ms. The grace period must outlast
+    /// the time a client takes to notice a dead connection and come back: with the client's
+    /// defaults, up to 62.5 s of heartbeat silence plus a backoff of up to 45 s.
     fn default() -> Self {
         ResumeConfig {
-            grace_ms: 30_000,
+            grace_ms: 120_000,
             max_messages: 1024,
             max_bytes: 1 << 20,
             ack_delay_ms: 50,

@@ -952,7 +952,7 @@ impl<M: Message> Session<M> {
             Phase::Info { deadline, .. } | Phase::Attempt { deadline, .. } => Some(deadline),
             Phase::Open {
                 silent_deadline, ..
-            } => match (silent_deadline, self.resume.ack_due) {
+            } => match (silent_deadline, self.resume.ack_due.filter(|_| !self.busy)) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             },
@@ -1281,7 +1281,11 @@ impl<M: Message> Session<M> {
             return;
         };
         if self.busy {
+            // The acknowledgement goes with the next payload, after this one's answer.
             return;
+        }
+        if self.resume.recv_upto <= self.resume.ack_sent {
+            self.resume.ack_due = None;
         }
         let r = &self.resume;
         let ack_wanted = r.active

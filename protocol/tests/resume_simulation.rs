@@ -29,7 +29,7 @@ use cometkit_protocol::Error;
 
 const INFO: &str =
     r#"{"websocket":true,"cookie_needed":false,"origins":["*:*"],"entropy":1,"resume":1}"#;
-const GRACE_MS: u64 = 90_000;
+const GRACE_MS: u64 = 120_000;
 const HEARTBEAT_MS: u64 = 25_000;
 const MAX_QUEUED_MESSAGES: usize = 64;
 const MAX_QUEUED_BYTES: usize = 4096;
@@ -254,6 +254,36 @@ enum Ev {
     Outage,
 }
 
+/// Totals over the seeds of a run, printed at the end.
+#[derive(Debug, Default, Clone, Copy)]
+struct Stats {
+    seeds: u64,
+    events: u64,
+    cuts: u64,
+    reconnections: u64,
+    resumed: u64,
+    resume_failures: u64,
+    http_sends_duplicated: u64,
+    http_answers_lost: u64,
+    client_messages: u64,
+    server_messages: u64,
+}
+
+impl Stats {
+    fn add(&mut self, o: &Stats) {
+        self.seeds += 1;
+        self.events += o.events;
+        self.cuts += o.cuts;
+        self.reconnections += o.reconnections;
+        self.resumed += o.resumed;
+        self.resume_failures += o.resume_failures;
+        self.http_sends_duplicated += o.http_sends_duplicated;
+        self.http_answers_lost += o.http_answers_lost;
+        self.client_messages += o.client_messages;
+        self.server_messages += o.server_messages;
+    }
+}
+
 struct World {
     rng: Rng,
     faults: Faults,
@@ -282,6 +312,7 @@ struct World {
     down_until: u64,
     healed: bool,
     opened: bool,
+    stats: Stats,
     violations: Vec<String>,
 }
 
@@ -330,6 +361,7 @@ impl World {
             down_until: 0,
             healed: false,
             opened: false,
+            stats: Stats::default(),
             violations: Vec::new(),
         }
     }
@@ -393,6 +425,7 @@ impl World {
         let mut steps = 0u32;
         while let Some(Reverse((t, seq))) = self.queue.pop() {
             steps += 1;
+            self.stats.events += 1;
             if steps > 2_000_000 {
                 self.violations
                     .push("runaway: more than 2,000,000 events".into());
@@ -609,6 +642,7 @@ impl World {
     /// heartbeats), the server too.
     fn cut(&mut self, conn: usize) {
         self.log(|| format!("-- cut conn {conn}"));
+        self.stats.cuts += 1;
         self.conns[conn].broken = true;
         let silent = self.rng.chance(self.faults.silent_cut);
         if !silent {
@@ -643,14 +677,22 @@ impl World {
                 Event::ResumeFailed { unconfirmed, .. } => {
                     self.log(|| format!("client: resume failed, unconfirmed {unconfirmed:?}"));
                     self.resume_failures += 1;
+                    self.stats.resume_failures += 1;
                     self.unconfirmed.extend(unconfirmed);
                 }
                 Event::Open => {
                     self.opened = true;
+                    if self.client.recovered() {
+                        self.stats.resumed += 1;
+                    }
                     self.log(|| "client event Open".into());
                 }
                 Event::Close { code, reason, .. } => {
                     self.client_closed = Some(format!("{code} {reason}"));
+                }
+                Event::Reconnecting { code, reason, .. } => {
+                    self.stats.reconnections += 1;
+                    self.log(|| format!("client: reconnecting after {code} {reason}"));
                 }
                 other => self.log(|| format!("client event {other:?}")),
             }
@@ -758,6 +800,7 @@ impl World {
                     return;
                 }
                 if self.faulty() && self.rng.chance(self.faults.send_duplicated) {
+                    self.stats.http_sends_duplicated += 1;
                     let d2 = d + self.rng.range(0, 3_000);
                     self.at(
                         d2,
@@ -913,6 +956,7 @@ impl World {
         };
         if answer {
             let lost = self.faulty() && self.rng.chance(self.faults.send_lost_after);
+            self.stats.http_answers_lost += u64::from(lost && ok);
             let d = self.delay();
             self.at(
                 d,
@@ -1161,12 +1205,14 @@ fn split_url(url: &str) -> (String, String) {
     (session.to_owned(), query.to_owned())
 }
 
-fn run_seed(seed: u64, trace: bool) -> Result<(), String> {
+fn run_seed(seed: u64, trace: bool) -> Result<Stats, String> {
     let mut w = World::new(seed, trace);
     w.run();
     w.check();
+    w.stats.client_messages = w.client_sent.len() as u64;
+    w.stats.server_messages = w.srv.iter().map(|s| s.app_sent.len() as u64).sum();
     if w.violations.is_empty() {
-        Ok(())
+        Ok(w.stats)
     } else {
         Err(format!(
             "seed {seed} failed (replay: SIM_SEED={seed} cargo test -p cometkit-protocol --test resume_simulation -- --nocapture)\n  faults: {:?}\n  {}",
@@ -1179,8 +1225,9 @@ fn run_seed(seed: u64, trace: bool) -> Result<(), String> {
 #[test]
 fn exactly_once_across_cuts_losses_duplicates_outages_and_restarts() {
     if let Some(seed) = std::env::var("SIM_SEED").ok().and_then(|s| s.parse().ok()) {
-        if let Err(e) = run_seed(seed, true) {
-            panic!("{e}");
+        match run_seed(seed, true) {
+            Ok(stats) => eprintln!("{stats:?}"),
+            Err(e) => panic!("{e}"),
         }
         return;
     }
@@ -1189,13 +1236,18 @@ fn exactly_once_across_cuts_losses_duplicates_outages_and_restarts() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000);
     let mut failures = Vec::new();
+    let mut total = Stats::default();
     for seed in 0..seeds {
-        if let Err(e) = run_seed(seed, false) {
-            failures.push(e);
-            if failures.len() >= 5 {
-                break;
+        match run_seed(seed, false) {
+            Ok(stats) => total.add(&stats),
+            Err(e) => {
+                failures.push(e);
+                if failures.len() >= 5 {
+                    break;
+                }
             }
         }
     }
+    eprintln!("resume simulation: {total:?}");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -733,6 +733,38 @@ async fn restart_cuts_every_connection() {
     assert_eq!(ws_text(&mut ws).await, "o");
 }
 
+#[tokio::test]
+async fn poll_cut_breaks_one_answer_in_n_after_the_server_handled_it() {
+    let addr = app().await;
+    let key = unique("pollcut");
+    set(addr, &key, "poll=cut&cut_every=2").await;
+    let url = format!("/chaos/{key}/echo/000/{}", unique("s"));
+    // 1st answer: delivered.
+    assert_eq!(
+        post(addr, &format!("{url}/xhr"), "").await.text().await,
+        "o\n"
+    );
+    // 2nd: the server takes the message, the answer breaks off.
+    let sent = tokio::spawn(send(
+        addr,
+        "POST",
+        &format!("{url}/xhr_send"),
+        &[],
+        r#"["a"]"#,
+    ));
+    let broken = match within("xhr_send", sent).await {
+        Err(_) => true,
+        Ok(r) => r.status != 204 || r.rest().await.is_err(),
+    };
+    assert!(broken, "the second answer arrived");
+    // 3rd: delivered, with the echo of the message whose answer was lost.
+    assert_eq!(
+        post(addr, &format!("{url}/xhr"), "").await.text().await,
+        "a[\"a\"]\n"
+    );
+    assert_eq!(state(addr, &key).await["polls_cut"], 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Control endpoints.
 
@@ -746,7 +778,7 @@ async fn control_endpoints() {
         serde_json::json!({
             "key": key, "ws": "ok", "stream": "ok", "cors": "on", "kill_after": 200,
             "response_limit": 131072, "restarts": 0, "sessions": 0, "websockets": 0,
-            "killed": 0,
+            "killed": 0, "poll": "ok", "cut_every": 4, "polls_cut": 0,
         })
     );
     // POST works like GET; changes accumulate.

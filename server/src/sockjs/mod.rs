@@ -89,7 +89,9 @@ pub struct Options {
     /// `false`, `resume` query parameters are ignored and every session is a plain one.
     pub resume: bool,
     /// How long a resumable session waits for its client to come back after its last
-    /// connection ended. Default 30 s.
+    /// connection ended. Default 120 s: it must outlast the time a client takes to notice a
+    /// dead connection (cometkit's: up to 62.5 s of heartbeat silence) plus its reconnection
+    /// backoff (up to 45 s).
     pub resume_grace: Duration,
     /// Most messages a resumable session keeps unacknowledged. Default 1024.
     pub resume_max_messages: usize,
@@ -128,7 +130,7 @@ impl Default for Options {
             sockjs_url: "https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js".into(),
             max_payload: 1 << 20,
             resume: true,
-            resume_grace: Duration::from_secs(30),
+            resume_grace: Duration::from_secs(120),
             resume_max_messages: 1024,
             resume_max_bytes: 1 << 20,
             resume_max_total_bytes: 64 << 20,
