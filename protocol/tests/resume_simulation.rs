@@ -711,7 +711,8 @@ impl World {
         self.log(|| format!("client action {action:?}"));
         match action {
             Action::FetchInfo { id, .. } => {
-                let ok = !self.down() && !(self.faulty() && self.rng.chance(30));
+                let lost = self.faulty() && self.rng.chance(30);
+                let ok = !self.down() && !lost;
                 let d = self.delay() * 2 + 1;
                 self.at(d, Ev::InfoReply { id, ok });
             }
