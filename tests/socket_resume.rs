@@ -86,7 +86,7 @@ async fn echo_through_cuts(kind: TransportKind, faults: &str) {
     let started = now_ms();
     let mut run = Run::default();
     let mut healed = false;
-    while run.echoes.len() < MESSAGES {
+    while run.echoes.len() < MESSAGES || run.cuts < CUTS {
         assert!(
             now_ms() - started < RUN_MS,
             "{kind:?}: timed out with {} of {MESSAGES} echoes, {} cuts",

@@ -353,6 +353,38 @@ impl ServerSession {
         Ok(ReceiverId(id))
     }
 
+    /// Attaches the next receiving request of a resumable session's current transport
+    /// connection (the next poll, or a new streaming response), which says the client received
+    /// server messages up to `ack` (the `ack` of its query). Everything after `ack` goes out
+    /// again: a response can be lost without the client seeing an error (a browser sends a
+    /// request again by itself when a reused connection dies before the answer), and the
+    /// client drops what it already has. An `ack` older than one already received is harmless
+    /// (a request sent again with its old query). Any receiver still attached is replaced, as
+    /// the client is evidently no longer reading it.
+    ///
+    /// Fails with [`AttachError::Closed`] once the session expired, [`AttachError::BadAck`]
+    /// for an `ack` beyond the last sequence sent, [`AttachError::NotResumable`] on a plain
+    /// session.
+    pub fn attach_next(&mut self, now: u64, ack: u64) -> Result<ReceiverId, AttachError> {
+        let _ = now;
+        if self.ready == Ready::Closed {
+            return Err(AttachError::Closed);
+        }
+        if self.resume.is_none() {
+            return Err(AttachError::NotResumable);
+        }
+        if ack > self.sent {
+            return Err(AttachError::BadAck);
+        }
+        self.acknowledge(ack);
+        self.unsent = self.first_seq;
+        let id = self.next_receiver;
+        self.next_receiver += 1;
+        self.receiver = Some(id);
+        self.expires = None;
+        Ok(ReceiverId(id))
+    }
+
     /// What receiver `rid` must do next. Taking the close frame ([`Pull::Last`]) detaches it.
     pub fn pull(&mut self, now: u64, rid: ReceiverId) -> Pull {
         if self.receiver != Some(rid.0) || self.ready == Ready::Closed {
@@ -829,6 +861,32 @@ mod tests {
         assert_eq!(s.attach(2, None), Err(AttachError::Busy));
         assert_eq!(s.pull(2, rx), frame(r#"q[0,2,"b"]"#));
         assert_eq!(s.buffered_bytes(), 2);
+    }
+
+    #[test]
+    fn next_request_with_an_ack_gets_what_a_lost_response_held() {
+        let mut s = resumable(rc());
+        let rx = greeted(&mut s, 0, None);
+        s.send("a".into()).unwrap();
+        s.send("b".into()).unwrap();
+        assert_eq!(s.pull(0, rx), frame(r#"q[0,1,"a","b"]"#));
+        // The poll's answer is lost; the browser sends the same request again (ack 0).
+        s.detach(1, rx, Detach::Finished);
+        let rx = s.attach_next(2, 0).unwrap();
+        assert_eq!(s.pull(2, rx), frame(r#"q[0,1,"a","b"]"#));
+        s.detach(3, rx, Detach::Finished);
+        // The next poll says "a" arrived: only "b" is still held, and "c" follows it.
+        s.send("c".into()).unwrap();
+        let rx = s.attach_next(4, 1).unwrap();
+        assert_eq!(s.pull(4, rx), frame(r#"q[0,2,"b","c"]"#));
+        assert_eq!(s.buffered_bytes(), 2);
+        // A stale ack (a request sent again with its old query) is harmless; one beyond what
+        // was sent is refused; a plain session has no such request.
+        let rx2 = s.attach_next(5, 0).unwrap();
+        assert_eq!(s.pull(5, rx), Pull::Gone, "the newer request replaced it");
+        assert_eq!(s.pull(5, rx2), frame(r#"q[0,2,"b","c"]"#));
+        assert_eq!(s.attach_next(6, 9), Err(AttachError::BadAck));
+        assert_eq!(plain().attach_next(6, 0), Err(AttachError::NotResumable));
     }
 
     #[test]

@@ -507,6 +507,8 @@ pub struct Session<M: Message = String> {
     busy: bool,
     buffered: usize,
     resume: ResumeState,
+    /// The current attempt's receiving URL, before the resume extension's query.
+    receive_base: String,
     actions: VecDeque<Action<M>>,
     events: VecDeque<Event<M>>,
     close_pending: bool,
@@ -601,6 +603,7 @@ impl<M: Message> Session<M> {
             busy: false,
             buffered: 0,
             resume: ResumeState::default(),
+            receive_base: String::new(),
             actions: VecDeque::new(),
             events: VecDeque::new(),
             close_pending: false,
@@ -631,6 +634,32 @@ impl<M: Message> Session<M> {
     /// extension), rather than being the first or a fresh one; as socket.io's `recovered`.
     pub fn recovered(&self) -> bool {
         self.recovered && matches!(self.phase, Phase::Open { .. })
+    }
+
+    /// The URL of the next receiving request of transport `id`, for the polling and streaming
+    /// transports, which ask before each request. With the resume extension it tells the
+    /// server what was received so far (an acknowledgement), so the server sends again
+    /// whatever a lost response held, even one whose loss the browser hid. `None` when `id` is
+    /// not the current transport.
+    pub fn receive_url(&mut self, id: OpId) -> Option<String> {
+        match self.phase {
+            Phase::Attempt { id: current, .. } | Phase::Open { id: current, .. }
+                if current == id => {}
+            _ => return None,
+        }
+        if !self.resume.active {
+            return Some(self.receive_base.clone());
+        }
+        Some(match &self.resume.token {
+            Some(token) => {
+                self.resume.ack_sent = self.resume.ack_sent.max(self.resume.recv_upto);
+                ladder::add_query(
+                    &self.receive_base,
+                    &resume::resume_query(token, self.resume.recv_upto),
+                )
+            }
+            None => ladder::add_query(&self.receive_base, resume::open_query()),
+        })
     }
 
     /// The transport of the open session.
@@ -855,6 +884,14 @@ impl<M: Message> Session<M> {
             Frame::Close { code, reason } if open && !is_application_code(code) => {
                 self.transport_failed(now, code, &reason);
             }
+            // Taking a resumable session back, a close the application did not choose (2011:
+            // its buffer overflowed meanwhile) means that session is gone, not that the server
+            // refuses us: the next attempt gets a fresh one.
+            Frame::Close { code, reason }
+                if resuming && self.resume.token.is_some() && !is_application_code(code) =>
+            {
+                self.transport_failed(now, code, &reason);
+            }
             Frame::Close { code, reason } => {
                 self.release();
                 self.finish(code, &reason, true);
@@ -1061,6 +1098,7 @@ impl<M: Message> Session<M> {
             deadline: now.saturating_add(u64::from(timeout_ms)),
         };
         let mut url = ladder::receive_url(kind, &session_url);
+        self.receive_base = url.clone();
         self.resume.awaiting_r = false;
         if self.resume.active {
             url = match &self.resume.token {
@@ -1605,6 +1643,10 @@ mod tests {
             .filter(|e| e.starts_with("message"))
             .collect();
         assert_eq!(got, ["message x", "message z"]);
+        // Each next receiving request says what arrived (and counts as an acknowledgement).
+        let next = s.receive_url(id).unwrap();
+        assert!(next.ends_with("/websocket?resume=T1&ack=2"), "{next}");
+        assert_eq!(s.receive_url(OpId(999)), None);
         // A gap means something was lost: the connection is given up.
         s.handle_text(20_030, id, r#"q[2,9,"late"]"#);
         assert_eq!(s.ready_state(), ReadyState::Connecting);

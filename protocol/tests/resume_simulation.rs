@@ -82,6 +82,9 @@ struct Faults {
     send_lost_after: u64,
     /// An HTTP send the network delivers twice.
     send_duplicated: u64,
+    /// A response lost without the client seeing an error: the browser sends the request
+    /// again by itself, with its old URL (as on a reused connection that died).
+    hidden_loss: u64,
     /// The network goes down for longer than the grace period, at this time.
     long_outage_at: Option<u64>,
     /// The server restarts at this time.
@@ -126,6 +129,7 @@ impl Faults {
             send_lost_before: [0, 50, 200][rng.below(3) as usize],
             send_lost_after: [0, 50, 200][rng.below(3) as usize],
             send_duplicated: [0, 50, 300][rng.below(3) as usize],
+            hidden_loss: [0, 0, 50, 200][rng.below(4) as usize],
             long_outage_at: (special == 0).then(|| rng.range(5_000, 40_000)),
             restart_at: (special == 1).then(|| rng.range(2_000, 40_000)),
             server_max_messages: if special == 2 { 4 } else { 1_024 },
@@ -265,6 +269,7 @@ struct Stats {
     resume_failures: u64,
     http_sends_duplicated: u64,
     http_answers_lost: u64,
+    hidden_losses: u64,
     client_messages: u64,
     server_messages: u64,
 }
@@ -279,6 +284,7 @@ impl Stats {
         self.resume_failures += o.resume_failures;
         self.http_sends_duplicated += o.http_sends_duplicated;
         self.http_answers_lost += o.http_answers_lost;
+        self.hidden_losses += o.hidden_losses;
         self.client_messages += o.client_messages;
         self.server_messages += o.server_messages;
     }
@@ -502,11 +508,17 @@ impl World {
                 self.after_client();
             }
             Ev::ResponseEnd { conn, request } => {
-                let c = &mut self.conns[conn];
+                let c = &self.conns[conn];
                 if c.broken || c.request != request {
                     return;
                 }
-                // The driver issues the next receiving request on the same URL.
+                // The driver issues the next receiving request at the URL the session gives.
+                let op = c.op;
+                let Some(url) = self.client.receive_url(op) else {
+                    return;
+                };
+                let c = &mut self.conns[conn];
+                c.query = split_url(&url).1;
                 c.request += 1;
                 let request = c.request;
                 let d = self.delay();
@@ -869,8 +881,25 @@ impl World {
         }
         let key = c.key.clone();
         let query = c.query.clone();
-        let (sess, resume_ack) = match self.by_key.get(&key) {
-            Some(&sess) => (sess, None),
+        let known = self.by_key.get(&key).copied();
+        if let Some(sess) = known {
+            // The next request of the same connection; a resumable one carries its ack.
+            let next_ack = match resume::parse_query(&query) {
+                Some(Ok(resume::Request::Resume { token, ack }))
+                    if self.srv[sess].m.token() == Some(token.as_str()) =>
+                {
+                    Some(ack)
+                }
+                _ => None,
+            };
+            let attached = match next_ack {
+                Some(ack) => self.srv[sess].m.attach_next(self.now, ack),
+                None => self.srv[sess].m.attach(self.now, None),
+            };
+            return self.attached(conn, sess, attached);
+        }
+        let (sess, resume_ack) = match known {
+            Some(_) => unreachable!(),
             None => match resume::parse_query(&query) {
                 Some(Ok(resume::Request::Resume { token, ack })) => {
                     match self.by_token.get(&token).copied() {
@@ -888,7 +917,12 @@ impl World {
             },
         };
         self.by_key.insert(key, sess);
-        let rid = match self.srv[sess].m.attach(self.now, resume_ack) {
+        let attached = self.srv[sess].m.attach(self.now, resume_ack);
+        self.attached(conn, sess, attached);
+    }
+
+    fn attached(&mut self, conn: usize, sess: usize, attached: Result<ReceiverId, AttachError>) {
+        let rid = match attached {
             Ok(rid) => rid,
             Err(AttachError::Busy) => {
                 self.down_frame(conn, resume_close(2010, "Another connection still open"));
@@ -1003,7 +1037,11 @@ impl World {
                         };
                         if end {
                             self.srv[sess].m.detach(self.now, rid, Detach::Finished);
-                            self.end_response(conn);
+                            if self.faulty() && self.rng.chance(self.faults.hidden_loss) {
+                                self.hidden_loss(conn);
+                            } else {
+                                self.end_response(conn);
+                            }
                             break;
                         }
                     }
@@ -1051,6 +1089,20 @@ impl World {
                 frame,
             },
         );
+    }
+
+    /// The response of `conn`'s current request is lost on the way, and the browser sends the
+    /// same request again by itself: the client sees nothing.
+    fn hidden_loss(&mut self, conn: usize) {
+        self.log(|| format!("-- response on conn {conn} lost, request sent again"));
+        self.stats.hidden_losses += 1;
+        let c = &mut self.conns[conn];
+        c.server = None;
+        // The frames already scheduled for this request are dropped with it.
+        c.request += 1;
+        let request = c.request;
+        let d = self.delay() * 2 + 1;
+        self.at(d, Ev::Request { conn, request });
     }
 
     /// The current response of `conn` ends (HTTP: the driver asks again; WebSocket: closed).

@@ -126,6 +126,17 @@ impl Sink {
         self.input(Input::Failed(id, err));
     }
 
+    /// The URL of transport `id`'s next receiving request (see
+    /// [`Session::receive_url`](crate::protocol::session::Session::receive_url)); `None` once
+    /// `id` is not the current transport, or the socket is gone. `first` (the transport's URL)
+    /// if the state is busy up the stack, which a task never finds.
+    pub(crate) fn receive_url(&self, id: OpId, first: &str) -> Option<String> {
+        let shared = self.0.upgrade()?;
+        shared
+            .with(|inner| inner.session.receive_url(id))
+            .unwrap_or_else(|| Some(first.to_owned()))
+    }
+
     pub(crate) fn send_done(&self, id: OpId, ok: bool) {
         self.input(Input::SendDone(id, ok));
     }

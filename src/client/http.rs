@@ -65,18 +65,20 @@ async fn post(url: &str, flavor: Flavor) -> Result<Response, Error> {
     }
 }
 
-/// The receiving loop of `kind` at `url`.
+/// The receiving loop of `kind`: its first request at `first`, each later one at the URL the
+/// session gives for it (with the resume extension, carrying what was received).
 pub(crate) fn receive(
     id: OpId,
     kind: TransportKind,
-    url: String,
+    first: String,
     flavor: Flavor,
     sink: &Sink,
 ) -> Task {
     let sink = sink.clone();
     if kind.spec().streaming {
         Task::spawn(async move {
-            loop {
+            // Each request asks for its URL: with the resume extension it carries an ack.
+            while let Some(url) = sink.receive_url(id, &first) {
                 if let Err(e) = stream_once(id, &url, flavor, &sink).await {
                     return sink.failed(id, e);
                 }
@@ -84,7 +86,7 @@ pub(crate) fn receive(
         })
     } else {
         Task::spawn(async move {
-            loop {
+            while let Some(url) = sink.receive_url(id, &first) {
                 let text = match post(&url, flavor).await {
                     Ok(response) => response.text().unwrap_or_default(),
                     Err(e) => return sink.failed(id, e),

@@ -11,16 +11,17 @@ use crate::transport::jsonp::polling::{post_no_cors, ScriptFrame};
 
 use super::driver::{Sink, Task};
 
-/// The receiving loop at `url` (`…/jsonp`; the callback goes in the `c` parameter). No
-/// timeout of its own: the session's deadlines bound a silent poll.
-pub(crate) fn receive(id: OpId, url: String, sink: &Sink) -> Task {
+/// The receiving loop: the first poll at `first` (`…/jsonp`; the callback goes in the `c`
+/// parameter), each later one at the URL the session gives for it. No timeout of its own: the
+/// session's deadlines bound a silent poll.
+pub(crate) fn receive(id: OpId, first: String, sink: &Sink) -> Task {
     let sink = sink.clone();
     Task::spawn(async move {
         let frame = match ScriptFrame::new() {
             Ok(frame) => frame,
             Err(e) => return sink.failed(id, e),
         };
-        loop {
+        while let Some(url) = sink.receive_url(id, &first) {
             match frame.poll(&url).await {
                 Ok(text) => sink.frame_str(id, &text),
                 Err(e) => return sink.failed(id, e),

@@ -168,7 +168,14 @@ impl Shared {
     ) -> (Arc<SessionCore>, Attached) {
         let mut map = lock(&self.sessions.registry);
         if let Some(core) = map.by_key(key).cloned() {
-            let attached = core.attach(None);
+            // The next request of the same connection. A resumable one says what it received:
+            // whatever it missed goes out again.
+            let attached = match &resume {
+                Some(resume::Request::Resume { token, ack }) if core.token() == Some(token) => {
+                    core.attach_next(*ack)
+                }
+                _ => core.attach(None),
+            };
             return (core, attached);
         }
         let token = match resume {

@@ -311,6 +311,19 @@ impl SessionCore {
         })
     }
 
+    /// The next receiving request of the current transport connection of a resumable
+    /// session, the client having received up to `ack` ([`ServerSession::attach_next`]).
+    pub(crate) fn attach_next(&self, ack: u64) -> Result<(ReceiverId, Arc<Notify>), AttachError> {
+        self.with(false, |st, now| {
+            let id = st.machine.attach_next(now, ack)?;
+            let wake = Arc::new(Notify::new());
+            if let Some((_, old)) = st.wake.replace((id, wake.clone())) {
+                old.notify_one();
+            }
+            Ok((id, wake))
+        })
+    }
+
     /// What receiver `rid` carries next.
     pub(crate) fn pull(&self, rid: ReceiverId) -> Pull {
         self.with(false, |st, now| {
