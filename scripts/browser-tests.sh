@@ -28,7 +28,7 @@ unset CHROMEDRIVER GECKODRIVER
 # stopped and started again, up to eight times. Firefox is told (webdriver.json) to drop idle
 # keep-alive connections after 3 s, which frees the runner's threads and unblocks such a page.
 # A test that fails is never retried.
-# WASM_BINDGEN_TEST_TIMEOUT bounds each run (the slowest target takes under a minute here).
+# WASM_BINDGEN_TEST_TIMEOUT bounds each run (the slowest target, socket_resume, takes about 80 s here).
 PAGE_LOAD_SECONDS=${PAGE_LOAD_SECONDS:-45}
 watched_run() { # log wasm-pack-args...: 0 passed, 1 failed, 2 the page never loaded
   local log=$1 pid waited=0

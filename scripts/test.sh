@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 export PATH="$HOME/.cargo/bin:$PATH"
-export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-150}
+export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-400}
 # The test runner's page is cross-origin isolated (COEP require-corp) unless told otherwise; real
 # pages rarely are, and the npm sockjs server sends no Cross-Origin-Resource-Policy, which COEP
 # would need for JSONP scripts. Test under the conditions users have.

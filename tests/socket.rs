@@ -799,7 +799,7 @@ async fn server_and_session_id_overrides_appear_in_urls() {
         .iter()
         .skip(before as usize)
         .filter_map(|u| u.as_string())
-        .any(|u| u.ends_with("/sockjs/echo/077/fixed-id_1/xhr"));
+        .any(|u| u.contains("/sockjs/echo/077/fixed-id_1/xhr?"));
     assert!(polled, "{urls:?}");
 }
 
@@ -978,6 +978,7 @@ async fn drop_releases_everything_on_every_transport() {
 /// second client on the same session id is told `1002 "Connection interrupted"` (a receiving
 /// request left running would give `2010 "Another connection still open"` instead). Against
 /// cometkit-server only: sockjs-node keeps an interrupted session until its disconnect delay.
+/// Plain SockJS (`resume(false)`): a resumable session outlives a cut receiving request.
 #[wasm_bindgen_test]
 async fn the_server_sees_the_receiving_request_end_on_drop() {
     for name in [
@@ -987,7 +988,12 @@ async fn the_server_sees_the_receiving_request_end_on_drop() {
         "jsonp-polling",
     ] {
         let session = common::unique_key("drop").replace('.', "-");
-        let options = || forced(name).server_id("900").session_id(&session);
+        let options = || {
+            forced(name)
+                .server_id("900")
+                .session_id(&session)
+                .resume(false)
+        };
         let mut first = Socket::connect(&ours("/sockjs/echo"), options()).unwrap();
         opened(&mut first).await;
         // Let the receiving request that follows the `o` frame reach the server (a poll

@@ -29,11 +29,48 @@ export async function control(url, method) {
   return r.json();
 }
 export function now_ms() { return performance.now(); }
+
+function wait_for(cond, what, ms) {
+  return new Promise(function (resolve, reject) {
+    const until = performance.now() + ms;
+    (function poll() {
+      if (cond()) return resolve();
+      if (performance.now() > until) return reject(new Error("timed out waiting for " + what));
+      setTimeout(poll, 20);
+    })();
+  });
+}
+
+// Through the JavaScript surface only: open, restart the server (the session is lost), and
+// report the resumefailed event and the state after the fresh session opened.
+export async function js_restart(socket, restartUrl) {
+  const out = { opens: 0, failed: [], recovered: [], closes: 0 };
+  socket.addEventListener("open", function () { out.recovered.push(socket.recovered); out.opens++; });
+  socket.addEventListener("resumefailed", function (e) {
+    out.failed.push({ code: e.code, reason: e.reason, unconfirmed: e.unconfirmed,
+      isArray: Array.isArray(e.unconfirmed), targetOk: e.target === socket });
+  });
+  socket.onclose = function () { out.closes++; };
+  await wait_for(function () { return out.opens >= 1; }, "the open", 20000);
+  socket.send("before");
+  await fetch(restartUrl, { method: "POST", cache: "no-store" });
+  await wait_for(function () { return out.opens >= 2 || out.closes > 0; }, "the fresh session", 20000);
+  out.echo = await new Promise(function (resolve) {
+    socket.onmessage = function (e) { if (e.data === "after") resolve(e.data); };
+    socket.send("after");
+  });
+  socket.onclose = null;
+  socket.close(1000, "done");
+  socket.free();
+  return out;
+}
 "#)]
 extern "C" {
     #[wasm_bindgen(catch)]
     async fn control(url: &str, method: &str) -> Result<JsValue, JsValue>;
     fn now_ms() -> f64;
+    #[wasm_bindgen(catch)]
+    async fn js_restart(socket: JsValue, restart_url: &str) -> Result<JsValue, JsValue>;
 }
 
 #[wasm_bindgen]
@@ -114,7 +151,10 @@ async fn echo_through_cuts(kind: TransportKind, faults: &str) {
     let started = now_ms();
     let mut run = Run::default();
     let mut healed = false;
-    let polling = matches!(kind, TransportKind::XhrPolling | TransportKind::JsonpPolling);
+    let polling = matches!(
+        kind,
+        TransportKind::XhrPolling | TransportKind::JsonpPolling
+    );
     let mut events = 0u32;
     while run.echoes.len() < MESSAGES || run.cuts(polling) < CUTS {
         assert!(
@@ -228,4 +268,149 @@ async fn xhr_polling_cut_100_times_loses_and_repeats_nothing() {
 #[wasm_bindgen_test]
 async fn jsonp_polling_cut_100_times_loses_and_repeats_nothing() {
     echo_through_cuts(TransportKind::JsonpPolling, "set?poll=cut&cut_every=4").await;
+}
+
+/// The next event that `pick` accepts, within 20 s; a close fails the test.
+async fn wait_event<T>(
+    socket: &mut Socket,
+    what: &str,
+    mut pick: impl FnMut(&SocketEvent) -> Option<T>,
+) -> T {
+    let deadline = now_ms() + 20_000.0;
+    loop {
+        assert!(now_ms() < deadline, "timed out waiting for {what}");
+        if let Some(event) = next_within(socket, 250).await {
+            if let SocketEvent::Close { code, reason, .. } = &event {
+                panic!("closed while waiting for {what}: {code} {reason}");
+            }
+            if let Some(t) = pick(&event) {
+                return t;
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_cut_connection_is_taken_back_and_says_so() {
+    let key = common::unique_key("resume-recovered");
+    chaos(&key, "set?ws=kill&kill_after=300").await;
+    let url = common::url(&format!("/chaos/{key}/echo"));
+    let options = SocketOptions::new().reconnect(Some(Reconnect {
+        backoff: Backoff::constant(50),
+        max_attempts: None,
+    }));
+    let mut socket = Socket::connect(&url, options).expect("connect");
+    wait_event(&mut socket, "the open", |e| {
+        matches!(e, SocketEvent::Open).then_some(())
+    })
+    .await;
+    assert!(
+        !socket.recovered(),
+        "a first session is not a recovered one"
+    );
+    wait_event(&mut socket, "the cut", |e| {
+        matches!(e, SocketEvent::Reconnecting { .. }).then_some(())
+    })
+    .await;
+    chaos(&key, "set?ws=ok").await;
+    // A socket opened before the switch may still be killed: let that pass, then the open
+    // session must be the first one taken back.
+    let quiet_until = now_ms() + 1_500.0;
+    while now_ms() < quiet_until || socket.ready_state() != cometkit::client::ReadyState::Open {
+        assert!(now_ms() < quiet_until + 20_000.0, "no session reopened");
+        match next_within(&mut socket, 100).await {
+            Some(SocketEvent::ResumeFailed { reason, .. }) => panic!("resume failed: {reason}"),
+            Some(SocketEvent::Close { code, reason, .. }) => panic!("closed: {code} {reason}"),
+            _ => {}
+        }
+    }
+    assert!(socket.recovered(), "the reopened session is the same one");
+    socket.send("still the same session").expect("send");
+    let echo = wait_event(&mut socket, "the echo", |e| match e {
+        SocketEvent::Message(m) => Some(m.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(echo, "still the same session");
+    socket.close(1000, "done").expect("close");
+}
+
+#[wasm_bindgen_test]
+async fn a_server_restart_fails_the_resume_with_2011_and_goes_on_fresh() {
+    let key = common::unique_key("resume-restart");
+    let url = common::url(&format!("/chaos/{key}/echo"));
+    let options = SocketOptions::new()
+        .transports(&[TransportKind::XhrStreaming])
+        .reconnect(Some(Reconnect {
+            backoff: Backoff::constant(50),
+            max_attempts: None,
+        }));
+    let mut socket = Socket::connect(&url, options).expect("connect");
+    wait_event(&mut socket, "the open", |e| {
+        matches!(e, SocketEvent::Open).then_some(())
+    })
+    .await;
+    socket.send("before").expect("send");
+    wait_event(&mut socket, "the echo", |e| {
+        matches!(e, SocketEvent::Message(m) if m == "before").then_some(())
+    })
+    .await;
+    chaos(&key, "restart").await;
+    let (code, reason, unconfirmed) = wait_event(&mut socket, "the failed resume", |e| match e {
+        SocketEvent::ResumeFailed {
+            code,
+            reason,
+            unconfirmed,
+        } => Some((*code, reason.clone(), unconfirmed.clone())),
+        _ => None,
+    })
+    .await;
+    assert_eq!(code, 2011);
+    assert!(reason.contains("cannot be resumed"), "{reason}");
+    // "before" was acknowledged (its echo came back), so nothing is in doubt.
+    assert!(unconfirmed.is_empty(), "{unconfirmed:?}");
+    wait_event(&mut socket, "the fresh open", |e| {
+        matches!(e, SocketEvent::Open).then_some(())
+    })
+    .await;
+    assert!(!socket.recovered());
+    socket.send("after").expect("send");
+    wait_event(&mut socket, "the echo on the fresh session", |e| {
+        matches!(e, SocketEvent::Message(m) if m == "after").then_some(())
+    })
+    .await;
+    socket.close(1000, "done").expect("close");
+}
+
+#[wasm_bindgen_test]
+async fn resumefailed_and_recovered_through_the_javascript_surface() {
+    let key = common::unique_key("resume-js");
+    let url = common::url(&format!("/chaos/{key}/echo"));
+    let options = js_sys::JSON::parse(
+        r#"{"transports":["xhr-streaming"],"reconnect":{"minDelay":50,"maxDelay":50}}"#,
+    )
+    .expect("options");
+    let socket = common::new_js_socket(JsValue::from_str(&url), options).expect("new Socket");
+    let restart = common::url(&format!("/chaos/{key}/restart"));
+    let out = js_restart(socket, &restart).await.expect("js_restart");
+    let get = |v: &JsValue, k: &str| Reflect::get(v, &JsValue::from_str(k)).unwrap_or_default();
+    assert_eq!(get(&out, "closes").as_f64(), Some(0.0));
+    let failed = js_sys::Array::from(&get(&out, "failed"));
+    assert_eq!(failed.length(), 1, "one resumefailed event");
+    let event = failed.get(0);
+    assert_eq!(get(&event, "code").as_f64(), Some(2011.0));
+    assert_eq!(get(&event, "isArray").as_bool(), Some(true));
+    assert_eq!(
+        get(&event, "targetOk").as_bool(),
+        Some(true),
+        "e.target is the socket"
+    );
+    let recovered = js_sys::Array::from(&get(&out, "recovered"));
+    assert_eq!(recovered.get(0).as_bool(), Some(false), "first open");
+    assert_eq!(
+        recovered.get(1).as_bool(),
+        Some(false),
+        "fresh session after the restart"
+    );
+    assert_eq!(get(&out, "echo").as_string().as_deref(), Some("after"));
 }

@@ -37,6 +37,7 @@ import type {
   SocketOptions,
   SocketReconnectOptions,
   SocketReconnectingEvent,
+  SocketResumeFailedEvent,
   SocketTransport,
   SocketTransportEvent,
   WebSocketOptions,
@@ -274,6 +275,7 @@ function useSocket(): Socket {
     heartbeatTimeout: 0,
     reconnect,
     withCredentials: false,
+    resume: true,
   };
   const socket = new Socket('/sockjs/echo', options);
   new Socket(new URL('http://127.0.0.1/sockjs/echo'), { transports: 'xhr-polling', reconnect: false });
@@ -295,6 +297,13 @@ function useSocket(): Socket {
   });
   socket.addEventListener('close', (e) => typeOf<number>(e.code));
   check<Equal<SocketEventMap['heartbeat'], Event>>();
+  check<Equal<typeof socket.recovered, boolean>>();
+  socket.addEventListener('resumefailed', (e) => {
+    check<Equal<typeof e, SocketResumeFailedEvent>>();
+    typeOf<number>(e.code);
+    check<Equal<typeof e.unconfirmed, string[]>>();
+  });
+  socket.onresumefailed = (e) => typeOf<string>(e.reason);
   socket.onmessage = (e) => typeOf<string>(e.data);
   socket.ontransport = (e) => typeOf<SocketTransport>(e.transport);
   socket.send('hello');
