@@ -789,9 +789,10 @@ async fn a_page_xdomain_request_carries_xdr_polling() {
 async fn server_and_session_id_overrides_appear_in_urls() {
     let t = tracker();
     let before = field(&call(&t, "snapshot"), "xhrs").as_f64().unwrap() as u32;
-    let options = forced("xhr-polling")
-        .server_id("077")
-        .session_id("fixed-id_1");
+    // Unique per run: the server keeps a session for its grace period, and both browsers
+    // run this test against the same server.
+    let id = common::unique_key("fixed-id_");
+    let options = forced("xhr-polling").server_id("077").session_id(&id);
     let mut socket = Socket::connect(&ours("/sockjs/echo"), options).unwrap();
     opened(&mut socket).await;
     let urls = js_sys::Array::from(&field(&t, "xhrUrls"));
@@ -799,7 +800,7 @@ async fn server_and_session_id_overrides_appear_in_urls() {
         .iter()
         .skip(before as usize)
         .filter_map(|u| u.as_string())
-        .any(|u| u.contains("/sockjs/echo/077/fixed-id_1/xhr?"));
+        .any(|u| u.contains(&format!("/sockjs/echo/077/{id}/xhr?")));
     assert!(polled, "{urls:?}");
 }
 

@@ -130,6 +130,8 @@ describe('demo page', () => {
     await waitForText(page, '#sock-state', /^OPEN$/, 15_000);
     await echoThroughSocket(page, 'after kill');
     assert.match(await textOf(page, '#sock-history'), /websocket → xhr-streaming/);
+    // The demo's server offers the resume extension: the session was taken back.
+    assert.match(await textOf(page, '#sock-log'), /open on xhr-streaming \(session taken back/);
     await screenshot(page.locator('#socket'), 'socket-after-kill');
 
     // A healthy server again, and a new socket: WebSocket is back.
@@ -165,6 +167,8 @@ describe('demo page', () => {
       lostBefore, { timeout: 20_000 });
     await waitForText(page, '#sock-state', /^OPEN$/, 20_000);
     await echoThroughSocket(page, 'after restart');
+    // The restarted server no longer knows the session: the page is told.
+    assert.match(await textOf(page, '#sock-log'), /could not be taken back \(2011/);
     assert.match(await textOf(page, '#sock-history'), /xhr-streaming → xhr-polling/);
     await screenshot(page.locator('#socket'), 'socket-after-restart');
     await close();

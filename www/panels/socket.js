@@ -55,7 +55,9 @@ export function setupSocket(ck) {
   function listen(s) {
     const current = () => s === socket;
     s.addEventListener('open', () => {
-      if (current()) log(logList, `open on ${transportOf(s) || 'a transport'}`, 'event');
+      if (!current()) return;
+      const how = s.recovered ? ' (session taken back: nothing lost)' : '';
+      log(logList, `open on ${transportOf(s) || 'a transport'}${how}`, 'event');
     });
     s.addEventListener('message', (e) => {
       if (!current()) return;
@@ -81,6 +83,11 @@ export function setupSocket(ck) {
     });
     s.addEventListener('transport', (e) => {
       if (current()) log(logList, `trying ${e.transport}`, 'event');
+    });
+    s.addEventListener('resumefailed', (e) => {
+      if (!current()) return;
+      const n = e.unconfirmed.length;
+      log(logList, `session could not be taken back (${e.code} ${e.reason}); ${n} sent message${n === 1 ? '' : 's'} unconfirmed; going on with a fresh one`, 'error');
     });
     s.addEventListener('reconnecting', (e) => {
       if (!current()) return;
