@@ -12,7 +12,7 @@
 //!   400 and changes nothing), answers the state;
 //! - `GET /chaos/<key>/state`: the state as JSON: `{"key", "ws", "stream", "cors",
 //!   "kill_after", "response_limit", "poll", "cut_every", "restarts", "sessions", "websockets",
-//!   "killed", "polls_cut"}` (`sessions`: HTTP sessions of the endpoint; `websockets`:
+//!   "killed", "polls_cut"}` (`sessions`: sessions of the endpoint, HTTP and resumable; `websockets`:
 //!   WebSockets open now; `killed`: WebSockets killed so far; `polls_cut`: answers broken off
 //!   by `poll=cut` so far);
 //! - `GET /chaos/<key>/received`: `{"messages": [...], "dropped": n}`, the messages the
