@@ -161,7 +161,10 @@ const openers = {
   cometkit(url, transport, timeoutMs, options = {}) {
     return opener(timeoutMs, (ok, fail) => {
       const c = conn();
-      const s = new Socket(url, { transports: transport || undefined, reconnect: false, ...options });
+      // The loopback server in this page speaks plain SockJS, while /info (from the real
+      // server) offers the resume extension: cometkit must not ask for it there.
+      const plain = HOOK === 'loopback' ? { resume: false } : {};
+      const s = new Socket(url, { transports: transport || undefined, reconnect: false, ...plain, ...options });
       c.raw = s;
       c.send = (m) => s.send(m);
       c.close = () => {
