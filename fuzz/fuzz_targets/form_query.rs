@@ -56,9 +56,10 @@ fn decode(s: &str) {
     assert_eq!(form_decode(&encode_uri_component(s)), s);
 }
 
-/// `form_field` as the URL standard reads `application/x-www-form-urlencoded`, written plainly.
+/// `form_field` as the URL standard reads `application/x-www-form-urlencoded`, written plainly:
+/// split at `&`, skip empty sequences, split each at its first `=`.
 fn plain_field(query: &str, name: &str) -> Option<String> {
-    for pair in query.split('&') {
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = match pair.find('=') {
             Some(i) => (&pair[..i], &pair[i + 1..]),
             None => (pair, ""),
