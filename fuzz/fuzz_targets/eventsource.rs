@@ -25,9 +25,8 @@ use std::collections::VecDeque;
 
 fuzz_target!(|data: &[u8]| {
     let pieces = raw_fields(data, 5);
-    let [config, url, param, start_id, steps] = [0, 1, 2, 3, 4].map(|i| {
-        pieces.get(i).copied().unwrap_or_default()
-    });
+    let [config, url, param, start_id, steps] =
+        [0, 1, 2, 3, 4].map(|i| pieces.get(i).copied().unwrap_or_default());
     let mut c = Bytes::new(config);
     let retry_ms = u32::from(c.u16());
     let max_retry_delay_ms = c.u32();
@@ -50,7 +49,10 @@ fuzz_target!(|data: &[u8]| {
     let mut k = 0;
     let random = Box::new(move || {
         k += 1;
-        randoms.get(k % randoms.len().max(1)).copied().unwrap_or(0.5)
+        randoms
+            .get(k % randoms.len().max(1))
+            .copied()
+            .unwrap_or(0.5)
     });
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let mut cfg = Config::new(text(url));
@@ -102,7 +104,7 @@ impl Sim {
         // The request this step concerns: usually the newest one, sometimes a stale one.
         let id = match self.ids.len() {
             0 => None,
-            n if which % 4 == 0 => self.ids.get(usize::from(which / 4) % n).copied(),
+            n if which.is_multiple_of(4) => self.ids.get(usize::from(which / 4) % n).copied(),
             n => self.ids.get(n - 1).copied(),
         };
         self.now += u64::from(which);
@@ -121,7 +123,11 @@ impl Sim {
                 if !ct.is_empty() {
                     headers.append("Content-Type", &String::from_utf8_lossy(ct));
                 }
-                es.handle_response(self.now, id, HttpResponse::new(status, "x", headers, "", None));
+                es.handle_response(
+                    self.now,
+                    id,
+                    HttpResponse::new(status, "x", headers, "", None),
+                );
             }
             2 | 3 => {
                 let Some(id) = id else { return };
@@ -154,7 +160,7 @@ impl Sim {
             6 => {
                 // The timer, usually on time.
                 if let Some(at) = es.poll_timeout() {
-                    if which % 2 == 0 {
+                    if which.is_multiple_of(2) {
                         self.now = self.now.max(at);
                     }
                 }
@@ -173,7 +179,11 @@ impl Sim {
         }
         while let Some(action) = es.poll_action() {
             match action {
-                Action::Open { id: rid, url, last_event_id_header } => {
+                Action::Open {
+                    id: rid,
+                    url,
+                    last_event_id_header,
+                } => {
                     assert_ne!(before, ReadyState::Closed);
                     assert!(!self.ids.contains(&rid));
                     self.ids.push(rid);
@@ -220,8 +230,16 @@ impl Sim {
         if reconnecting && state == ReadyState::Connecting {
             if let Some(until) = es.poll_timeout() {
                 let delay = until - self.now;
-                assert!(delay >= u64::from(es.retry_ms()), "delay {delay} < {}", es.retry_ms());
-                assert!(delay <= u64::from(self.bound), "delay {delay} > {}", self.bound);
+                assert!(
+                    delay >= u64::from(es.retry_ms()),
+                    "delay {delay} < {}",
+                    es.retry_ms()
+                );
+                assert!(
+                    delay <= u64::from(self.bound),
+                    "delay {delay} > {}",
+                    self.bound
+                );
             }
         }
     }

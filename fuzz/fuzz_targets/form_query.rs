@@ -83,7 +83,10 @@ fn pairs(strings: &[String]) {
     let form = urlencode(&pairs);
     let query = query_string(&pairs);
     for (name, _) in &pairs {
-        let first = pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        let first = pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str());
         assert_eq!(form_field(&form, name).as_deref(), first);
         assert_eq!(form_field(&query, name).as_deref(), first);
     }

@@ -45,7 +45,10 @@ fn frame(s: &str) {
         }
         Ok(Frame::Close { code, reason }) => {
             let again = encode_close_frame(code, &reason);
-            assert_eq!(decode_frame(&again).ok(), Some(Frame::Close { code, reason }));
+            assert_eq!(
+                decode_frame(&again).ok(),
+                Some(Frame::Close { code, reason })
+            );
         }
         Err(e) => {
             assert_eq!(e.kind(), ErrorKind::Protocol);
@@ -134,5 +137,8 @@ fn jsonp(body: &str, callback: &str) {
     let mut again = ["/**/", callback, "("].concat();
     quote_server_into(&mut again, &frame);
     again.push_str(");\r\n");
-    assert_eq!(jsonp_body_frame(&again, callback).ok().as_deref(), Some(&*frame));
+    assert_eq!(
+        jsonp_body_frame(&again, callback).ok().as_deref(),
+        Some(&*frame)
+    );
 }

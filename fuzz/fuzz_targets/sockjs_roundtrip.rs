@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     let mode = bytes.u8();
     let code = bytes.u16();
     let messages = all_fields(bytes.rest(), 8);
-    if mode % 2 == 0 {
+    if mode.is_multiple_of(2) {
         client_to_server(&messages);
     } else {
         server_to_client(&messages, code, mode / 2 % 4);
@@ -85,13 +85,18 @@ fn server_to_client(messages: &[String], code: u16, transport: u8) {
     assert_eq!(decode_frame(&frame).as_ref(), Ok(&expected));
     // Only JSON escapes: no raw control character, no U+2028/U+2029 (which end a line in old
     // JavaScript engines).
-    assert!(!frame.chars().any(|c| c < ' ' || c == '\u{2028}' || c == '\u{2029}'));
+    assert!(!frame
+        .chars()
+        .any(|c| c < ' ' || c == '\u{2028}' || c == '\u{2029}'));
 
     let close = encode_close_frame(code, messages.first().map_or("", String::as_str));
     match transport {
         0 => {
             let reason = messages.first().cloned().unwrap_or_default();
-            assert_eq!(decode_frame(&close).ok(), Some(Frame::Close { code, reason }));
+            assert_eq!(
+                decode_frame(&close).ok(),
+                Some(Frame::Close { code, reason })
+            );
         }
         1 => xhr_streaming(&frame, &close),
         2 => eventsource(&frame, &close),

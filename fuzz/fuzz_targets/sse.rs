@@ -26,10 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let mut cuts: Vec<u16> = (0..n).map(|_| bytes.u16()).collect();
     let stream = bytes.rest();
     let len = stream.len();
-    let mut cuts: Vec<usize> = cuts
-        .drain(..)
-        .map(|c| usize::from(c) % (len + 1))
-        .collect();
+    let mut cuts: Vec<usize> = cuts.drain(..).map(|c| usize::from(c) % (len + 1)).collect();
     cuts.sort_unstable();
     let start_id = if flags & 1 != 0 { "start" } else { "" };
 
@@ -70,7 +67,12 @@ fuzz_target!(|data: &[u8]| {
         content_type(text);
     }
     for output in &whole.0 {
-        if let Output::Event(Event { event_type, last_event_id, .. }) = output {
+        if let Output::Event(Event {
+            event_type,
+            last_event_id,
+            ..
+        }) = output
+        {
             assert!(!event_type.is_empty());
             assert!(!last_event_id.contains('\0'));
         }
@@ -156,19 +158,13 @@ fn reference(stream: &[u8], strip_bom: bool, start_id: &str) -> Run {
                     data.push_str(value);
                     data.push('\n');
                 }
-                "id" => {
-                    if !value.contains('\0') {
-                        id_buffer = value.to_owned();
-                    }
-                }
-                "retry" => {
-                    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-                        let ms = value.bytes().fold(0u32, |acc, b| {
-                            acc.saturating_mul(10).saturating_add(u32::from(b - b'0'))
-                        });
-                        reconnection_time = Some(ms);
-                        outputs.push(Output::Retry(ms));
-                    }
+                "id" if !value.contains('\0') => id_buffer = value.to_owned(),
+                "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                    let ms = value.bytes().fold(0u32, |acc, b| {
+                        acc.saturating_mul(10).saturating_add(u32::from(b - b'0'))
+                    });
+                    reconnection_time = Some(ms);
+                    outputs.push(Output::Retry(ms));
                 }
                 _ => {}
             }
