@@ -261,10 +261,14 @@ pub fn form_decode(s: &str) -> String {
 }
 
 /// The decoded value of the first field called `name` in urlencoded text (`a=1&b=2`), matching
-/// on the decoded name. A field without `=` has the empty value; `None` when no field has the
-/// name.
+/// on the decoded name. A field without `=` has the empty value; an empty field (`a=1&&b=2`, or
+/// empty text) is no field at all, as in the URL standard's parser, so it never matches the
+/// empty name; `None` when no field has the name.
 pub fn form_field(s: &str, name: &str) -> Option<String> {
     s.split('&').find_map(|pair| {
+        if pair.is_empty() {
+            return None;
+        }
         let (key, value) = split_byte(pair, b'=').unwrap_or((pair, ""));
         (form_decode(key) == name).then(|| form_decode(value))
     })
@@ -440,5 +444,23 @@ mod tests {
         assert_eq!(form_field("a+b=1", "a b").as_deref(), Some("1"));
         assert_eq!(form_field("cc=1&=2", "c"), None);
         assert_eq!(form_field("", "c"), None);
+    }
+
+    /// Found by the `form_query` fuzz target: the query of a URL without `?` is empty, and
+    /// `form_field` answered `Some("")` for the empty name there, as if an empty query held
+    /// one field named "". The URL standard skips empty fields.
+    #[test]
+    fn fuzz_form_field_empty_pairs_are_not_fields() {
+        // The crashing input: `url_with_last_event_id(url, "", "")` on this URL (no `?`).
+        let url = "htt\u{fffd}&=bps:/stEve=back=jQuerod/\u{e9}&=";
+        let out = crate::sse::url_with_last_event_id(url, "", "");
+        assert_eq!(out, url);
+        let query = out.split_once('?').map_or("", |(_, q)| q);
+        assert_eq!(form_field(query, ""), None);
+        assert_eq!(form_field("", ""), None);
+        assert_eq!(form_field("a=1&&b=2&", ""), None);
+        // A field with an empty name still counts.
+        assert_eq!(form_field("a=1&&=x", "").as_deref(), Some("x"));
+        assert_eq!(form_field("&&c=cb", "c").as_deref(), Some("cb"));
     }
 }
