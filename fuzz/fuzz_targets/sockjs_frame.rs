@@ -50,6 +50,15 @@ fn frame(s: &str) {
                 Some(Frame::Close { code, reason })
             );
         }
+        // The resume extension's frames (the `resume` target checks them in depth).
+        Ok(Frame::Resumed { token, ack }) => {
+            let again = cometkit_protocol::resume::encode_resumed_frame(&token, ack);
+            assert_eq!(decode_frame(&again).ok(), Some(Frame::Resumed { token, ack }));
+        }
+        Ok(Frame::Numbered(n)) => {
+            let again = cometkit_protocol::resume::encode_data_frame(n.ack, n.seq, &n.messages);
+            assert_eq!(decode_frame(&again).ok(), Some(Frame::Numbered(n)));
+        }
         Err(e) => {
             assert_eq!(e.kind(), ErrorKind::Protocol);
             assert!(!e.message().is_empty());
