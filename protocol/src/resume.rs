@@ -157,33 +157,33 @@ pub fn encode_resumed_frame(token: &str, ack: u64) -> String {
 /// `q[<ack>,<seq>,"m1",...]` (or `q[<ack>]` when `messages` is empty): server messages
 /// numbered from `seq`, with the server's acknowledgement of client messages up to `ack`.
 pub fn encode_data_frame(ack: u64, seq: u64, messages: &[String]) -> String {
-    let mut out = String::with_capacity(24 + messages.iter().map(|m| m.len() + 3).sum::<usize>());
-    out.push_str("q[");
-    push_u64(&mut out, ack);
-    if !messages.is_empty() {
-        out.push(',');
-        push_u64(&mut out, seq);
-        for message in messages {
-            out.push(',');
-            quote_server_into(&mut out, message);
-        }
-    }
-    out.push(']');
-    out
+    numbered_array("q[", ack, seq, messages, quote_server_into)
 }
 
 /// A client payload: `[<ack>,<seq>,"m1",...]`, or `[<ack>]` when `messages` is empty, with
 /// the client's escaping (as [`sockjs::encode_payload`](crate::sockjs::encode_payload)).
 pub fn encode_payload(ack: u64, seq: u64, messages: &[String]) -> String {
+    numbered_array("[", ack, seq, messages, crate::sockjs::quote_into)
+}
+
+/// `<open><ack>,<seq>,"m1",...]` (`<open><ack>]` without messages), each message quoted with
+/// `quote` (the server's escaping or the client's).
+fn numbered_array(
+    open: &str,
+    ack: u64,
+    seq: u64,
+    messages: &[String],
+    quote: fn(&mut String, &str),
+) -> String {
     let mut out = String::with_capacity(24 + messages.iter().map(|m| m.len() + 3).sum::<usize>());
-    out.push('[');
+    out.push_str(open);
     push_u64(&mut out, ack);
     if !messages.is_empty() {
         out.push(',');
         push_u64(&mut out, seq);
         for message in messages {
             out.push(',');
-            crate::sockjs::quote_into(&mut out, message);
+            quote(&mut out, message);
         }
     }
     out.push(']');

@@ -346,11 +346,7 @@ impl ServerSession {
                 self.need_resumed = true;
             }
         }
-        let id = self.next_receiver;
-        self.next_receiver += 1;
-        self.receiver = Some(id);
-        self.expires = None;
-        Ok(ReceiverId(id))
+        Ok(self.new_receiver())
     }
 
     /// Attaches the next receiving request of a resumable session's current transport
@@ -378,11 +374,16 @@ impl ServerSession {
         }
         self.acknowledge(ack);
         self.unsent = self.first_seq;
+        Ok(self.new_receiver())
+    }
+
+    /// Makes a new receiver the attached one (any other is replaced) and stops the expiry.
+    fn new_receiver(&mut self) -> ReceiverId {
         let id = self.next_receiver;
         self.next_receiver += 1;
         self.receiver = Some(id);
         self.expires = None;
-        Ok(ReceiverId(id))
+        ReceiverId(id)
     }
 
     /// What receiver `rid` must do next. Taking the close frame ([`Pull::Last`]) detaches it.

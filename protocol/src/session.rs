@@ -647,10 +647,16 @@ impl<M: Message> Session<M> {
                 if current == id => {}
             _ => return None,
         }
+        Some(self.next_receive_url())
+    }
+
+    /// The current attempt's receiving URL with the resume extension's query: `resume=new`,
+    /// or the token and what was received (which counts as an acknowledgement).
+    fn next_receive_url(&mut self) -> String {
         if !self.resume.active {
-            return Some(self.receive_base.clone());
+            return self.receive_base.clone();
         }
-        Some(match &self.resume.token {
+        match &self.resume.token {
             Some(token) => {
                 self.resume.ack_sent = self.resume.ack_sent.max(self.resume.recv_upto);
                 ladder::add_query(
@@ -659,7 +665,7 @@ impl<M: Message> Session<M> {
                 )
             }
             None => ladder::add_query(&self.receive_base, resume::open_query()),
-        })
+        }
     }
 
     /// The transport of the open session.
@@ -1097,19 +1103,9 @@ impl<M: Message> Session<M> {
             kind,
             deadline: now.saturating_add(u64::from(timeout_ms)),
         };
-        let mut url = ladder::receive_url(kind, &session_url);
-        self.receive_base = url.clone();
+        self.receive_base = ladder::receive_url(kind, &session_url);
         self.resume.awaiting_r = false;
-        if self.resume.active {
-            url = match &self.resume.token {
-                Some(token) => {
-                    // The query acknowledges what was received.
-                    self.resume.ack_sent = self.resume.recv_upto;
-                    ladder::add_query(&url, &resume::resume_query(token, self.resume.recv_upto))
-                }
-                None => ladder::add_query(&url, resume::open_query()),
-            };
-        }
+        let url = self.next_receive_url();
         self.actions.push_back(Action::OpenTransport {
             id,
             transport: kind,

@@ -301,21 +301,23 @@ impl SessionCore {
         &self,
         resume_ack: Option<u64>,
     ) -> Result<(ReceiverId, Arc<Notify>), AttachError> {
-        self.with(false, |st, now| {
-            let id = st.machine.attach(now, resume_ack)?;
-            let wake = Arc::new(Notify::new());
-            if let Some((_, old)) = st.wake.replace((id, wake.clone())) {
-                old.notify_one();
-            }
-            Ok((id, wake))
-        })
+        self.attach_with(|m, now| m.attach(now, resume_ack))
     }
 
     /// The next receiving request of the current transport connection of a resumable
     /// session, the client having received up to `ack` ([`ServerSession::attach_next`]).
     pub(crate) fn attach_next(&self, ack: u64) -> Result<(ReceiverId, Arc<Notify>), AttachError> {
+        self.attach_with(|m, now| m.attach_next(now, ack))
+    }
+
+    /// Attaches the receiver `attach` makes, with a fresh wake-up; a replaced one is woken to
+    /// find itself gone.
+    fn attach_with(
+        &self,
+        attach: impl FnOnce(&mut ServerSession, u64) -> Result<ReceiverId, AttachError>,
+    ) -> Result<(ReceiverId, Arc<Notify>), AttachError> {
         self.with(false, |st, now| {
-            let id = st.machine.attach_next(now, ack)?;
+            let id = attach(&mut st.machine, now)?;
             let wake = Arc::new(Notify::new());
             if let Some((_, old)) = st.wake.replace((id, wake.clone())) {
                 old.notify_one();
