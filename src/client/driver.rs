@@ -526,7 +526,7 @@ impl Inner {
                     id,
                     kind,
                     url,
-                    http::Flavor::Xhr(credentials),
+                    http::Flavor::Cors(credentials),
                     sink,
                 )),
                 None,
@@ -561,19 +561,18 @@ impl Inner {
         let Some(url) = active.send_url.clone() else {
             return self.session.handle_send_done(now(), id, false);
         };
-        // The HTTP senders post a text body; only these transports copy the payload out.
-        let payload = String::from(payload);
         let sink = &self.sink;
         active.sender = Some(match active.kind {
             TransportKind::XdrStreaming | TransportKind::XdrPolling => {
                 http::send(id, url, payload, http::Flavor::Xdr, sink)
             }
-            TransportKind::JsonpPolling => jsonp::send(id, url, payload, sink),
+            // The no-CORS POST takes a text body: only this transport copies the payload out.
+            TransportKind::JsonpPolling => jsonp::send(id, url, String::from(payload), sink),
             _ => http::send(
                 id,
                 url,
                 payload,
-                http::Flavor::Xhr(self.settings.with_credentials),
+                http::Flavor::Cors(self.settings.with_credentials),
                 sink,
             ),
         });

@@ -1,8 +1,11 @@
 //! The eventsource receiver: the browser's native
 //! [`EventSource`](https://developer.mozilla.org/docs/Web/API/EventSource) on
-//! `…/eventsource`, one SockJS frame per event (unescaped with
-//! [`eventsource_frame`](crate::protocol::sockjs::eventsource_frame)). Payloads go out through
-//! `xhr_send` ([`super::http::send`]).
+//! `…/eventsource`, one SockJS frame per event. Payloads go out through `xhr_send`
+//! ([`super::http::send`]).
+//!
+//! A frame goes to the session as the event's JavaScript string. Only data holding a `%` is
+//! copied into Rust, to undo the server's escapes
+//! ([`eventsource_frame`](crate::protocol::sockjs::eventsource_frame)).
 //!
 //! The browser reconnects an EventSource by itself when its response ends, which SockJS
 //! servers do after `response_limit` bytes. Like sockjs-client, the receiver instead closes
@@ -10,8 +13,11 @@
 //! going to retry, opens a fresh one on the same session. A stream that fails before any frame
 //! (refused, non-200, wrong type, CORS) fails the transport.
 
-use futures_channel::mpsc;
-use futures_util::StreamExt;
+use std::cell::Cell;
+use std::rc::Rc;
+
+use futures_channel::oneshot;
+use wasm_bindgen::JsValue;
 
 use crate::protocol::session::OpId;
 use crate::protocol::sockjs::eventsource_frame;
@@ -20,49 +26,42 @@ use crate::Error;
 
 use super::driver::{Sink, Task};
 
-enum News {
-    Data(String),
-    Error,
-}
-
-/// The browser's EventSource (the primitive in [`crate::transport::eventsource`]) with its
-/// news on a channel.
-fn open(url: &str, credentials: bool) -> Option<(RawSource, mpsc::UnboundedReceiver<News>)> {
-    let (tx, rx) = mpsc::unbounded();
-    let on_error = tx.clone();
-    let source = RawSource::open(
-        url,
-        credentials,
-        move |data| {
-            let _ = tx.unbounded_send(News::Data(data));
-        },
-        move || {
-            let _ = on_error.unbounded_send(News::Error);
-        },
-    )
-    .ok()?;
-    Some((source, rx))
-}
-
 /// The receiving loop at `url` (`…/eventsource`).
 pub(crate) fn receive(id: OpId, url: String, credentials: bool, sink: &Sink) -> Task {
     let sink = sink.clone();
     Task::spawn(async move {
+        let frames = Rc::new(Cell::new(false));
         loop {
-            let Some((source, mut rx)) = open(&url, credentials) else {
+            frames.set(false);
+            let (tx, errored) = oneshot::channel::<()>();
+            let tx = Cell::new(Some(tx));
+            let on_data = {
+                let (sink, frames) = (sink.clone(), frames.clone());
+                move |data: js_sys::JsString| {
+                    frames.set(true);
+                    if data.includes("%", 0) {
+                        let text = String::from(data);
+                        sink.frame_str(id, &eventsource_frame(&text));
+                    } else {
+                        sink.frame(id, JsValue::from(data));
+                    }
+                }
+            };
+            let on_error = move || {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(());
+                }
+            };
+            let Ok(source) = RawSource::open(&url, credentials, on_data, on_error) else {
                 return sink.failed(
                     id,
                     Error::invalid("the browser refused to open the EventSource"),
                 );
             };
-            let mut frames = false;
-            while let Some(News::Data(data)) = rx.next().await {
-                frames = true;
-                sink.frame_str(id, &eventsource_frame(&data));
-            }
+            let _ = errored.await;
             let retrying = source.retrying();
             drop(source);
-            if !(frames && retrying) {
+            if !(frames.get() && retrying) {
                 return sink.failed(id, Error::network("EventSource failed"));
             }
         }

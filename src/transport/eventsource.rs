@@ -356,7 +356,8 @@ pub(crate) fn prepare(
 
 /// The browser's `EventSource` at `url` with a `message` and an `error` listener, as the
 /// SockJS socket's eventsource receiver uses it: message data (a JS string) goes to
-/// `on_data` untouched, errors to `on_error`. Closed, listeners removed, when dropped.
+/// `on_data` untouched, never copied into wasm, errors to `on_error`. Closed, listeners
+/// removed, when dropped.
 #[cfg(feature = "_socket")]
 pub(crate) struct RawSource {
     es: web_sys::EventSource,
@@ -369,7 +370,7 @@ impl RawSource {
     pub(crate) fn open(
         url: &str,
         with_credentials: bool,
-        on_data: impl Fn(String) + 'static,
+        on_data: impl Fn(js_sys::JsString) + 'static,
         on_error: impl Fn() + 'static,
     ) -> Result<RawSource, Error> {
         let es = create_native(url, with_credentials)?;
@@ -377,7 +378,7 @@ impl RawSource {
             Listener::new(&es, "message", move |e: Event| {
                 if let Some(data) = e
                     .dyn_ref::<MessageEvent>()
-                    .and_then(|m| m.data().as_string())
+                    .and_then(|m| m.data().dyn_into::<js_sys::JsString>().ok())
                 {
                     on_data(data);
                 }

@@ -4,6 +4,8 @@
 pub mod cors;
 #[cfg(feature = "_eventsource")]
 pub mod eventsource;
+#[cfg(feature = "_socket")]
+pub(crate) mod exchange;
 #[cfg(feature = "_jsonp")]
 pub mod jsonp;
 #[cfg(any(
