@@ -566,8 +566,7 @@ impl Inner {
             TransportKind::XdrStreaming | TransportKind::XdrPolling => {
                 http::send(id, url, payload, http::Flavor::Xdr, sink)
             }
-            // The no-CORS POST takes a text body: only this transport copies the payload out.
-            TransportKind::JsonpPolling => jsonp::send(id, url, String::from(payload), sink),
+            TransportKind::JsonpPolling => jsonp::send(id, url, payload, sink),
             _ => http::send(
                 id,
                 url,

@@ -6,6 +6,8 @@
 //! `fetch` POST) are primitives in [`crate::transport::jsonp::polling`]; this file only runs
 //! the transport's loops and reports to the session.
 
+use js_sys::JsString;
+
 use crate::protocol::session::OpId;
 use crate::transport::jsonp::polling::{post_no_cors, ScriptFrame};
 
@@ -23,7 +25,7 @@ pub(crate) fn receive(id: OpId, first: String, sink: &Sink) -> Task {
         };
         while let Some(url) = sink.receive_url(id, &first) {
             match frame.poll(&url).await {
-                Ok(text) => sink.frame_str(id, &text),
+                Ok(frame) => sink.frame(id, frame),
                 Err(e) => return sink.failed(id, e),
             }
         }
@@ -31,7 +33,7 @@ pub(crate) fn receive(id: OpId, first: String, sink: &Sink) -> Task {
 }
 
 /// Sends `payload` to `url` (`…/jsonp_send`), reported as [`Sink::send_done`].
-pub(crate) fn send(id: OpId, url: String, payload: String, sink: &Sink) -> Task {
+pub(crate) fn send(id: OpId, url: String, payload: JsString, sink: &Sink) -> Task {
     let sink = sink.clone();
     Task::spawn(async move {
         let ok = post_no_cors(&url, &payload).await.is_ok();

@@ -343,6 +343,11 @@ pub(crate) mod polling {
     //! iframe cancels its loads at once (checked in Chromium and Firefox), and the server sees
     //! the poll end. Callbacks live on the iframe's window, not the page's.
     //!
+    //! The per-poll dance (script, handlers, callback, cleanup) and the POST are a few lines of
+    //! JavaScript (`js/jsonp_polling.js`) that settle one Promise each: three closures, a
+    //! channel and their glue in wasm cost more than the whole snippet, and the frame reaches
+    //! the session as the JavaScript string the server called back with.
+    //!
     //! Why `fetch(url, {method: "POST", mode: "no-cors", body})` for sending, among the ways to POST
     //! cross-origin without CORS:
     //! - its promise settles when the request is done, so the session can keep one payload in
@@ -362,29 +367,55 @@ pub(crate) mod polling {
     //! the server to send `Cross-Origin-Resource-Policy: cross-origin`, which SockJS servers do
     //! not: the scripts fail to load and the socket moves on (or closes with 2000).
 
-    use std::cell::RefCell;
-    use std::rc::Rc;
-
-    use futures_channel::oneshot;
-    use js_sys::Reflect;
-    use wasm_bindgen::closure::Closure;
+    use js_sys::{JsString, Promise};
+    use wasm_bindgen::prelude::wasm_bindgen;
     use wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_futures::JsFuture;
-    use web_sys::{
-        AbortController, Document, Element, HtmlIFrameElement, HtmlScriptElement,
-        RequestCredentials, RequestInit, RequestMode, Window,
-    };
+    use web_sys::{Element, HtmlIFrameElement, Window};
 
     use crate::protocol::jsonp::{callback_name, CALLBACK_RANDOM_BYTES};
     use crate::protocol::ladder;
     use crate::transport::random;
     use crate::Error;
 
+    #[wasm_bindgen(module = "/js/jsonp_polling.js")]
+    extern "C" {
+        /// A poll or a send in flight (see `js/jsonp_polling.js`).
+        type InFlight;
+
+        #[wasm_bindgen(js_name = poll)]
+        fn start_poll(window: &Window, src: &str, name: &str) -> InFlight;
+
+        #[wasm_bindgen(js_name = post)]
+        fn start_post(url: &str, body: &JsString) -> InFlight;
+
+        #[wasm_bindgen(method, getter)]
+        fn done(this: &InFlight) -> Promise;
+
+        #[wasm_bindgen(method)]
+        fn cancel(this: &InFlight);
+    }
+
+    /// Cancels what is in flight when dropped (a no-op once it has settled).
+    struct Cancel(InFlight);
+
+    impl Drop for Cancel {
+        fn drop(&mut self) {
+            self.0.cancel();
+        }
+    }
+
+    impl Cancel {
+        /// What `done` resolved to (it never rejects).
+        async fn outcome(&self) -> JsValue {
+            JsFuture::from(self.0.done()).await.unwrap_or(JsValue::NULL)
+        }
+    }
+
     /// The hidden iframe hosting a transport's scripts; removing it cancels their loads.
     pub(crate) struct ScriptFrame {
         frame: HtmlIFrameElement,
         window: Window,
-        document: Document,
     }
 
     impl Drop for ScriptFrame {
@@ -416,146 +447,48 @@ pub(crate) mod polling {
             };
             parent.append_child(&frame).map_err(|_| no_frame())?;
             // Remove it again on any failure below.
-            let (window, inner) = match (frame.content_window(), frame.content_document()) {
-                (Some(w), Some(d)) => (w, d),
+            // A content document: the iframe is same-origin, so its window takes callbacks.
+            let window = match (frame.content_window(), frame.content_document()) {
+                (Some(w), Some(_)) => w,
                 _ => {
                     frame.remove();
                     return Err(no_frame());
                 }
             };
-            Ok(ScriptFrame {
-                frame,
-                window,
-                document: inner,
-            })
+            Ok(ScriptFrame { frame, window })
         }
 
-        /// One poll: the frame the server passed to the callback.
-        pub(crate) async fn poll(&self, url: &str) -> Result<String, Error> {
+        /// One poll: the frame the server passed to the callback, as a JavaScript string.
+        /// The script and the callback run in the iframe; both are removed when the poll ends
+        /// or this future is dropped.
+        pub(crate) async fn poll(&self, url: &str) -> Result<JsValue, Error> {
             let mut bytes = [0u8; CALLBACK_RANDOM_BYTES];
             random::fill(&mut bytes)?;
             let name = callback_name(&bytes);
-            // Created in the iframe's realm, so `instanceof HTMLScriptElement` (the page's) is
-            // false: the cast is unchecked, and a `<script>` is what `createElement` made.
-            let script: HtmlScriptElement = self
-                .document
-                .create_element("script")
-                .map_err(|_| no_frame())?
-                .unchecked_into();
-            let parent: Element = match self.document.head() {
-                Some(head) => head.into(),
-                None => self.document.document_element().ok_or_else(no_frame)?,
-            };
-            let (tx, rx) = oneshot::channel::<Outcome>();
-            let slot: Slot = Rc::new(RefCell::new(Some(tx)));
-            let callback = {
-                let slot = slot.clone();
-                Closure::<dyn FnMut(JsValue)>::new(move |v: JsValue| {
-                    settle(&slot, Outcome::Called(v))
-                })
-            };
-            let onload = {
-                let slot = slot.clone();
-                Closure::<dyn FnMut()>::new(move || settle(&slot, Outcome::Loaded))
-            };
-            let onerror = Closure::<dyn FnMut()>::new(move || settle(&slot, Outcome::Failed));
-            Reflect::set(&self.window, &JsValue::from_str(&name), callback.as_ref())
-                .map_err(|_| no_frame())?;
-            script.set_onload(Some(onload.as_ref().unchecked_ref()));
-            script.set_onerror(Some(onerror.as_ref().unchecked_ref()));
-            script.set_src(&ladder::add_query(url, &["c=", &name].concat()));
-            // From here on every exit, including a drop of this future, runs the cleanup.
-            let pending = Pending {
-                window: &self.window,
-                name,
-                script,
-                _callback: callback,
-                _onload: onload,
-                _onerror: onerror,
-            };
-            parent
-                .append_child(&pending.script)
-                .map_err(|_| Error::network("could not insert the JSONP script"))?;
-            match rx.await {
-                Ok(Outcome::Called(v)) => v
-                    .as_string()
-                    .ok_or_else(|| Error::protocol("JSONP poll called back without a string frame")),
-                Ok(Outcome::Loaded) => Err(Error::protocol(
-                    "JSONP poll response did not call the callback",
-                )),
-                Ok(Outcome::Failed) => Err(Error::network(
-                    "JSONP poll script failed to load (network error, HTTP error status or blocked)",
-                )),
-                Err(_) => Err(Error::abort("JSONP poll was cancelled")),
+            let src = ladder::add_query(url, &["c=", &name].concat());
+            let poll = Cancel(start_poll(&self.window, &src, &name));
+            let outcome = poll.outcome().await;
+            if outcome.is_string() {
+                return Ok(outcome);
             }
+            Err(match outcome.as_f64() {
+                Some(0.0) => Error::network(
+                    "JSONP poll script failed to load (network error, HTTP error status or blocked)",
+                ),
+                Some(1.0) => Error::protocol("JSONP poll response did not call the callback"),
+                Some(_) => Error::protocol("JSONP poll called back without a string frame"),
+                None => Error::abort("JSONP poll was cancelled"),
+            })
         }
     }
 
-    enum Outcome {
-        Called(JsValue),
-        Loaded,
-        Failed,
-    }
-
-    /// The first outcome takes the sender; later ones (the `load` after a call) find it empty.
-    type Slot = Rc<RefCell<Option<oneshot::Sender<Outcome>>>>;
-
-    fn settle(slot: &Slot, outcome: Outcome) {
-        let tx = slot.borrow_mut().take();
-        if let Some(tx) = tx {
-            let _ = tx.send(outcome);
+    /// POSTs `body` as text/plain without CORS; `Ok` once the request went through. Dropping
+    /// the future aborts the request.
+    pub(crate) async fn post_no_cors(url: &str, body: &JsString) -> Result<(), Error> {
+        let post = Cancel(start_post(url, body));
+        match post.outcome().await.as_bool() {
+            Some(true) => Ok(()),
+            _ => Err(Error::network("jsonp_send failed: network error")),
         }
-    }
-
-    /// One poll's script and callback. Dropping it nulls the handlers, removes the script and the
-    /// callback; a load still under way dies with the iframe.
-    struct Pending<'f> {
-        window: &'f Window,
-        name: String,
-        script: HtmlScriptElement,
-        _callback: Closure<dyn FnMut(JsValue)>,
-        _onload: Closure<dyn FnMut()>,
-        _onerror: Closure<dyn FnMut()>,
-    }
-
-    impl Drop for Pending<'_> {
-        fn drop(&mut self) {
-            self.script.set_onload(None);
-            self.script.set_onerror(None);
-            self.script.remove();
-            let window: &js_sys::Object = self.window.as_ref();
-            let _ = Reflect::delete_property(window, &JsValue::from_str(&self.name));
-        }
-    }
-
-    /// Aborts the fetch when dropped (a no-op once it has settled).
-    struct Abort(AbortController);
-
-    impl Drop for Abort {
-        fn drop(&mut self) {
-            self.0.abort();
-        }
-    }
-
-    /// POSTs `body` as text/plain without CORS; `Ok` once the request went through.
-    pub(crate) async fn post_no_cors(url: &str, body: &str) -> Result<(), Error> {
-        let window =
-            web_sys::window().ok_or_else(|| Error::invalid("jsonp_send needs a window"))?;
-        let abort = Abort(
-            AbortController::new()
-                .map_err(|_| Error::invalid("AbortController is not available"))?,
-        );
-        let init = RequestInit::new();
-        init.set_method("POST");
-        init.set_mode(RequestMode::NoCors);
-        // Cookies go along, as with the JSONP script loads (sticky sessions).
-        init.set_credentials(RequestCredentials::Include);
-        init.set_body(&JsValue::from_str(body));
-        init.set_signal(Some(&abort.0.signal()));
-        let promise = window.fetch_with_str_and_init(url, &init);
-        JsFuture::from(promise)
-            .await
-            .map(drop)
-            .map_err(|_| Error::network("jsonp_send failed: network error"))
     }
 }
