@@ -13,7 +13,6 @@
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
-use crate::headers::is_json_mime;
 use crate::Error;
 
 #[wasm_bindgen(
@@ -53,35 +52,42 @@ extern "C" {
 impl From<Error> for JsValue {
     fn from(err: Error) -> JsValue {
         let (message, kind) = (err.message(), err.kind().as_str());
-        let Some(r) = err.response() else {
-            return cometkit_error(message, kind, false, 0, "", false, "", "", None, false);
-        };
-        // Header names and values never hold a line feed (browsers refuse them), so
-        // `name\nvalue\n...` carries them all in one string.
-        let mut headers = String::new();
-        for (name, value) in r.headers().iter() {
-            headers.push_str(name);
-            headers.push('\n');
-            headers.push_str(value);
-            headers.push('\n');
+        #[cfg(feature = "js-http")]
+        if let Some(r) = err.response() {
+            return http_error(message, kind, r);
         }
-        let json = r
-            .headers()
-            .content_type()
-            .is_some_and(|ct| is_json_mime(&ct))
-            && r.text().is_some_and(|t| !t.trim().is_empty());
-        let text = r.text().map(str::to_owned);
-        cometkit_error(
-            message,
-            kind,
-            true,
-            r.status(),
-            r.status_text(),
-            r.ok(),
-            r.url(),
-            &headers,
-            text,
-            json,
-        )
+        cometkit_error(message, kind, false, 0, "", false, "", "", None, false)
     }
+}
+
+/// The error of an HTTP failure, with its `status` and `response`.
+#[cfg(feature = "js-http")]
+fn http_error(message: &str, kind: &str, r: &crate::HttpResponse) -> JsValue {
+    // Header names and values never hold a line feed (browsers refuse them), so
+    // `name\nvalue\n...` carries them all in one string.
+    let mut headers = String::new();
+    for (name, value) in r.headers().iter() {
+        headers.push_str(name);
+        headers.push('\n');
+        headers.push_str(value);
+        headers.push('\n');
+    }
+    let json = r
+        .headers()
+        .content_type()
+        .is_some_and(|ct| crate::headers::is_json_mime(&ct))
+        && r.text().is_some_and(|t| !t.trim().is_empty());
+    let text = r.text().map(str::to_owned);
+    cometkit_error(
+        message,
+        kind,
+        true,
+        r.status(),
+        r.status_text(),
+        r.ok(),
+        r.url(),
+        &headers,
+        text,
+        json,
+    )
 }

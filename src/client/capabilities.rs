@@ -11,7 +11,8 @@ use crate::transport::cors::{self, CorsSupport};
 /// `globalThis[name]` is a function (a constructor the page can use). Deleted or overwritten
 /// globals (`window.EventSource = undefined`) count as absent.
 fn has_constructor(name: &str) -> bool {
-    Reflect::get(&js_sys::global(), &JsValue::from_str(name)).is_ok_and(|v| v.is_function())
+    Reflect::get(&crate::transport::page::global(), &JsValue::from_str(name))
+        .is_ok_and(|v| v.is_function())
 }
 
 /// `location.<field>` of the page (window or worker), if there is one.

@@ -66,8 +66,11 @@ pub fn detect() -> CorsSupport {
         .ok()
         .and_then(|xhr| Reflect::has(&xhr, &JsValue::from_str("withCredentials")).ok())
         .unwrap_or(false);
-    let has_xdr =
-        Reflect::has(&js_sys::global(), &JsValue::from_str("XDomainRequest")).unwrap_or(false);
+    let has_xdr = Reflect::has(
+        &crate::transport::page::global(),
+        &JsValue::from_str("XDomainRequest"),
+    )
+    .unwrap_or(false);
     decide(with_credentials, has_xdr)
 }
 

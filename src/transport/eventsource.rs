@@ -335,8 +335,11 @@ pub(crate) fn prepare(
     let secure_only = crate::security::effective_secure_only(options.secure_only);
     crate::security::check_url(&url, Some(secure_only))?;
     options.secure_only = Some(secure_only);
-    let has_native =
-        Reflect::has(&js_sys::global(), &JsValue::from_str("EventSource")).unwrap_or(false);
+    let has_native = Reflect::has(
+        &crate::transport::page::global(),
+        &JsValue::from_str("EventSource"),
+    )
+    .unwrap_or(false);
     let polyfill = match options.polyfill {
         Polyfill::Always => true,
         Polyfill::Never if options.needs_polyfill() => {

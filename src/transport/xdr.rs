@@ -190,8 +190,11 @@ impl XdrRequest {
 
 /// True when the global object has an `XDomainRequest` constructor.
 fn has_native_xdr() -> bool {
-    Reflect::get(&js_sys::global(), &JsValue::from_str("XDomainRequest"))
-        .is_ok_and(|c| c.is_function())
+    Reflect::get(
+        &crate::transport::page::global(),
+        &JsValue::from_str("XDomainRequest"),
+    )
+    .is_ok_and(|c| c.is_function())
 }
 
 /// `url` resolved against the page; must be http(s) and have the page's scheme.
