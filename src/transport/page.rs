@@ -15,27 +15,35 @@ extern "C" {
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
 
-    /// The global `location` ([`Location`](https://developer.mozilla.org/docs/Web/API/Location)
-    /// in a window, `WorkerLocation` in a worker); `None` where there is none. Bound directly:
-    /// no lookup through the global object.
-    #[wasm_bindgen(thread_local_v2, js_name = location)]
-    static LOCATION: Option<Object>;
+}
 
-    /// `globalThis`, bound directly (`global()` probes four names through lazy
-    /// statics, about 0.5 KB of wasm in every build).
-    #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
-    static GLOBAL: Object;
+// `globalThis` and `location` through plain function imports: a `thread_local_v2` static
+// costs a lazy cell and its accessor in wasm (about 0.8 KB in a small build), and
+// `js_sys::global()` probes four names through four of them.
+#[wasm_bindgen(
+    inline_js = "export function cometkit_global() { return globalThis; }\n\
+export function cometkit_location() { return globalThis.location; }"
+)]
+extern "C" {
+    #[wasm_bindgen(js_name = cometkit_global)]
+    fn global_this() -> Object;
+
+    /// The global `location` ([`Location`](https://developer.mozilla.org/docs/Web/API/Location)
+    /// in a window, `WorkerLocation` in a worker); `None` where there is none.
+    #[cfg(any(feature = "_xdr", feature = "_socket"))]
+    #[wasm_bindgen(js_name = cometkit_location)]
+    fn location_object() -> Option<Object>;
 }
 
 /// The global object (the window, or the worker's global scope).
 pub(crate) fn global() -> Object {
-    GLOBAL.with(Clone::clone)
+    global_this()
 }
 
 /// The global `location` object, when there is one.
 #[cfg(any(feature = "_xdr", feature = "_socket"))]
 pub(crate) fn location() -> Option<Object> {
-    LOCATION.with(Clone::clone)
+    location_object()
 }
 
 /// The string property `name` of `location` (`"href"`, `"protocol"`, ...).
