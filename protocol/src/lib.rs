@@ -25,6 +25,7 @@ mod js;
 
 pub mod backoff;
 pub mod close;
+pub mod engineio;
 pub mod eventsource;
 pub mod form;
 pub mod headers;
