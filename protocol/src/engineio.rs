@@ -971,7 +971,8 @@ impl<M: Message> Engine<M> {
         }
     }
 
-    /// Queues `message`. It goes out as soon as a transport is free.
+    /// Queues `message`. It goes out as soon as a transport is free, batched with the other
+    /// messages queued before the next [`Engine::poll_action`].
     ///
     /// Fails with [`Error::invalid`] when the engine is closed or closing, when the message
     /// is larger than the server's `maxPayload` on the current transport, or when the queue
@@ -993,7 +994,6 @@ impl<M: Message> Engine<M> {
         }
         self.queued_bytes += size;
         self.queue.push_back(Packet::Message(message));
-        self.flush();
         Ok(())
     }
 
@@ -1187,8 +1187,10 @@ impl<M: Message> Engine<M> {
         }
     }
 
-    /// The next thing the driver must do.
+    /// The next thing the driver must do. Queued messages are batched here, so everything
+    /// sent since the last call can share one request.
     pub fn poll_action(&mut self) -> Option<Action<M>> {
+        self.flush();
         self.actions.pop_front()
     }
 

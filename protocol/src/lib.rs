@@ -36,6 +36,7 @@ pub mod resume;
 pub mod security;
 pub mod server;
 pub mod session;
+pub mod socketio;
 pub mod sockjs;
 pub mod sse;
 pub mod url;
