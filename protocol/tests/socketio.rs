@@ -788,3 +788,100 @@ fn client_over_engine_over_polling_with_binary() {
     assert!(matches!(&got[0], Event::Connect { sid, .. } if sid == "s1"));
     assert!(matches!(&got[1], Event::Ack { id: 0, args, .. } if args.json == r#"["stored"]"#));
 }
+
+#[test]
+fn every_ack_resolves_exactly_once_under_random_operations() {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut rand = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    for _round in 0..200 {
+        let mut c: Client<Payload> = Client::new(Config {
+            max_buffered_packets: 8,
+            max_buffered_bytes: 1 << 20,
+            ack_timeout_ms: Some(500),
+        });
+        c.connect("/", None).unwrap();
+        c.connect("/b", None).unwrap();
+        let mut wanted: Vec<(String, u64)> = Vec::new();
+        let mut resolved: Vec<(String, u64)> = Vec::new();
+        let mut sent_ids: Vec<(String, u64)> = Vec::new();
+        let mut engine_open = false;
+        let mut now = 0;
+        for _ in 0..300 {
+            now += rand(50);
+            match rand(10) {
+                0 if !engine_open => {
+                    engine_open = true;
+                    c.handle_engine_open(now);
+                }
+                1 if engine_open => {
+                    engine_open = false;
+                    c.handle_engine_closed(now, CloseReason::TransportError, false);
+                }
+                2 | 3 => {
+                    let nsp = if rand(2) == 0 { "/" } else { "/b" };
+                    let how = Emit {
+                        ack: rand(3) > 0,
+                        timeout_ms: None,
+                        volatile: rand(5) == 0,
+                    };
+                    if let Ok(Emitted::Sent(Some(id)) | Emitted::Buffered(Some(id))) =
+                        c.emit(now, nsp, p(r#"["e"]"#), how)
+                    {
+                        wanted.push((nsp.to_owned(), id));
+                    }
+                }
+                4 if !sent_ids.is_empty() => {
+                    // The server answers a sent event (sometimes twice, sometimes late).
+                    let (nsp, id) = sent_ids[rand(sent_ids.len() as u64) as usize].clone();
+                    let args = p("[]");
+                    c.handle_packet(now, Incoming::Ack { nsp, id, args });
+                }
+                _ => {}
+            }
+            // The server side: CONNECT answers.
+            while let Some(out) = c.poll_transmit() {
+                match out {
+                    Outgoing::Connect { nsp, .. } => c.handle_packet(
+                        now,
+                        Incoming::Connect {
+                            nsp,
+                            sid: "x".into(),
+                            pid: None,
+                        },
+                    ),
+                    Outgoing::Event {
+                        nsp, id: Some(id), ..
+                    } => sent_ids.push((nsp, id)),
+                    _ => {}
+                }
+            }
+            if c.poll_timeout().is_some_and(|t| t <= now) {
+                c.handle_timeout(now);
+            }
+            for ev in std::iter::from_fn(|| c.poll_event()) {
+                if let Event::Ack { nsp, id, .. } | Event::AckFailed { nsp, id, .. } = ev {
+                    assert!(!resolved.contains(&(nsp.clone(), id)), "resolved twice");
+                    assert!(wanted.contains(&(nsp.clone(), id)), "never asked");
+                    resolved.push((nsp, id));
+                }
+            }
+        }
+        // Closing for good resolves whatever is left.
+        c.handle_engine_closed(now, CloseReason::Client, true);
+        for ev in std::iter::from_fn(|| c.poll_event()) {
+            if let Event::Ack { nsp, id, .. } | Event::AckFailed { nsp, id, .. } = ev {
+                assert!(!resolved.contains(&(nsp.clone(), id)), "resolved twice");
+                resolved.push((nsp, id));
+            }
+        }
+        resolved.sort();
+        wanted.sort();
+        assert_eq!(resolved, wanted);
+        assert_eq!(c.poll_timeout(), None);
+    }
+}
