@@ -595,7 +595,9 @@ pub struct Config {
     pub transports: Vec<Transport>,
     /// Upgrade a polling connection to WebSocket when the server offers it.
     pub upgrade: bool,
-    /// Try the WebSocket first (the driver's memory that an upgrade worked before).
+    /// Try the WebSocket first (the driver's memory that an upgrade worked before). The driver
+    /// sets its memory on [`Event::Upgraded`] and clears it when a connection opens on polling
+    /// although this flag was set (the WebSocket failed to open).
     pub websocket_first: bool,
     /// Extra query parameters for every request (the names Engine.IO uses are refused).
     pub query: Vec<(String, String)>,
@@ -1048,7 +1050,8 @@ impl<M: Message> Engine<M> {
         self.after_poll(id);
     }
 
-    /// A long poll failed (network, HTTP status, undecodable body, JSONP script error).
+    /// A long poll failed (network, HTTP status, JSONP script error; a body that does not
+    /// decode is a protocol error and ends the connection as a parse error).
     pub fn handle_poll_failed(&mut self, now: u64, id: TransportId, error: Error) {
         self.clock = self.clock.max(now);
         if self.link_of(id).is_some_and(|l| l.poll_in_flight) {
@@ -1553,7 +1556,14 @@ impl<M: Message> Engine<M> {
                     .push_back(Action::CloseTransport { id: link.id });
                 self.finish(CloseReason::Client);
             }
-            _ => self.lose(now, id, CloseReason::TransportError, Some(error)),
+            _ => {
+                let reason = if error.is_protocol() {
+                    CloseReason::ParseError
+                } else {
+                    CloseReason::TransportError
+                };
+                self.lose(now, id, reason, Some(error))
+            }
         }
     }
 
@@ -1636,15 +1646,7 @@ impl Engine<Data> {
     pub fn handle_poll_body(&mut self, now: u64, id: TransportId, body: &str) {
         match decode_payload(body) {
             Ok(packets) => self.handle_poll(now, id, packets),
-            Err(error) => {
-                if self.link_of(id).is_some_and(|l| l.poll_in_flight) {
-                    if let Some(mut link) = self.link_of(id) {
-                        link.poll_in_flight = false;
-                        self.set_link(link);
-                    }
-                    self.handle_malformed(now, id, error);
-                }
-            }
+            Err(error) => self.handle_poll_failed(now, id, error),
         }
     }
 

@@ -847,3 +847,49 @@ fn losing_the_connection_returns_unsent_messages() {
         "{evs:?}"
     );
 }
+
+#[test]
+fn broken_poll_bodies_and_stale_news() {
+    let mut e = engine(config(&[Transport::XhrPolling]));
+    let id = opened(&mut e, OPEN_NO_UPGRADE);
+    events(&mut e);
+    actions(&mut e);
+    // A confirmation with no send in flight: ignored.
+    e.handle_send_done(20, id, Ok(()));
+    e.handle_send_done(21, id, Err(cometkit_protocol::Error::network("x")));
+    assert!(e.is_open());
+    assert!(events(&mut e).is_empty() && actions(&mut e).is_empty());
+    let mut e = engine(config(&[Transport::XhrPolling]));
+    let id = opened(&mut e, OPEN_NO_UPGRADE);
+    events(&mut e);
+    actions(&mut e);
+    // A second handshake, then an undecodable body: parse errors that end the connection.
+    e.handle_poll(20, id, vec![open_packet(OPEN_NO_UPGRADE)]);
+    let evs = events(&mut e);
+    assert!(
+        matches!(&evs[0], Event::Disconnected { reason: CloseReason::ParseError, error: Some(err), .. } if err.is_protocol())
+    );
+    assert_eq!(CloseReason::ParseError.as_str(), "parse error");
+    let mut e = engine(config(&[Transport::XhrPolling]));
+    let id = opened(&mut e, OPEN_NO_UPGRADE);
+    events(&mut e);
+    actions(&mut e);
+    e.handle_poll_body(20, id, "4ok\x1ebA");
+    let evs = events(&mut e);
+    assert!(
+        matches!(
+            &evs[0],
+            Event::Disconnected {
+                reason: CloseReason::ParseError,
+                ..
+            }
+        ),
+        "{evs:?}"
+    );
+    // A broken probe answer only abandons the probe.
+    let (mut e, _, ws) = probing();
+    e.handle_ws_open(5, ws);
+    e.handle_frame(6, ws, Frame::Text("".into()));
+    assert!(matches!(&events(&mut e)[..], [Event::UpgradeFailed(err)] if err.is_protocol()));
+    assert!(e.is_open());
+}
