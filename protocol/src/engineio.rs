@@ -223,7 +223,9 @@ pub fn encode_packet(packet: &Packet<Data>, out: &mut String) {
     out.push_str(data);
 }
 
-/// Encodes packets as one polling payload (a POST body).
+/// Encodes packets as one polling payload (a POST body). A text message holding `\x1e`
+/// cannot travel on polling (the server would split it there); Socket.IO's JSON never holds
+/// one raw.
 ///
 /// ```
 /// use cometkit_protocol::engineio::{encode_payload, Data, Packet};
@@ -1230,7 +1232,7 @@ impl<M: Message> Engine<M> {
         }
         let mut out: String = digits.iter().rev().map(|&b| char::from(b)).collect();
         if self.stamp.0 == now {
-            self.stamp.1 += 1;
+            self.stamp.1 = self.stamp.1.wrapping_add(1);
             out.push('.');
             crate::error::push_decimal(&mut out, self.stamp.1);
         } else {

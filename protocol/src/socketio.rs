@@ -1366,7 +1366,13 @@ impl<P: Args> Client<P> {
     /// The engine connection was lost (`reason`); `for_good` when the engine closed and will
     /// not reconnect. Connected namespaces report [`Event::Disconnect`], and the acks of
     /// events already sent fail; with `for_good`, everything still buffered or pending fails
-    /// too and the namespaces are forgotten.
+    /// too and the namespaces are forgotten. Packets not yet taken with
+    /// [`Client::poll_transmit`] are dropped (a driver drains it after every call, so there
+    /// are none).
+    ///
+    /// Events handed to the engine count as sent: those the engine returns unsent
+    /// ([`engineio::Event::Disconnected`](crate::engineio::Event::Disconnected)) are not
+    /// buffered again here; a driver that wants them re-emitted does so itself.
     pub fn handle_engine_closed(&mut self, _now: u64, reason: CloseReason, for_good: bool) {
         self.engine_open = false;
         self.transmits.clear();
