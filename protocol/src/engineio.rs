@@ -275,6 +275,8 @@ pub fn decode_frame(frame: Frame) -> Result<Packet<Data>, Error> {
 /// The JSONP POST body for a payload: `d=` and the payload, URL-encoded. The engine.io server
 /// turns the two characters `\n` back into a newline and `\\n` into `\n` (browsers once
 /// rewrote newlines in form fields), so newlines and escaped newlines are escaped first.
+/// (A backslash right before a raw newline comes out as `\n` text at the server: the
+/// scheme's own ambiguity, which JSON text, holding no raw newline, never meets.)
 ///
 /// ```
 /// use cometkit_protocol::engineio::jsonp_post_body;
