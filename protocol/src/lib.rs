@@ -1,7 +1,9 @@
 //! cometkit's protocol layer: the SockJS codec, the client's and the server's session machines,
 //! `/info`, the transport ladder, backoff, the SSE parser and the EventSource polyfill's
-//! connection policy, close codes, URL, header, form and security rules, and the one [`Error`]
-//! type, shared by the browser client (`cometkit`) and the server (`cometkit-server`).
+//! connection policy, the Engine.IO v4 client machine ([`engineio`]) and the Socket.IO v5 codec
+//! and client machine on top of it ([`socketio`]), close codes, URL, header, form and security
+//! rules, and the one [`Error`] type, shared by the browser client (`cometkit`) and the server
+//! (`cometkit-server`).
 //!
 //! Nothing here touches `web-sys`, `tokio` or a clock: time, when needed, is a parameter, and
 //! input arrives as calls (the sans-IO style of `quinn-proto`). All of it is tested natively
@@ -25,6 +27,7 @@ mod js;
 
 pub mod backoff;
 pub mod close;
+pub mod engineio;
 pub mod eventsource;
 pub mod form;
 pub mod headers;
@@ -35,6 +38,7 @@ pub mod resume;
 pub mod security;
 pub mod server;
 pub mod session;
+pub mod socketio;
 pub mod sockjs;
 pub mod sse;
 pub mod url;
