@@ -54,3 +54,14 @@ export function decode(frame) {
   for (; i < v.length; i++) if (typeof v[i] !== "string") return false;
   return v;
 }
+
+// `ws.send(payload)` for the websocket transport: false when the browser refuses it (the socket
+// is not open), without an exception crossing into wasm.
+export function sendFrame(ws, payload) {
+  try {
+    ws.send(payload);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -28,28 +28,45 @@ extern "C" {
     fn js_decode(frame: &JsValue) -> JsValue;
 }
 
-/// A message as the browser session holds it: a JavaScript string (a newtype, since the
-/// [`Message`] trait lives in the protocol crate).
-#[repr(transparent)]
+/// A message as the browser session holds it: a JavaScript string and its length in UTF-16
+/// code units, read once (the session asks for it on every send and every confirmation, and
+/// each ask would be a call into JavaScript).
 #[derive(Debug, Clone)]
-pub(crate) struct JsMessage(pub(crate) JsString);
+pub(crate) struct JsMessage(pub(crate) JsString, u32);
+
+impl JsMessage {
+    /// `text`, whose length the caller has read (`send` from JavaScript passes it along).
+    pub(crate) fn with_length(text: JsString, length: u32) -> JsMessage {
+        JsMessage(text, length)
+    }
+
+    pub(crate) fn new(text: JsString) -> JsMessage {
+        let length = text.length();
+        JsMessage(text, length)
+    }
+
+    /// An encoded payload: the session only hands it to the driver, never asks its size.
+    fn payload(text: JsString) -> JsMessage {
+        JsMessage(text, 0)
+    }
+}
 
 impl Message for JsMessage {
     type Batch = Array;
 
     fn size(&self) -> usize {
-        self.0.length() as usize
+        self.1 as usize
     }
 
     fn encode(batch: &[JsMessage]) -> JsMessage {
         if let [one] = batch {
-            return JsMessage(js_encode_one(&one.0));
+            return JsMessage::payload(js_encode_one(&one.0));
         }
         let array = Array::new();
         for message in batch {
             array.push(&message.0);
         }
-        JsMessage(js_encode(&array))
+        JsMessage::payload(js_encode(&array))
     }
 
     fn encode_numbered(ack: u64, seq: u64, batch: &[JsMessage]) -> JsMessage {
@@ -58,7 +75,7 @@ impl Message for JsMessage {
             array.push(&message.0);
         }
         // Sequences stay far below 2^53 (a message a microsecond for 285 years).
-        JsMessage(js_encode_numbered(ack as f64, seq as f64, &array))
+        JsMessage::payload(js_encode_numbered(ack as f64, seq as f64, &array))
     }
 
     fn batch_len(batch: &Array) -> usize {

@@ -183,6 +183,8 @@ pub(crate) struct Shared {
     pub(crate) inner: RefCell<Inner>,
     deferred: RefCell<VecDeque<Input>>,
     delivering: Cell<bool>,
+    /// Browser callbacks (inputs) on the stack; see [`Inner::now`].
+    depth: Cell<u32>,
 }
 
 /// The state of one socket; see the module docs.
@@ -204,6 +206,8 @@ pub(crate) struct Inner {
     close_taken: bool,
     /// The socket was dropped or freed: nothing may start any more.
     dead: bool,
+    /// The clock as read once for the browser callback being handled; see [`Inner::now`].
+    clock: Option<u64>,
 }
 
 use crate::transport::page::now_ms as now;
@@ -224,12 +228,15 @@ impl Shared {
                 sender: None,
                 close_taken: false,
                 dead: false,
+                clock: None,
             }),
             deferred: RefCell::new(VecDeque::new()),
             delivering: Cell::new(false),
+            depth: Cell::new(0),
         });
         shared.with(|inner| {
-            inner.session.connect(now());
+            let now = inner.now();
+            inner.session.connect(now);
             inner.pump();
         });
         shared
@@ -247,12 +254,16 @@ impl Shared {
                 None => break,
             }
         }
+        if self.depth.get() == 0 {
+            inner.clock = None;
+        }
         Some(result)
     }
 
     /// One input from the browser, then delivery of the events it caused.
     fn input(&self, input: Input) {
         let mut input = Some(input);
+        self.depth.set(self.depth.get() + 1);
         let handled = self.with(|inner| {
             if let Some(input) = input.take() {
                 inner.handle(input);
@@ -261,6 +272,12 @@ impl Shared {
         match (handled, input) {
             (None, Some(input)) => self.deferred.borrow_mut().push_back(input),
             _ => self.deliver(),
+        }
+        self.depth.set(self.depth.get() - 1);
+        if self.depth.get() == 0 {
+            if let Ok(mut inner) = self.inner.try_borrow_mut() {
+                inner.clock = None;
+            }
         }
     }
 
@@ -282,6 +299,14 @@ impl Shared {
 }
 
 impl Inner {
+    /// The driver's clock, read at most once per browser callback: the frame, the events it
+    /// causes and whatever their listeners send all happen at one instant for the session
+    /// (listeners run for far less than its deadlines' resolution matters; a stale reading
+    /// only makes a deadline earlier). Reading `performance.now()` is a call into JavaScript.
+    fn now(&mut self) -> u64 {
+        *self.clock.get_or_insert_with(now)
+    }
+
     pub(crate) fn session(&self) -> &JsSession {
         &self.session
     }
@@ -303,8 +328,8 @@ impl Inner {
         }
     }
 
-    pub(crate) fn send(&mut self, message: JsString) -> Result<(), Error> {
-        let result = self.session.send(JsMessage(message));
+    pub(crate) fn send(&mut self, message: JsMessage) -> Result<(), Error> {
+        let result = self.session.send(message);
         self.pump();
         result
     }
@@ -410,7 +435,7 @@ impl Inner {
         if self.dead {
             return;
         }
-        let now = now();
+        let now = self.now();
         match input {
             Input::Info(id, result) => {
                 let current = self.info.as_ref().is_some_and(|(op, _)| *op == id);
@@ -507,7 +532,8 @@ impl Inner {
             return;
         }
         // +1: a timer that fires a fraction early would find the deadline not yet reached.
-        let delay = u32::try_from(due.saturating_sub(now()).saturating_add(1)).unwrap_or(u32::MAX);
+        let delay =
+            u32::try_from(due.saturating_sub(self.now()).saturating_add(1)).unwrap_or(u32::MAX);
         let sink = self.sink.clone();
         self.timer = Some((due, Timeout::new(delay, move || sink.input(Input::Timer))));
     }
@@ -519,7 +545,10 @@ impl Inner {
         let (receiver, ws) = match kind {
             TransportKind::WebSocket => match websocket::open(id, &url, sink) {
                 Ok(conn) => (None, Some(conn)),
-                Err(e) => return self.session.handle_transport_failed(now(), id, e),
+                Err(e) => {
+                    let now = self.now();
+                    return self.session.handle_transport_failed(now, id, e);
+                }
             },
             TransportKind::XhrStreaming | TransportKind::XhrPolling => (
                 Some(http::receive(
@@ -554,12 +583,17 @@ impl Inner {
         let Some(active) = self.active.as_mut().filter(|a| a.id == id) else {
             return;
         };
-        if let Some(conn) = &active.ws {
-            let ok = websocket::send(conn, &payload);
-            return self.session.handle_send_done(now(), id, ok);
+        let sent = match (&active.ws, &active.send_url) {
+            (Some(conn), _) => Some(websocket::send(conn, &payload)),
+            (None, None) => Some(false),
+            (None, Some(_)) => None,
+        };
+        if let Some(ok) = sent {
+            let now = self.now();
+            return self.session.handle_send_done(now, id, ok);
         }
         let Some(url) = active.send_url.clone() else {
-            return self.session.handle_send_done(now(), id, false);
+            return;
         };
         // The HTTP senders post a text body; only these transports copy the payload out.
         let payload = String::from(payload);

@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::client::{
-    self, Backoff, JsEvent, Output, Reconnect, Shared, SocketOptions, TransportKind,
+    self, Backoff, JsEvent, JsMessage, Output, Reconnect, Shared, SocketOptions, TransportKind,
 };
 use crate::js::opts;
 use crate::js::Cores;
@@ -403,13 +403,13 @@ fn busy() -> JsValue {
 
 #[wasm_bindgen]
 impl SocketCore {
-    /// Queues a string; `true` when events are waiting (the caller schedules `flush`).
-    pub fn send(&self, data: JsValue) -> Result<bool, JsValue> {
-        let text: JsString = data
-            .dyn_into()
-            .map_err(|_| invalid("send() takes a string"))?;
+    /// Queues the string `data` of `length` UTF-16 code units (checked to be a string by
+    /// the caller, `send` in `js/socket.js`); `true` when events are waiting (the caller
+    /// schedules `flush`).
+    pub fn send(&self, data: JsString, length: u32) -> Result<bool, JsValue> {
+        let message = JsMessage::with_length(data, length);
         self.shared
-            .with(|inner| inner.send(text).map(|()| inner.has_events()))
+            .with(|inner| inner.send(message).map(|()| inner.has_events()))
             .ok_or_else(busy)?
             .map_err(Into::into)
     }
