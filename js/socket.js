@@ -14,6 +14,9 @@ const stopped = Symbol("stopped");
 const origin = Symbol("origin");
 const data = Symbol("data");
 const noPorts = Object.freeze([]);
+// Microtasks through a settled promise: a tenth of what queueMicrotask costs in Chromium, which
+// matters once per send. (Neither callback throws: listeners' exceptions stay in dispatchEvent.)
+const settled = Promise.resolve();
 
 // The `message` event: a real DOM Event, dispatched by the socket's own EventTarget, and a
 // MessageEvent to `instanceof` and to every member a MessageEvent has. It is built by `Event`'s
@@ -60,6 +63,12 @@ class SocketMessageEvent extends Event {
 export class Socket extends EventTarget {
   #core;
   #flush;
+  // A send happened in this task: the core holds the ones after it, which leave together
+  // when the task's microtasks run (#settle).
+  #sending = false;
+  // The core asked for a flush meanwhile.
+  #dirty = false;
+  #settle;
 
   constructor(url, options) {
     super();
@@ -68,7 +77,14 @@ export class Socket extends EventTarget {
     this.#flush = () => {
       if (this.#core) this.#core.flush();
     };
-    queueMicrotask(this.#flush);
+    this.#settle = () => {
+      this.#sending = false;
+      if (this.#dirty) {
+        this.#dirty = false;
+        this.#flush();
+      }
+    };
+    settled.then(this.#flush);
   }
 
   #live() {
@@ -99,13 +115,17 @@ export class Socket extends EventTarget {
   send(data) {
     const core = this.#live();
     if (typeof data !== "string") throw error("invalid", "send() takes a string");
-    if (core.send(data, data.length)) queueMicrotask(this.#flush);
+    if (core.send(data, data.length, this.#sending)) this.#dirty = true;
+    if (!this.#sending) {
+      this.#sending = true;
+      settled.then(this.#settle);
+    }
   }
 
   close(code, reason) {
     this.#live().close(code, reason);
     this[stopped] = true;
-    queueMicrotask(this.#flush);
+    settled.then(this.#flush);
   }
 
   takeUnsent() {

@@ -261,9 +261,12 @@ impl Shared {
     }
 
     /// One input from the browser, then delivery of the events it caused.
+    /// What the listeners send meanwhile is held (see [`send_from_js`](Self::send_from_js))
+    /// and leaves as one payload at the end.
     fn input(&self, input: Input) {
-        let mut input = Some(input);
+        let outer = self.depth.get() == 0;
         self.depth.set(self.depth.get() + 1);
+        let mut input = Some(input);
         let handled = self.with(|inner| {
             if let Some(input) = input.take() {
                 inner.handle(input);
@@ -274,11 +277,48 @@ impl Shared {
             _ => self.deliver(),
         }
         self.depth.set(self.depth.get() - 1);
-        if self.depth.get() == 0 {
-            if let Ok(mut inner) = self.inner.try_borrow_mut() {
-                inner.clock = None;
-            }
+        if outer && self.inner.try_borrow().is_ok_and(|i| i.session.holding_sends()) {
+            self.flush();
         }
+    }
+
+    /// Sends what is held, then delivers the events that causes.
+    pub(crate) fn flush(&self) {
+        self.with(|inner| inner.release_sends());
+        self.deliver();
+    }
+
+    /// [`Inner::send`] for a JavaScript caller, who tells whether the message `follows`
+    /// another sent in the same task. Sends are held (see [`Session::hold_sends`]) while this
+    /// socket handles a browser callback, until its end ([`input`](Self::input)): what the
+    /// listeners of a frame send leaves as one payload. Otherwise the first send of a task
+    /// leaves at once and the ones after it are held until the caller's
+    /// [`flush`](Self::flush) when the task's code is done: a lone message waits for
+    /// nothing, and a burst leaves as one payload. `Ok(true)`: the caller must call `flush`
+    /// then. `None` when the state is borrowed up the stack.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn send_from_js(
+        &self,
+        message: JsMessage,
+        follows: bool,
+    ) -> Option<Result<bool, Error>> {
+        let nested = self.depth.get() > 0;
+        self.with(|inner| {
+            let hold = (follows || nested) && !inner.session.holding_sends();
+            if hold {
+                inner.session.hold_sends();
+            }
+            match inner.send(message) {
+                // Inside a callback its end releases the hold.
+                Ok(()) => Ok(hold && !nested || inner.has_events()),
+                Err(e) => {
+                    if hold {
+                        inner.release_sends();
+                    }
+                    Err(e)
+                }
+            }
+        })
     }
 
     /// Delivers the pending events: dispatched now to JavaScript listeners, or the Rust
@@ -332,6 +372,16 @@ impl Inner {
         let result = self.session.send(message);
         self.pump();
         result
+    }
+
+    /// Ends [`Session::hold_sends`]: what was held goes out.
+    fn release_sends(&mut self) {
+        if self.dead || !self.session.holding_sends() {
+            return;
+        }
+        let now = self.now();
+        self.session.release_sends(now);
+        self.pump();
     }
 
     pub(crate) fn close(&mut self, code: Option<u16>, reason: &str) -> Result<(), Error> {

@@ -404,12 +404,12 @@ fn busy() -> JsValue {
 #[wasm_bindgen]
 impl SocketCore {
     /// Queues the string `data` of `length` UTF-16 code units (checked to be a string by
-    /// the caller, `send` in `js/socket.js`); `true` when events are waiting (the caller
-    /// schedules `flush`).
-    pub fn send(&self, data: JsString, length: u32) -> Result<bool, JsValue> {
-        let message = JsMessage::with_length(data, length);
+    /// the caller, `send` in `js/socket.js`), which `follows` another send of the same task
+    /// (the caller tracks tasks); `true` when the caller must call `flush` once the task's
+    /// code is done (events are waiting, or the send is held to leave with the task's next).
+    pub fn send(&self, data: JsString, length: u32, follows: bool) -> Result<bool, JsValue> {
         self.shared
-            .with(|inner| inner.send(message).map(|()| inner.has_events()))
+            .send_from_js(JsMessage::with_length(data, length), follows)
             .ok_or_else(busy)?
             .map_err(Into::into)
     }
@@ -441,9 +441,9 @@ impl SocketCore {
             .map_err(Into::into)
     }
 
-    /// Delivers the events caused by the last call.
+    /// Sends what `send` held and delivers the events caused by the last call.
     pub fn flush(&self) {
-        self.shared.deliver();
+        self.shared.flush();
     }
 
     /// Releases every browser resource and drops undelivered events (`free()` in JS; the
