@@ -277,7 +277,19 @@ impl Shared {
             _ => self.deliver(),
         }
         self.depth.set(self.depth.get() - 1);
-        if outer && self.inner.try_borrow().is_ok_and(|i| i.session.holding_sends()) {
+        if !outer {
+            return;
+        }
+        // The callback is over: the next one reads the clock again.
+        let held = self.inner.try_borrow_mut().is_ok_and(|mut inner| {
+            let held = inner.session.holding_sends();
+            if !held {
+                inner.clock = None;
+            }
+            held
+        });
+        if held {
+            // Its `with`, at depth 0, lets the clock go.
             self.flush();
         }
     }
