@@ -13,6 +13,11 @@
 //! Rust [`Stream`](futures_util::Stream) reader and its waker woken. No channel and no task sit
 //! between a frame and its listeners.
 //!
+//! Batching: while a browser callback is handled, what its listeners send is held
+//! ([`Session::hold_sends`]) and leaves as one payload when it is over; a JavaScript caller
+//! outside it has the sends that follow the first of a task held until a microtask
+//! ([`Shared::send_from_js`]). The clock is read once per callback ([`Inner::now`]).
+//!
 //! Re-entrancy: events are delivered only after the state's borrow is released, so listeners
 //! may call `send` or `close`. An input that arrives while the state is borrowed (a browser
 //! object firing an event synchronously while the driver closes it) is parked in
