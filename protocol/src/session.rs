@@ -1657,7 +1657,11 @@ mod tests {
         assert_eq!(s.buffered_amount(), 2, "accepted and counted");
         s.release_sends(31);
         assert!(!s.holding_sends());
-        assert_eq!(sends(&mut s), [r#"[1,1,"a","b"]"#], "one payload, with the ack");
+        assert_eq!(
+            sends(&mut s),
+            [r#"[1,1,"a","b"]"#],
+            "one payload, with the ack"
+        );
         s.handle_send_done(31, id, true);
         // An acknowledgement that fell due while held goes out on release.
         s.handle_text(40, id, r#"q[2,2,"y"]"#);

@@ -50,6 +50,7 @@ pub(crate) struct JsMessage(pub(crate) JsString, u32);
 
 impl JsMessage {
     /// `text`, whose length the caller has read (`send` from JavaScript passes it along).
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
     pub(crate) fn with_length(text: JsString, length: u32) -> JsMessage {
         JsMessage(text, length)
     }
