@@ -28,53 +28,36 @@ const overlap = (a, b) => (a?.spread && b?.spread && a.spread[0] <= b.spread[1] 
 const WHY = {
   boundary: {
     title: 'Per-message cost of the SDK (WebSocket cells, and the loopback section)',
-    text: `Each message pays for JS ↔ wasm crossings and task hops that sockjs-client does not have.
-Sending: the string is copied into wasm (wasm-bindgen's \`passStringToWasm0\`, a JS loop over the
-char codes for ASCII text), queued, JSON-escaped character by character (\`quoted_len\` then
-\`quote_into\`; the native bench shows encoding at a fraction of decoding speed), and copied back out
-for \`WebSocket.send\`. Receiving: the frame is copied in, decoded, the browser callback posts it to an
-unbounded channel read by the driver task, the driver re-arms its one timer (the heartbeat deadline
-moves with every frame, so every frame costs a \`clearTimeout\` + \`setTimeout\` and a
-\`performance.now()\`), wakes the dispatcher task, which builds a \`MessageEventInit\` (an object plus
-property sets, each a crossing), copies the message out again (UTF-8 → UTF-16) and dispatches it on an
-internal \`EventTarget\`. CPU profiles of the loopback page (a build with symbol names, see
-bench/README.md): with 16 B messages the wasm code is about a tenth of the time and the glue is the
-rest (\`MessageEvent\`, \`dispatchEvent\`, \`TextDecoder\`, \`queueMicrotask\`, timers); with 64 KiB
-messages \`quoted_len\` + \`quote_into\` take about 58 % and \`passStringToWasm0\` about 22 %.
-In the short echo cells small WebSocket messages stay near the browser's own rate (the raw WebSocket
-does about 4-8k small messages/s here; SockJS clients can pass it because the server packs several
-echoes into one frame), so the overhead shows most with 64 KiB; over a sustained flood (the memory
-section's 100,000 messages) the extra CPU per message turns into throughput, since the 2 cores are
-shared by the page, the browser's network process and the server.
-What it would take, cheapest first (all in \`src/\`, owned by other helpers):
-1. An ASCII fast path in \`protocol::sockjs::quoted_len\`/\`quote_into\`: when every byte is printable
-   ASCII other than \`"\` and \`\\\` (checked byte-wise, once), the quoted form is the string in quotes.
-   Tried on a copy: native encoding 3-5× faster (16 B: 57 → 184 MB/s, 1 KiB: 126 → 330, 64 KiB:
-   118 → 623), 64 KiB loopback echo about 2.2× faster, \`send()\` of 1 KiB about 30 → 11 µs.
-2. Keep the armed timer when the new deadline is later (\`driver::arm_timer\`: return when the armed
-   one is due at or before \`due\`; when it fires early, nothing is due and the pump re-arms): one
-   timer per heartbeat period instead of two timer calls per frame.
-3. Dispatch messages from the frame callback synchronously (no channel and dispatcher task per
-   frame), and build each \`MessageEvent\` with one small JS snippet call instead of
-   \`MessageEventInit\` setters.
-4. To win with large messages: keep payloads as JS strings (\`JsString\`) end to end: parse
-   \`a[...]\` with \`JSON.parse\` and build the send payload with \`JSON.stringify\` in JS, so message
-   bytes never cross into wasm (the session needs only counts, sizes and order). After fix 1,
-   \`passStringToWasm0\` is the largest item left (about 40 % at 64 KiB).`,
+    text: `What a message costs in cometkit now (message payloads never enter wasm): sending is one
+call into wasm with the JavaScript string and its length (the session queues a handle; sends made
+in one task, or by listeners during one received frame, leave as one payload when the task's
+microtasks run, like TCP_CORK; README "Batching"), and the payload is built by
+\`JSON.stringify\` plus one test of the SockJS escape pattern. Receiving is one call that sorts the
+frame by its first character (\`JSON.parse\` for \`a[...]\`) and one that takes its messages; each
+message is then dispatched as a DOM event on the socket's own \`EventTarget\`, so that
+\`event.target\` is the socket, as a browser WebSocket does. sockjs-client calls its listeners
+through its own small emitter instead, which is cheaper per message than \`dispatchEvent\`
+(about 0.6 µs in Chromium). The event is built by \`Event\`'s constructor with
+\`MessageEvent.prototype\` in its chain (a \`MessageEvent\` built by its own constructor costs
+about 1.1 µs in Chromium). Where the gap remains: with 64 KiB messages both clients spend their
+time in the browser's JSON and in garbage collection of the strings; with one message per frame
+(the npm server answers each message with its own frame) the dispatch and the two calls per frame
+are what cometkit pays beyond sockjs-client. What it would take: dispatch to the socket's
+listeners without \`dispatchEvent\` (losing capture/bubbling semantics nobody uses on a socket, but
+also the standard event path), or deliver a frame's messages as one event.`,
   },
   http: {
     title: 'HTTP transports (streaming, polling)',
     text: `Both clients keep one \`xhr_send\` POST in flight and batch what is queued meanwhile, but
 cometkit caps each batch at ${BATCH} escaped bytes (\`MAX_BATCH_BYTES\` in protocol/src/session.rs) where
 sockjs-client posts everything queued in one request. With this bench's windows (256 × 1 KiB, then
-eight 64 KiB messages in flight) cometkit makes several POST round trips in a row where sockjs-client makes one,
-and with 64 KiB messages one POST per message; on cometkit-server each small response also waits
-~40 ms for Nagle (see the server note below). On top come the per-byte costs of the section above
-(encoding and copying 64 KiB messages through wasm). What it would take: let a batch grow to the
-queue bound (1 MiB; the session's own comment says both servers accept far more than 64 KiB), plus
-the ASCII fast path. Round trips of about 50 ms on xhr-streaming for both clients are Chromium's: it
-delivers XHR \`progress\`/\`readystatechange\` for a response that is still open at most every 50 ms;
-reading the stream with \`fetch()\` and a \`ReadableStream\` reader instead of XHR events would
+eight 64 KiB messages in flight) cometkit makes several POST round trips in a row where
+sockjs-client makes one, and with 64 KiB messages one POST per message. Received frames reach the
+session as the JavaScript strings the response holds (the socket's bare exchange,
+\`js/exchange.js\`). What it would take: let a batch grow to the queue bound (1 MiB) once the body
+limits of the servers in use are known. Round trips of about 50 ms on xhr-streaming for both
+clients are Chromium's: it delivers XHR \`progress\` for a response that is still open at most
+every 50 ms; reading the stream with \`fetch()\` and a \`ReadableStream\` reader instead would
 remove that floor for cometkit.`,
   },
   jsonp: {
