@@ -145,7 +145,8 @@ const scenarios = {
   },
 
   async namespaces(io, url, transports) {
-    const root = open(io, url, transports);
+    // Not forceNew: the namespaces below share this manager.
+    const root = open(io, url, transports, { forceNew: false });
     try {
       await connected(root);
       const bad = io(url + "/admin", { auth: { token: "wrong" } });
