@@ -666,10 +666,19 @@ fn missed_events_sent_before_the_connect_answer_follow_it() {
     events(&mut c); // the disconnect
     feed(&mut c, 5, r#"2["missed",0,"o2"]"#);
     feed(&mut c, 6, r#"2["missed",1,"o3"]"#);
-    assert!(events(&mut c).is_empty(), "held until the namespace is connected");
+    assert!(
+        events(&mut c).is_empty(),
+        "held until the namespace is connected"
+    );
     feed(&mut c, 7, r#"0{"sid":"s1","pid":"P"}"#);
     let evs = events(&mut c);
-    assert!(matches!(&evs[0], Event::Connect { recovered: true, .. }));
+    assert!(matches!(
+        &evs[0],
+        Event::Connect {
+            recovered: true,
+            ..
+        }
+    ));
     let args: Vec<_> = evs[1..]
         .iter()
         .map(|e| match e {

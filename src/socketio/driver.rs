@@ -35,8 +35,7 @@ use crate::protocol::engineio::{
     self, Action, CloseReason, Data, Engine, Message, Packet, Transport, TransportId,
 };
 use crate::protocol::socketio::{
-    self, Args, Client, Emit, Emitted, Header, Incoming, Outgoing, PacketType, Payload,
-    Reassembly,
+    self, Args, Client, Emit, Emitted, Header, Incoming, Outgoing, PacketType, Payload, Reassembly,
 };
 use crate::transport::exchange::{Exchange, Mode};
 use crate::transport::jsonp::polling::{post_no_cors, ScriptFrame};
@@ -672,9 +671,7 @@ impl Inner {
             let index = self.settings.engine.jsonp_index;
             Task::spawn(async move {
                 let poll = Cancel(jsonp_poll(frame.window(), &url, index));
-                let outcome = JsFuture::from(poll.0.done())
-                    .await
-                    .unwrap_or(JsValue::NULL);
+                let outcome = JsFuture::from(poll.0.done()).await.unwrap_or(JsValue::NULL);
                 let result = match outcome.dyn_into::<JsString>() {
                     Ok(payload) => Ok(payload),
                     Err(other) => Err(match other.as_f64() {
@@ -755,7 +752,11 @@ impl Inner {
             let ok = match ws {
                 Some(ws) => prefixes.chars().zip(values.iter()).all(|(p, v)| {
                     let mut buf = [0u8; 4];
-                    let prefix = if p == 'b' { "" } else { p.encode_utf8(&mut buf) };
+                    let prefix = if p == 'b' {
+                        ""
+                    } else {
+                        p.encode_utf8(&mut buf)
+                    };
                     ws_send(ws.raw(), prefix, &v)
                 }),
                 None => false,
@@ -768,9 +769,11 @@ impl Inner {
             return self.engine.handle_send_done(now(), id, result);
         }
         let Some(url) = url else {
-            return self
-                .engine
-                .handle_send_done(now(), id, Err(Error::invalid("no URL to POST to")));
+            return self.engine.handle_send_done(
+                now(),
+                id,
+                Err(Error::invalid("no URL to POST to")),
+            );
         };
         let body = join(&prefixes, &values);
         let sink = self.sink.clone();
@@ -797,7 +800,9 @@ impl Inner {
         use engineio::Event as E;
         match event {
             E::Open { transport, .. } => {
-                if transport.is_polling() && self.engine.ladder().first() == Some(&Transport::WebSocket) {
+                if transport.is_polling()
+                    && self.engine.ladder().first() == Some(&Transport::WebSocket)
+                {
                     // Remembered, but the WebSocket did not open this time.
                     self.websocket_worked = false;
                 }
@@ -933,7 +938,7 @@ fn decode_incoming(
 }
 
 fn is_probe(text: &JsString) -> bool {
-    text.length() == 6 && String::from(text.slice(1, 6)) == "probe"
+    text.length() == 6 && text.slice(1, 6) == "probe"
 }
 
 /// One text packet of a polling payload (`polling`) or a WebSocket text frame.
