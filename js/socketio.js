@@ -247,6 +247,8 @@ export class Manager extends Emitter {
       switch (code) {
         case 6:
           this._fire("open", [a]);
+          if (this._attempts) this._fire("reconnect", [this._attempts]);
+          this._attempts = 0;
           break;
         case 7:
           this._fire("upgrade", [a]);
@@ -256,6 +258,7 @@ export class Manager extends Emitter {
           for (const s of Object.values(this.nsps)) if (s.active && !s.connected) s._note(1, a.message, undefined);
           break;
         case 9:
+          this._attempts = a;
           this._fire("reconnect_attempt", [a]);
           break;
         case 10:

@@ -24,6 +24,209 @@ use crate::protocol::socketio::{self, Emit, Emitted};
 use crate::socketio::driver::{JsArgs, Note, Settings, Shared};
 use crate::Error;
 
+#[wasm_bindgen(typescript_custom_section)]
+const TS: &str = r#"
+/** An Engine.IO transport: socket.io-client's two, and the two fallbacks cometkit keeps for
+ * servers whose CORS the browser refuses. */
+export type SocketIOTransport = "websocket" | "polling" | "jsonp-polling" | "xdr-polling";
+
+/** Options of the connection (socket.io-client's `ManagerOptions`). */
+export interface SocketIOManagerOptions {
+  /** The server's Engine.IO path (default "/socket.io"). */
+  path?: string;
+  /** Query parameters for every request (merged with the URL's). */
+  query?: Record<string, string | number | boolean>;
+  /** Transports in the order to try them (default ["polling", "websocket"]). */
+  transports?: SocketIOTransport | SocketIOTransport[];
+  /** Upgrade a polling connection to WebSocket when the server offers it (default true). */
+  upgrade?: boolean;
+  /** Reconnect after a lost connection (default true). */
+  reconnection?: boolean;
+  /** Attempts in a row before giving up (default Infinity). */
+  reconnectionAttempts?: number;
+  /** First delay between attempts in ms (default 1000). */
+  reconnectionDelay?: number;
+  /** Largest delay in ms (default 30000). */
+  reconnectionDelayMax?: number;
+  /** Random share of each delay, 0 to 1 (default 0.5). */
+  randomizationFactor?: number;
+  /** Time in ms a transport gets to open (default 20000). */
+  timeout?: number;
+  /** Send cookies with the XHR polling requests (default false). */
+  withCredentials?: boolean;
+  /** A connection of its own, not shared with other `io()` calls (default false). */
+  forceNew?: boolean;
+  /** Share the connection between namespaces of the same origin and path (default true). */
+  multiplex?: boolean;
+  /** Default ack deadline in ms; callbacks then take an error first. */
+  ackTimeout?: number;
+  /** Most events buffered while disconnected (default 1024); beyond it `emit` throws. */
+  maxBufferedPackets?: number;
+  /** Most bytes of such events (default 1048576). */
+  maxBufferedBytes?: number;
+}
+
+/** Options of one namespace socket. */
+export interface SocketIOSocketOptions {
+  /** Sent with the namespace's CONNECT; a function is called at each connection. */
+  auth?: Record<string, unknown> | ((cb: (data: Record<string, unknown>) => void) => void);
+  /** Connect at once (default true). */
+  autoConnect?: boolean;
+  /** Ack deadline in ms for this namespace. */
+  ackTimeout?: number;
+}
+
+/** Listener signatures by event name. */
+export interface SocketIOEventsMap {
+  [event: string]: any;
+}
+
+/** Any event, any arguments. */
+export interface SocketIODefaultEventsMap {
+  [event: string]: (...args: any[]) => void;
+}
+
+/** Why a socket disconnected. */
+export type SocketIODisconnectReason =
+  | "io server disconnect" | "io client disconnect" | "ping timeout"
+  | "transport close" | "transport error" | "parse error" | "connect failed";
+
+/** `connect_error`: the server's refusal (`message`, `data`) or a failed transport. */
+export interface SocketIOConnectError extends Error {
+  data?: unknown;
+}
+
+/** The events every socket has. */
+export interface SocketIOReservedEvents {
+  connect: () => void;
+  connect_error: (err: SocketIOConnectError) => void;
+  disconnect: (reason: SocketIODisconnectReason) => void;
+}
+
+type SioNames<M> = keyof M & string;
+type SioParams<M, Ev extends keyof M> = M[Ev] extends (...args: infer P) => any ? P : never;
+type SioAllButLast<T extends any[]> = T extends [...infer H, any] ? H : any[];
+type SioLast<T extends any[]> = T extends [...any[], infer L] ? L : never;
+type SioFirstArg<F> = F extends (arg: infer A, ...rest: any[]) => any ? A : void;
+type SioWithError<P extends any[]> = P extends [...infer H, infer L]
+  ? L extends (...args: infer A) => infer R
+    ? [...H, (err: Error | null, ...args: A) => R]
+    : P
+  : P;
+type SioListenNames<L> = SioNames<SioIOReserved> | SioNames<L>;
+type SioIOReserved = SocketIOReservedEvents;
+type SioListener<L, Ev> = Ev extends keyof SioIOReserved
+  ? SioIOReserved[Ev]
+  : Ev extends keyof L
+    ? L[Ev]
+    : never;
+
+/** An emit with an ack deadline (`socket.timeout(ms)`): callbacks take an error first. */
+export interface SocketIOTimedEmitter<EmitEvents extends SocketIOEventsMap> {
+  emit<Ev extends SioNames<EmitEvents>>(ev: Ev, ...args: SioWithError<SioParams<EmitEvents, Ev>>): void;
+  emitWithAck<Ev extends SioNames<EmitEvents>>(
+    ev: Ev,
+    ...args: SioAllButLast<SioParams<EmitEvents, Ev>>
+  ): Promise<SioFirstArg<SioLast<SioParams<EmitEvents, Ev>>>>;
+}
+
+/** One namespace of a Socket.IO connection (socket.io-client's `Socket`). */
+export interface SocketIO<
+  ListenEvents extends SocketIOEventsMap = SocketIODefaultEventsMap,
+  EmitEvents extends SocketIOEventsMap = ListenEvents,
+> {
+  /** The connection it shares with the other namespaces. */
+  readonly io: SocketIOManager;
+  /** The namespace ("/" or "/admin"...). */
+  readonly nsp: string;
+  /** The socket's id while connected. */
+  readonly id: string | undefined;
+  readonly connected: boolean;
+  readonly disconnected: boolean;
+  /** The server recovered the previous session: missed events follow the connect event. */
+  readonly recovered: boolean;
+  /** Connecting or connected, and not given up. */
+  readonly active: boolean;
+  auth: SocketIOSocketOptions["auth"];
+  connect(): this;
+  open(): this;
+  disconnect(): this;
+  close(): this;
+  on<Ev extends SioListenNames<ListenEvents>>(ev: Ev, listener: SioListener<ListenEvents, Ev>): this;
+  once<Ev extends SioListenNames<ListenEvents>>(ev: Ev, listener: SioListener<ListenEvents, Ev>): this;
+  off<Ev extends SioListenNames<ListenEvents>>(ev?: Ev, listener?: SioListener<ListenEvents, Ev>): this;
+  listeners<Ev extends SioListenNames<ListenEvents>>(ev: Ev): SioListener<ListenEvents, Ev>[];
+  hasListeners(ev: string): boolean;
+  /**
+   * Emits `ev`; a function last asks for an ack. Throws (a `CometkitError` of kind
+   * "invalid") for a reserved name, arguments JSON cannot hold (a BigInt, a cycle), a
+   * message larger than the server's maxPayload, or a full buffer while disconnected.
+   */
+  emit<Ev extends SioNames<EmitEvents>>(ev: Ev, ...args: SioParams<EmitEvents, Ev>): this;
+  /** Emits and resolves with the ack's first argument. */
+  emitWithAck<Ev extends SioNames<EmitEvents>>(
+    ev: Ev,
+    ...args: SioAllButLast<SioParams<EmitEvents, Ev>>
+  ): Promise<SioFirstArg<SioLast<SioParams<EmitEvents, Ev>>>>;
+  /** The next emit fails its ack after `ms` (a "timeout" error first argument). */
+  timeout(ms: number): SocketIOTimedEmitter<EmitEvents>;
+  /** The next emit is dropped rather than buffered while disconnected. */
+  readonly volatile: this;
+  send(...args: any[]): this;
+  onAny(listener: (event: string, ...args: any[]) => void): this;
+  prependAny(listener: (event: string, ...args: any[]) => void): this;
+  offAny(listener?: (event: string, ...args: any[]) => void): this;
+  listenersAny(): ((event: string, ...args: any[]) => void)[];
+  onAnyOutgoing(listener: (event: string, ...args: any[]) => void): this;
+  offAnyOutgoing(listener?: (event: string, ...args: any[]) => void): this;
+}
+
+/** The events of a connection. */
+export interface SocketIOManagerEvents {
+  open: (transport: SocketIOTransport) => void;
+  upgrade: (transport: SocketIOTransport) => void;
+  error: (err: CometkitError) => void;
+  reconnect_attempt: (attempt: number) => void;
+  reconnect: (attempt: number) => void;
+  reconnect_failed: () => void;
+  close: (reason: string) => void;
+}
+
+/** One Engine.IO connection and its namespaces (socket.io-client's `Manager`). */
+export interface SocketIOManager {
+  readonly opts: SocketIOManagerOptions;
+  /** The transport in use, or null while not connected. */
+  readonly transport: SocketIOTransport | null;
+  socket(nsp: string, opts?: SocketIOSocketOptions): SocketIO;
+  on<Ev extends keyof SocketIOManagerEvents>(ev: Ev, listener: SocketIOManagerEvents[Ev]): this;
+  once<Ev extends keyof SocketIOManagerEvents>(ev: Ev, listener: SocketIOManagerEvents[Ev]): this;
+  off<Ev extends keyof SocketIOManagerEvents>(ev?: Ev, listener?: SocketIOManagerEvents[Ev]): this;
+  /** Closes the connection: every namespace disconnects ("io client disconnect"). */
+  close(): this;
+  disconnect(): this;
+  /** Releases every request, socket and timer at once, without events. */
+  free(): void;
+}
+
+/**
+ * socket.io-client's `io()`: a socket for the namespace in `uri`'s path ("/" by default),
+ * sharing the connection of the same origin and path unless `forceNew` or
+ * `multiplex: false`. Throws (kind "invalid") for a bad URL or option, such as an unknown
+ * transport name.
+ */
+export function io<
+  ListenEvents extends SocketIOEventsMap = SocketIODefaultEventsMap,
+  EmitEvents extends SocketIOEventsMap = ListenEvents,
+>(
+  uri?: string | URL,
+  opts?: SocketIOManagerOptions & SocketIOSocketOptions,
+): SocketIO<ListenEvents, EmitEvents>;
+export function io<
+  ListenEvents extends SocketIOEventsMap = SocketIODefaultEventsMap,
+  EmitEvents extends SocketIOEventsMap = ListenEvents,
+>(opts: SocketIOManagerOptions & SocketIOSocketOptions): SocketIO<ListenEvents, EmitEvents>;
+"#;
+
 #[wasm_bindgen(module = "/js/socketio.js")]
 extern "C" {
     #[wasm_bindgen(js_name = deliver)]
