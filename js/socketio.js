@@ -255,13 +255,16 @@ export class Manager extends Emitter {
           break;
         case 8:
           this._fire("error", [a]);
-          for (const s of Object.values(this.nsps)) if (s.active && !s.connected) s._note(1, a.message, undefined);
+          // A transport failed to open: the namespaces still waiting hear of it (and keep
+          // trying while the manager does).
+          for (const s of Object.values(this.nsps)) if (s.active && !s.connected) s._fire("connect_error", [a]);
           break;
         case 9:
           this._attempts = a;
           this._fire("reconnect_attempt", [a]);
           break;
         case 10:
+          for (const s of Object.values(this.nsps)) s.active = false;
           this._fire("close", [a]);
           if (a !== "io client disconnect") this._fire("reconnect_failed", []);
           break;
@@ -450,7 +453,8 @@ export class SocketIO extends Emitter {
             err.data = b;
           }
         }
-        if (this.connected === false && code === 1 && b !== undefined) this.active = false;
+        // The server refused the namespace: it is not retried (as socket.io-client).
+        this.active = false;
         this._fire("connect_error", [err]);
         break;
       }

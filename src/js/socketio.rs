@@ -76,14 +76,18 @@ export interface SocketIOSocketOptions {
   ackTimeout?: number;
 }
 
-/** Listener signatures by event name. */
-export interface SocketIOEventsMap {
-  [event: string]: any;
-}
+/** A listener of any arguments (parameters checked bivariantly, so a listener may declare
+ * the types it expects). */
+export type SocketIOAnyListener = { bivarianceHack(...args: unknown[]): void }["bivarianceHack"];
 
-/** Any event, any arguments. */
+/** A catch-all listener: the event name, then any arguments. */
+export type SocketIOCatchAllListener = {
+  bivarianceHack(event: string, ...args: unknown[]): void;
+}["bivarianceHack"];
+
+/** Any event, any arguments: the default event maps. */
 export interface SocketIODefaultEventsMap {
-  [event: string]: (...args: any[]) => void;
+  [event: string]: SocketIOAnyListener;
 }
 
 /** Why a socket disconnected. */
@@ -104,11 +108,11 @@ export interface SocketIOReservedEvents {
 }
 
 type SioNames<M> = keyof M & string;
-type SioParams<M, Ev extends keyof M> = M[Ev] extends (...args: infer P) => any ? P : never;
-type SioAllButLast<T extends any[]> = T extends [...infer H, any] ? H : any[];
-type SioLast<T extends any[]> = T extends [...any[], infer L] ? L : never;
-type SioFirstArg<F> = F extends (arg: infer A, ...rest: any[]) => any ? A : void;
-type SioWithError<P extends any[]> = P extends [...infer H, infer L]
+type SioParams<M, Ev extends keyof M> = M[Ev] extends (...args: infer P) => unknown ? P : never;
+type SioAllButLast<T extends unknown[]> = T extends [...infer H, unknown] ? H : unknown[];
+type SioLast<T extends unknown[]> = T extends [...unknown[], infer L] ? L : unknown;
+type SioFirstArg<F> = F extends (arg: infer A, ...rest: never[]) => unknown ? A : unknown;
+type SioWithError<P extends unknown[]> = P extends [...infer H, infer L]
   ? L extends (...args: infer A) => infer R
     ? [...H, (err: Error | null, ...args: A) => R]
     : P
@@ -122,7 +126,7 @@ type SioListener<L, Ev> = Ev extends keyof SioIOReserved
     : never;
 
 /** An emit with an ack deadline (`socket.timeout(ms)`): callbacks take an error first. */
-export interface SocketIOTimedEmitter<EmitEvents extends SocketIOEventsMap> {
+export interface SocketIOTimedEmitter<EmitEvents> {
   emit<Ev extends SioNames<EmitEvents>>(ev: Ev, ...args: SioWithError<SioParams<EmitEvents, Ev>>): void;
   emitWithAck<Ev extends SioNames<EmitEvents>>(
     ev: Ev,
@@ -132,8 +136,8 @@ export interface SocketIOTimedEmitter<EmitEvents extends SocketIOEventsMap> {
 
 /** One namespace of a Socket.IO connection (socket.io-client's `Socket`). */
 export interface SocketIO<
-  ListenEvents extends SocketIOEventsMap = SocketIODefaultEventsMap,
-  EmitEvents extends SocketIOEventsMap = ListenEvents,
+  ListenEvents = SocketIODefaultEventsMap,
+  EmitEvents = ListenEvents,
 > {
   /** The connection it shares with the other namespaces. */
   readonly io: SocketIOManager;
@@ -172,13 +176,13 @@ export interface SocketIO<
   timeout(ms: number): SocketIOTimedEmitter<EmitEvents>;
   /** The next emit is dropped rather than buffered while disconnected. */
   readonly volatile: this;
-  send(...args: any[]): this;
-  onAny(listener: (event: string, ...args: any[]) => void): this;
-  prependAny(listener: (event: string, ...args: any[]) => void): this;
-  offAny(listener?: (event: string, ...args: any[]) => void): this;
-  listenersAny(): ((event: string, ...args: any[]) => void)[];
-  onAnyOutgoing(listener: (event: string, ...args: any[]) => void): this;
-  offAnyOutgoing(listener?: (event: string, ...args: any[]) => void): this;
+  send(...args: unknown[]): this;
+  onAny(listener: SocketIOCatchAllListener): this;
+  prependAny(listener: SocketIOCatchAllListener): this;
+  offAny(listener?: SocketIOCatchAllListener): this;
+  listenersAny(): SocketIOCatchAllListener[];
+  onAnyOutgoing(listener: SocketIOCatchAllListener): this;
+  offAnyOutgoing(listener?: SocketIOCatchAllListener): this;
 }
 
 /** The events of a connection. */
@@ -215,15 +219,15 @@ export interface SocketIOManager {
  * transport name.
  */
 export function io<
-  ListenEvents extends SocketIOEventsMap = SocketIODefaultEventsMap,
-  EmitEvents extends SocketIOEventsMap = ListenEvents,
+  ListenEvents = SocketIODefaultEventsMap,
+  EmitEvents = ListenEvents,
 >(
   uri?: string | URL,
   opts?: SocketIOManagerOptions & SocketIOSocketOptions,
 ): SocketIO<ListenEvents, EmitEvents>;
 export function io<
-  ListenEvents extends SocketIOEventsMap = SocketIODefaultEventsMap,
-  EmitEvents extends SocketIOEventsMap = ListenEvents,
+  ListenEvents = SocketIODefaultEventsMap,
+  EmitEvents = ListenEvents,
 >(opts: SocketIOManagerOptions & SocketIOSocketOptions): SocketIO<ListenEvents, EmitEvents>;
 "#;
 

@@ -125,7 +125,8 @@ const scenarios = {
   },
 
   async acks(io, url, transports) {
-    const s = open(io, url, transports);
+    // With cookies on the polling requests (the server's CORS allows credentials).
+    const s = open(io, url, transports, { withCredentials: true });
     try {
       await connected(s);
       const [err] = await new Promise((r) => s.timeout(150).emit("silent", (...a) => r(a)));
@@ -139,6 +140,10 @@ const scenarios = {
       check(rejected && rejected.kind === "timeout", "emitWithAck rejects on timeout");
       const [e2, v] = await new Promise((r) => s.timeout(5000).emit("ack", "ok", (...a) => r(a)));
       eq([e2, v], [null, "ok"], "timeout ack that answers in time");
+      // volatile: sent when connected.
+      const echoed = once(s, "echo");
+      s.volatile.emit("echo", "volatile");
+      eq((await echoed)[0], "volatile", "volatile emit while connected");
     } finally {
       s.io.free();
     }
