@@ -69,7 +69,8 @@ export function byteLength(v) {
 export function headLength(s) {
   let i = 1;
   const n = s.length;
-  if (i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) {
+  // Only the binary types (5, 6) carry an attachment count.
+  if ((s[0] === "5" || s[0] === "6") && i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) {
     const dash = s.indexOf("-", i);
     if (dash > 0 && /^\d+$/.test(s.slice(i, dash))) i = dash + 1;
   }

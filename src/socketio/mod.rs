@@ -16,6 +16,16 @@
 //! JSON string (and an array of binary attachments), and leave as the parsed array; only
 //! headers, namespaces, handshakes and recovery offsets are read in Rust.
 //!
+//! Where `io()` differs from socket.io-client 4.8, on purpose or not yet:
+//! - the emit buffer is bounded (`maxBufferedPackets`, `maxBufferedBytes`; then `emit`
+//!   throws), and an emit on a namespace that was never connected, or was disconnected with
+//!   `disconnect()`, throws instead of waiting for a later `connect()`;
+//! - events a recovering server sends before its CONNECT answer are delivered right after the
+//!   `connect` event (socket.io-client delivers them just before it);
+//! - JSONP and XDR-style polling are kept (socket.io-client dropped them) as fallbacks;
+//! - no `retries` option, no `Manager`/`Socket` constructors exported (only `io`), no
+//!   `parser`/`transportOptions`/`extraHeaders` options.
+//!
 //! The Rust API of this feature is the JavaScript one for now (`js` feature): a Rust front-end
 //! calls `io()` through `wasm-bindgen` like any JS library; a typed Rust facade over
 //! [`driver`] is future work.
