@@ -70,8 +70,9 @@ async fn ack_timeouts() {
 
 #[wasm_bindgen_test]
 async fn namespaces_and_auth_refusal() {
-    scenario("namespaces", &["websocket"]).await;
-    scenario("namespaces", &["polling"]).await;
+    for t in ALL {
+        scenario("namespaces", &[t]).await;
+    }
 }
 
 #[wasm_bindgen_test]
@@ -98,4 +99,16 @@ async fn recovery_after_a_short_cut() {
 #[wasm_bindgen_test]
 async fn bad_input_is_a_clear_error() {
     scenario("bad_input", &[]).await;
+}
+
+#[wasm_bindgen_test]
+async fn buffered_before_connect_bounded_and_volatile_dropped() {
+    scenario("buffering", &["websocket"]).await;
+    scenario("buffering", &["polling"]).await;
+}
+
+#[wasm_bindgen_test]
+async fn server_disconnect_is_not_retried() {
+    scenario("kicked", &["websocket"]).await;
+    scenario("kicked", &["jsonp-polling"]).await;
 }

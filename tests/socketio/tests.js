@@ -257,6 +257,47 @@ const scenarios = {
     }
   },
 
+  // Emits before the connection are buffered, up to the bound; volatile ones are dropped.
+  async buffering(io, url, transports) {
+    const s = open(io, url, transports, { maxBufferedPackets: 3 });
+    try {
+      check(!s.connected, "not connected yet");
+      s.volatile.emit("echo", "dropped");
+      const acks = [1, 2, 3].map((i) => s.emitWithAck("ack", i));
+      let full = null;
+      try {
+        s.emit("ack", 4);
+      } catch (e) {
+        full = e;
+      }
+      check(full && full.kind === "invalid" && /buffer is full/.test(full.message), "bound error: " + full);
+      eq(await Promise.all(acks), [1, 2, 3], "buffered emits delivered in order");
+      const echoed = once(s, "echo");
+      s.emit("echo", "live");
+      eq((await echoed)[0], "live", "the volatile emit was dropped, not delayed");
+    } finally {
+      s.io.free();
+    }
+  },
+
+  // The server disconnects the namespace: no reconnection.
+  async kicked(io, url, transports) {
+    const s = open(io, url, transports);
+    try {
+      await connected(s);
+      const gone = once(s, "disconnect");
+      s.emit("kick");
+      eq((await gone)[0], "io server disconnect", "reason");
+      check(!s.active && !s.connected, "not active after a server disconnect");
+      // Reconnecting by hand works.
+      s.connect();
+      await connected(s);
+      eq(await s.emitWithAck("ack", "again"), "again", "usable after connect()");
+    } finally {
+      s.io.free();
+    }
+  },
+
   async bad_input(io, url) {
     const expectThrow = (f, kind, text, what) => {
       try {
