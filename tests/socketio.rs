@@ -112,3 +112,9 @@ async fn server_disconnect_is_not_retried() {
     scenario("kicked", &["websocket"]).await;
     scenario("kicked", &["jsonp-polling"]).await;
 }
+
+#[wasm_bindgen_test]
+async fn a_socket_only_its_listeners_reference_keeps_delivering() {
+    scenario("unreferenced", &["websocket"]).await;
+    scenario("unreferenced", &["polling"]).await;
+}

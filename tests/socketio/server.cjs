@@ -66,6 +66,13 @@ function common(socket) {
       }
     }, 20);
   });
+  // Emits `later` with `value` after `ms`, then disconnects the namespace socket.
+  socket.on("later", (ms, value) => {
+    setTimeout(() => {
+      socket.emit("later", value);
+      socket.disconnect();
+    }, ms);
+  });
   // Disconnects the namespace socket from the server side.
   socket.on("kick", () => socket.disconnect());
 }

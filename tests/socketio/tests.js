@@ -298,6 +298,30 @@ const scenarios = {
     }
   },
 
+  // A socket the page no longer references, only its listeners, keeps delivering across
+  // garbage collections (forced where the browser exposes gc(), as Chromium does here).
+  async unreferenced(io, url, transports) {
+    let connectedNow;
+    const up = new Promise((r) => (connectedNow = r));
+    let got;
+    const later = new Promise((r) => (got = r));
+    (() => {
+      const s = io(url, Object.assign({ forceNew: true }, transports ? { transports } : {}));
+      s.on("connect", function () {
+        this.emit("later", 400, "still here");
+        connectedNow();
+      });
+      s.on("later", (v) => got(v));
+    })();
+    await up;
+    for (let i = 0; i < 3; i++) {
+      if (typeof globalThis.gc === "function") globalThis.gc();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error("no event after GC")), 5000));
+    eq(await Promise.race([later, timeout]), "still here", "event after garbage collection");
+  },
+
   async bad_input(io, url) {
     const expectThrow = (f, kind, text, what) => {
       try {
