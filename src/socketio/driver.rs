@@ -818,7 +818,11 @@ impl Inner {
             E::UpgradeFailed(_) => {}
             E::Error(e) | E::Rejected { error: e, .. } => self.notes.push_back(Note::Error(e)),
             E::Disconnected { reason, .. } => {
-                self.client.handle_engine_closed(now(), reason, false)
+                self.client.handle_engine_closed(now(), reason, false);
+                // The namespaces' disconnect notes before the reconnect attempt's.
+                while let Some(event) = self.client.poll_event() {
+                    self.client_event(event);
+                }
             }
             E::Reconnecting { attempt, .. } => {
                 self.notes.push_back(Note::ReconnectAttempt(attempt))
