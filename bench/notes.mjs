@@ -79,12 +79,12 @@ remove that floor for cometkit.`,
   },
   jsonp: {
     title: 'jsonp-polling connect',
-    text: `cometkit runs every JSONP poll in a hidden \`<iframe>\` (so that removing the iframe really
-cancels the request; see the churn result) where sockjs-client adds a \`<script>\` to the page: creating
-and loading an iframe document costs several milliseconds more per poll, and the connect includes
-the first poll. What it would take: reuse one iframe per session (inject each poll's \`<script>\`
-into it and only replace the iframe to cancel a poll), or use the page's own \`<script>\` when the
-poll does not need to be cancellable (the normal receive loop) and the iframe only on close.`,
+    text: `cometkit runs its JSONP polls inside one hidden \`<iframe>\` per transport (removing the iframe
+really cancels a pending poll, which removing a \`<script>\` does not; see the churn result) where
+sockjs-client adds each poll's \`<script>\` to the page. Creating and loading that iframe document
+costs a few milliseconds once per connection, and the connect includes it. What it would take:
+create the iframe while \`/info\` is in flight instead of when the transport starts, or run the polls
+in the page and give up cancelling them on close.`,
   },
   connect: {
     title: 'Connect time',
@@ -97,14 +97,13 @@ connect path (the method in bench/README.md).`,
   },
   cold: {
     title: 'Cold start',
-    text: `Before the first connection cometkit has to fetch, compile and instantiate its wasm
-module (the full build: all features) and run wasm-bindgen's start-up; sockjs-client is plain
-JavaScript that V8 parses lazily. What it would take: ship a smaller module for pages that only
-need the socket (a \`socket\`-only build that leaves out the \`request\`, \`xdrRequest\`, \`jsonp\`,
-\`openWebSocket\` and form-serialisation exports the \`socket\` feature pulls in today through
-\`xhr\`/\`xdr\`/\`websocket\`/\`jsonp\`); let the browser cache the compiled module (it does for
-\`instantiateStreaming\` responses that are cacheable: serve the .wasm with a long max-age); and start
-\`init()\` early (a \`<link rel="modulepreload">\` for the glue and a preload of the .wasm).`,
+    text: `Before the first connection cometkit fetches, compiles and instantiates its wasm module and
+runs wasm-bindgen's start-up; the bench page loads the full build (every capability), while
+sockjs-client is plain JavaScript that V8 parses lazily. What it would take: a page that needs only
+the socket loads the \`socket\` build (about half the bytes; the size table has it), serves the
+.wasm cacheably so the browser keeps the compiled module (it does for \`instantiateStreaming\`
+responses), and starts \`init()\` early (a \`<link rel="modulepreload">\` for the glue and a preload
+of the .wasm).`,
   },
   fallback: {
     title: 'Fallback',
@@ -118,19 +117,20 @@ server when both succeed.`,
   },
   size: {
     title: 'Size',
-    text: `The wasm build carries what JavaScript gets from the browser for free: a UTF-8 string type and
-conversions, an allocator, collections, the Rust side of every browser call (wasm-bindgen emits one JS
-import shim per browser function used: 187 in the socket-only glue), integer formatting and a few panic
-paths (\`core::fmt\` is linked), and the whole pure protocol core (session state machine, ladder,
-frame codec, SSE parser) that sockjs-client spreads over plain JS with \`JSON.parse\`. The
-\`socket\`-only build also exports \`request\`, \`xdrRequest\`, \`jsonp\`, \`corsSupport\` and
-\`openWebSocket\` (with their option readers and form serialisation), because the \`socket\` feature turns on \`xhr\`, \`xdr\`, \`websocket\`
-and \`jsonp\` wholesale. What it would take to get near sockjs-client's 16 KB gzip: internal-only
-features for the transports the socket uses (no JS exports, no form code), removing every
-\`format!\`/\`to_string\`/\`assert_eq!\` from non-test code so \`core::fmt\` drops out, fewer distinct
-web-sys calls (route the rarely used ones through one \`Reflect\`-based helper), \`opt-level = "s"\` vs
-\`"z"\` measured per module, and a \`twiggy top\`/\`twiggy dominators\` pass on a build with names kept.
-Beating it outright is unlikely: the wasm-bindgen runtime glue alone is a good part of that budget.`,
+    text: `The wasm build carries what JavaScript gets from the browser for free: UTF-8 string
+conversions, an allocator, collections, the Rust side of every browser call (wasm-bindgen emits one
+JS import shim per browser function used), and the whole pure protocol core (the session state
+machine with the resume extension, ladder, frame and \`/info\` codecs, security rules) that
+sockjs-client writes in plain JavaScript around \`JSON.parse\`. The release package already
+rebuilds std for size with panics that abort without formatting (no \`core::fmt\`), uses a small
+free-list allocator (lol_alloc), leaves the other capabilities' JS exports out of single-feature
+builds, and sends the socket's HTTP transports, JSONP polls and error objects through a few lines of
+JavaScript each instead of generic bindings. What is left, by \`twiggy\` on a build with names: the
+async state machines of the transport loops and of the \`request()\`/\`xdrRequest()\`/\`jsonp()\`
+exports (each await point brings drop glue), the option readers behind each export, the glue per
+imported browser function, and the error messages (about 16 KB of text in the full build, which
+the brief's "clear errors" ask for). Beating sockjs-client outright is unlikely: wasm-bindgen's
+runtime and the allocator are a fixed floor of several KB.`,
   },
   memory: {
     title: 'Memory',

@@ -1,16 +1,17 @@
-// One bare HTTP exchange for the SockJS Socket's XHR and XDR transports
-// (src/transport/exchange.rs): an XMLHttpRequest, or the page's XDomainRequest when it has one
-// and the exchange keeps to XDR's limits. The response's frames (SockJS sends one per line)
-// are handed to `onFrame` as JavaScript strings while the response grows (streaming) or once
-// it is complete, so no frame is copied into wasm on its way to the session. The rules (which
-// URL, which headers, what a status means) are decided in Rust.
+// One bare HTTP exchange through an XMLHttpRequest, or through the page's XDomainRequest when
+// it has one and the exchange keeps to XDR's limits (src/transport/exchange.rs: the SockJS
+// Socket's XHR and XDR transports, and the XDomainRequest-style request). The response's
+// frames (SockJS sends one per line) can be handed to `onFrame` as JavaScript strings, while
+// the response grows (streaming) or once it is complete, so no frame is copied into wasm on its
+// way to the session. The rules (which URL, which headers, what an outcome means) are Rust's.
 //
-// flags: 1 with credentials, 2 within XDR's limits (no cookies, no custom header; a string
-// body goes as text/plain), 4 deliver frames as the response grows.
-// `done` resolves to the HTTP status (200 for an XDomainRequest's load, which only fires on
-// 2xx), 0 for a network error (refused, reset, CORS), -1 when the browser refused to start
-// the request. It never rejects.
-export function exchange(method, url, body, flags, header, token, onFrame) {
+// flags: 1 with credentials, 2 within XDR's limits (no cookies, no custom header; a POST body
+// is a string, so text/plain), 4 deliver frames as the response grows.
+// `done` resolves once, never rejects: to the HTTP status (200 for an XDomainRequest's load,
+// which only fires on 2xx), 0 for a network error (refused, reset, CORS; for XDR also any
+// non-2xx answer), -1 when the browser refused to start the request, -2 on timeout, -3 when
+// aborted.
+export function exchange(method, url, body, flags, header, token, onFrame, timeout) {
   const xdr = flags & 2 && typeof XDomainRequest === "function";
   const req = xdr ? new XDomainRequest() : new XMLHttpRequest();
   let seen = 0;
@@ -29,33 +30,40 @@ export function exchange(method, url, body, flags, header, token, onFrame) {
       if (line && !(first && line.length > 1 && /^h+$/.test(line))) onFrame(line);
     }
   };
-  const finish = (status) => {
+  const finish = (outcome) => {
+    if (!settle) return false;
     req.onload = req.onerror = req.ontimeout = req.onprogress = null;
-    settle(status);
+    settle(outcome);
+    settle = null;
+    return true;
   };
   req.onload = () => {
     frames();
     finish(xdr ? 200 : req.status);
   };
-  req.onerror = req.ontimeout = () => finish(0);
-  if (flags & 4) req.onprogress = frames;
+  req.onerror = () => finish(0);
+  req.ontimeout = () => finish(-2);
+  // IE aborts an XDomainRequest whose onprogress is unset.
+  req.onprogress = flags & 4 ? frames : () => {};
   try {
     req.open(method, url, true);
+    if (timeout > 0) req.timeout = timeout;
     if (!xdr) {
       if (flags & 1) req.withCredentials = true;
       if (header) req.setRequestHeader(header, token);
     }
-    req.send(body);
+    // Within XDR's limits a body is always a string, so a POST goes out as text/plain.
+    req.send(body == null && flags & 2 ? "" : body);
   } catch {
     finish(-1);
   }
   return {
     done,
     text: () => req.responseText,
-    statusText: () => (xdr ? "" : req.statusText),
+    statusText: () => (xdr ? "OK" : req.statusText),
+    // Aborts a request still in flight (a finished one is left alone).
     abort() {
-      finish(-1);
-      req.abort();
+      if (finish(-3)) req.abort();
     },
   };
 }

@@ -12,19 +12,63 @@ export { bind };
 const stopped = Symbol("stopped");
 // The origin of the service, for MessageEvent.origin.
 const origin = Symbol("origin");
+const data = Symbol("data");
+const noPorts = Object.freeze([]);
+// Microtasks through a settled promise: a tenth of what queueMicrotask costs in Chromium, which
+// matters once per send. (Neither callback throws: listeners' exceptions stay in dispatchEvent.)
+const settled = Promise.resolve();
 
-// A MessageEvent whose `origin` (the service's) is read from the socket when asked for, rather
-// than converted into every event: most listeners never look at it.
-class SocketMessageEvent extends MessageEvent {
+// The `message` event: a real DOM Event, dispatched by the socket's own EventTarget, and a
+// MessageEvent to `instanceof` and to every member a MessageEvent has. It is built by `Event`'s
+// constructor rather than `MessageEvent`'s: the latter converts a seven-member init dictionary,
+// which costs more (about 1 µs in Chromium) than all of the SDK's own work on a small message.
+// Every accessor of MessageEvent.prototype is answered by one of ours (the native ones would
+// throw on an object MessageEvent's constructor did not make); `origin` (the service's) is read
+// from the socket when asked for.
+class SocketMessageEvent extends Event {
+  constructor(type, value) {
+    super(type);
+    this[data] = value;
+  }
+
+  get data() {
+    return this[data];
+  }
+
   get origin() {
     const t = this.target;
     return t ? t[origin] : "";
+  }
+
+  get lastEventId() {
+    return "";
+  }
+
+  get ports() {
+    return noPorts;
+  }
+}
+{
+  const proto = SocketMessageEvent.prototype;
+  Object.setPrototypeOf(proto, MessageEvent.prototype);
+  // source, userActivation (Chromium), and whatever else the engine has.
+  for (const name of Object.getOwnPropertyNames(MessageEvent.prototype)) {
+    const d = Object.getOwnPropertyDescriptor(MessageEvent.prototype, name);
+    if (d.get && !Object.prototype.hasOwnProperty.call(proto, name)) {
+      Object.defineProperty(proto, name, { configurable: true, enumerable: true, get: () => null });
+    }
   }
 }
 
 export class Socket extends EventTarget {
   #core;
   #flush;
+  // A send happened in this task: the core holds the ones after it, which leave together
+  // when the task's microtasks run (#settle).
+  #sending = false;
+  // The core asked for a flush meanwhile.
+  #dirty = false;
+  #settle;
 
   constructor(url, options) {
     super();
@@ -33,7 +77,14 @@ export class Socket extends EventTarget {
     this.#flush = () => {
       if (this.#core) this.#core.flush();
     };
-    queueMicrotask(this.#flush);
+    this.#settle = () => {
+      this.#sending = false;
+      if (this.#dirty) {
+        this.#dirty = false;
+        this.#flush();
+      }
+    };
+    settled.then(this.#flush);
   }
 
   #live() {
@@ -62,13 +113,19 @@ export class Socket extends EventTarget {
   }
 
   send(data) {
-    if (this.#live().send(data)) queueMicrotask(this.#flush);
+    const core = this.#live();
+    if (typeof data !== "string") throw error("invalid", "send() takes a string");
+    if (core.send(data, data.length, this.#sending)) this.#dirty = true;
+    if (!this.#sending) {
+      this.#sending = true;
+      settled.then(this.#settle);
+    }
   }
 
   close(code, reason) {
     this.#live().close(code, reason);
     this[stopped] = true;
-    queueMicrotask(this.#flush);
+    settled.then(this.#flush);
   }
 
   takeUnsent() {
@@ -103,7 +160,7 @@ export function emit(target, kind, a, x, y, z) {
   switch (kind) {
     case 1:
       for (let i = 0; i < a.length && !target[stopped]; i++) {
-        target.dispatchEvent(new SocketMessageEvent("message", { data: a[i] }));
+        target.dispatchEvent(new SocketMessageEvent("message", a[i]));
       }
       return;
     case 0:

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-ALL_TARGETS="sockjs_frame sockjs_payload sockjs_roundtrip info sse eventsource form_query misc_text resume"
+ALL_TARGETS="sockjs_frame sockjs_payload sockjs_roundtrip info sse eventsource form_query misc_text resume engineio"
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 TARGETS=${TARGETS//,/ }

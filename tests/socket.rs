@@ -316,6 +316,38 @@ export function js_queue_bounds(Socket, url) {
   out.stateAfterFree = s.readyState;
   return out;
 }
+// Held sends (a burst in one task, what a message listener sends, a send just before close)
+// arrive whole and in order: 20 messages sent in one task, then one sent back for each echo
+// from its listener; on a broadcast service, two sends and a close in one task, heard by
+// another socket.
+export function js_batched_sends(Socket, echo, broadcast, tag) {
+  return new Promise(function (resolve) {
+    var out = { order: [], heard: [] };
+    var pending = 2;
+    function done() { if (--pending === 0) resolve(out); }
+    var s = new Socket(echo, { transports: "websocket" });
+    s.onopen = function () { for (var i = 0; i < 20; i++) s.send("t" + i); };
+    s.onmessage = function (e) {
+      out.order.push(e.data);
+      if (e.data[0] === "t") s.send("r" + e.data.slice(1));
+      if (out.order.length === 40) { s.close(); done(); }
+    };
+    var listener = new Socket(broadcast, { transports: "websocket" });
+    listener.onmessage = function (e) {
+      if (e.data.indexOf(tag) !== 0) return;
+      out.heard.push(e.data);
+      if (out.heard.length === 2) { listener.close(); done(); }
+    };
+    listener.onopen = function () {
+      var a = new Socket(broadcast, { transports: "websocket" });
+      a.onopen = function () {
+        a.send(tag + "-1");
+        a.send(tag + "-2");
+        a.close();
+      };
+    };
+  });
+}
 // secureOnly through JavaScript: the kind each construction throws ("no error" when it opens).
 export function js_secure_only(Socket, url) {
   var out = {};
@@ -348,6 +380,7 @@ extern "C" {
     async fn js_gc_survival(class: &JsValue, url: &str) -> Result<JsValue, JsValue>;
     fn js_queue_bounds(class: &JsValue, url: &str) -> JsValue;
     fn js_secure_only(class: &JsValue, url: &str) -> JsValue;
+    async fn js_batched_sends(class: &JsValue, echo: &str, broadcast: &str, tag: &str) -> JsValue;
     async fn js_close_of(class: &JsValue, url: &str, transports: JsValue) -> JsValue;
 }
 
@@ -1280,6 +1313,33 @@ async fn js_socket_referenced_only_by_its_listeners_stays_alive_and_is_its_event
             "this browser exposes no gc(): collection was not forced (Chromium runs it forced)"
         );
     }
+}
+
+#[wasm_bindgen_test]
+async fn js_held_sends_arrive_whole_and_in_order() {
+    let tag = common::unique_key("held");
+    let out = within(
+        "echoes and broadcasts",
+        js_batched_sends(
+            &socket_class(),
+            &ours("/sockjs/echo"),
+            &ours("/sockjs/broadcast"),
+            &tag,
+        ),
+    )
+    .await;
+    let list = |k: &str| -> Vec<String> {
+        js_sys::Array::from(&field(&out, k))
+            .iter()
+            .map(|v| v.as_string().unwrap())
+            .collect()
+    };
+    let expected: Vec<String> = (0..20)
+        .map(|i| format!("t{i}"))
+        .chain((0..20).map(|i| format!("r{i}")))
+        .collect();
+    assert_eq!(list("order"), expected);
+    assert_eq!(list("heard"), [format!("{tag}-1"), format!("{tag}-2")]);
 }
 
 #[wasm_bindgen_test]

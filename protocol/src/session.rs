@@ -505,6 +505,8 @@ pub struct Session<M: Message = String> {
     inflight: usize,
     /// A payload is in flight (an acknowledgement alone has no messages).
     busy: bool,
+    /// Payloads are held back until [`release_sends`](Session::release_sends).
+    held: bool,
     buffered: usize,
     resume: ResumeState,
     /// The current attempt's receiving URL, before the resume extension's query.
@@ -601,6 +603,7 @@ impl<M: Message> Session<M> {
             sent: 0,
             inflight: 0,
             busy: false,
+            held: false,
             buffered: 0,
             resume: ResumeState::default(),
             receive_base: String::new(),
@@ -734,6 +737,28 @@ impl<M: Message> Session<M> {
         Ok(())
     }
 
+    /// Holds payloads back until [`release_sends`](Self::release_sends), as `TCP_CORK` holds
+    /// segments: a driver holds them while it handles one browser callback (a frame and the
+    /// events it causes), so that what the listeners send meanwhile leaves as one payload
+    /// rather than one each. Messages are accepted, bounded and counted as ever.
+    pub fn hold_sends(&mut self) {
+        self.held = true;
+    }
+
+    /// Ends [`hold_sends`](Self::hold_sends): what was queued meanwhile goes out (in as few
+    /// payloads as the batch bound allows), with an acknowledgement that fell due.
+    pub fn release_sends(&mut self, now: u64) {
+        if self.held {
+            self.held = false;
+            self.flush(Some(now));
+        }
+    }
+
+    /// Payloads are held back ([`hold_sends`](Self::hold_sends)).
+    pub fn holding_sends(&self) -> bool {
+        self.held
+    }
+
     /// Closes the socket for good with `code` (default 1000) and `reason` (default
     /// "Normal closure"). Closing a closed socket does nothing.
     ///
@@ -753,6 +778,11 @@ impl<M: Message> Session<M> {
         }
         if matches!(self.phase, Phase::Closed) {
             return Ok(());
+        }
+        if self.held {
+            // What was sent before the close goes out before it.
+            self.held = false;
+            self.flush(None);
         }
         self.release();
         let reason = if reason.is_empty() {
@@ -1314,8 +1344,9 @@ impl<M: Message> Session<M> {
         let Phase::Open { id, .. } = self.phase else {
             return;
         };
-        if self.busy {
-            // The acknowledgement goes with the next payload, after this one's answer.
+        if self.busy || self.held {
+            // The acknowledgement goes with the next payload, after this one's answer (or
+            // when the hold ends).
             return;
         }
         if self.resume.recv_upto <= self.resume.ack_sent {
@@ -1610,6 +1641,71 @@ mod tests {
         // An acknowledgement of something never sent is a broken server.
         s.handle_text(150, id, "q[3]");
         assert_eq!(s.ready_state(), ReadyState::Connecting);
+    }
+
+    #[test]
+    fn held_sends_leave_as_one_payload_and_before_a_close() {
+        let (mut s, id, _) = resumable();
+        s.handle_text(20, id, "o");
+        s.handle_text(20, id, r#"r["T1",0]"#);
+        s.hold_sends();
+        assert!(s.holding_sends());
+        s.handle_text(30, id, r#"q[0,1,"x"]"#);
+        s.send("a".into()).unwrap();
+        s.send("b".into()).unwrap();
+        assert_eq!(sends(&mut s), Vec::<String>::new(), "held");
+        assert_eq!(s.buffered_amount(), 2, "accepted and counted");
+        s.release_sends(31);
+        assert!(!s.holding_sends());
+        assert_eq!(
+            sends(&mut s),
+            [r#"[1,1,"a","b"]"#],
+            "one payload, with the ack"
+        );
+        s.handle_send_done(31, id, true);
+        // An acknowledgement that fell due while held goes out on release.
+        s.handle_text(40, id, r#"q[2,2,"y"]"#);
+        s.hold_sends();
+        s.handle_timeout(140);
+        assert_eq!(sends(&mut s), Vec::<String>::new());
+        s.release_sends(141);
+        assert_eq!(sends(&mut s), ["[2]"]);
+        s.handle_send_done(141, id, true);
+        // A close sends what was held first.
+        s.hold_sends();
+        s.send("c".into()).unwrap();
+        s.close(None, "").unwrap();
+        let got = actions(&mut s);
+        assert!(
+            matches!(&got[..], [Action::Send { payload, .. }, Action::CloseTransport { .. }] if payload == r#"[2,3,"c"]"#),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn held_sends_wait_for_the_session_to_open() {
+        let (mut s, id, _, _) = to_first_attempt_plain();
+        s.hold_sends();
+        s.send("a".into()).unwrap();
+        s.handle_text(20, id, "o");
+        assert_eq!(sends(&mut s), Vec::<String>::new());
+        s.release_sends(21);
+        assert_eq!(sends(&mut s), [r#"["a"]"#]);
+        // Released before it opens: sent on open.
+        let (mut s, id, _, _) = to_first_attempt_plain();
+        s.hold_sends();
+        s.send("b".into()).unwrap();
+        s.release_sends(15);
+        s.handle_text(20, id, "o");
+        assert_eq!(sends(&mut s), [r#"["b"]"#]);
+    }
+
+    fn to_first_attempt_plain() -> (Session, OpId, TransportKind, String) {
+        let mut c = config();
+        c.transports = vec![TransportKind::WebSocket];
+        let mut s: Session = Session::new("http://h/echo", c, counter_random()).unwrap();
+        let (id, kind, url, _) = to_first_attempt(&mut s);
+        (s, id, kind, url)
     }
 
     #[test]

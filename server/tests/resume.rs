@@ -282,8 +282,11 @@ async fn polling_gets_its_greeting_and_a_delayed_ack() {
     let k = sid();
     let uri = format!("/t/0/{k}/xhr?resume=new");
     let poll = || post(&router, &uri, "");
-    assert_eq!(poll().await.text().await, "o\n");
-    let (token, _) = resumed(poll().await.text().await.trim_end());
+    // The `o` and `r` frames of a new resumable session come in one answer.
+    let greeting = poll().await.text().await;
+    let (open, r) = greeting.split_once('\n').expect("two frames");
+    assert_eq!(open, "o");
+    let (token, _) = resumed(r.trim_end());
     assert_eq!(event(&mut events).await, Event::Open);
     let sent = post(&router, &format!("/t/0/{k}/xhr_send"), r#"[0,1,"x"]"#).await;
     assert_eq!(sent.status, StatusCode::NO_CONTENT);
@@ -532,7 +535,7 @@ async fn abandoned_sessions_stay_within_budget_and_are_freed() {
     let mut peak = 0;
     for i in 0..SESSIONS {
         let r = post(&router, &format!("/t/0/flood{i}/xhr?resume=new"), "").await;
-        assert_eq!(r.text().await, "o\n");
+        assert!(r.text().await.starts_with("o\nr["));
         if i % 100 == 0 {
             tokio::task::yield_now().await;
         }

@@ -48,7 +48,9 @@ pub(crate) fn detect(url: &str, whitelist: &[TransportKind]) -> Capabilities {
         xhr_cors: cors::detect() == CorsSupport::Xhr,
         xdr: has_constructor("XDomainRequest") || xdr_asked,
         eventsource: has_constructor("EventSource"),
-        dom: web_sys::window().and_then(|w| w.document()).is_some(),
+        dom: crate::transport::page::window()
+            .and_then(|w| w.document())
+            .is_some(),
         scripts_trusted: crate::security::check_jsonp_url(url, None).is_ok(),
         null_origin: page_origin.as_deref() == Some("null"),
         same_origin,

@@ -9,7 +9,6 @@
 
 use js_sys::{Array, JsString};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use crate::protocol::resume::Numbered;
 use crate::protocol::session::Message;
@@ -24,41 +23,78 @@ extern "C" {
     fn js_encode_one(message: &JsString) -> JsString;
     #[wasm_bindgen(js_name = encodeNumbered)]
     fn js_encode_numbered(ack: f64, seq: f64, messages: &Array) -> JsString;
+    #[wasm_bindgen(js_name = encodeNumberedOne)]
+    fn js_encode_numbered_one(ack: f64, seq: f64, message: &JsString) -> JsString;
     #[wasm_bindgen(js_name = decode)]
-    fn js_decode(frame: &JsValue) -> JsValue;
+    fn js_decode(frame: &JsValue) -> f64;
+    /// The messages of the frame `decode` last sorted as a message frame.
+    #[wasm_bindgen(js_name = decoded)]
+    fn js_decoded() -> Array;
+    /// The sequence number of the `q` frame `decode` last sorted.
+    #[wasm_bindgen(js_name = decodedSeq)]
+    fn js_decoded_seq() -> f64;
 }
 
-/// A message as the browser session holds it: a JavaScript string (a newtype, since the
-/// [`Message`] trait lives in the protocol crate).
-#[repr(transparent)]
+/// `decode` in `js/sockjs.js`: not a message frame (the Rust codec decodes it).
+const OTHER: f64 = -1.0;
+/// `decode`: a message frame that is not a JSON array of strings.
+const BROKEN: f64 = -2.0;
+/// `decode`: an `a` frame (any number at least 0 is a `q` frame's acknowledgement).
+const MESSAGES: f64 = -3.0;
+
+/// A message as the browser session holds it: a JavaScript string and its length in UTF-16
+/// code units, read once (the session asks for it on every send and every confirmation, and
+/// each ask would be a call into JavaScript).
 #[derive(Debug, Clone)]
-pub(crate) struct JsMessage(pub(crate) JsString);
+pub(crate) struct JsMessage(pub(crate) JsString, u32);
+
+impl JsMessage {
+    /// `text`, whose length the caller has read (`send` from JavaScript passes it along).
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn with_length(text: JsString, length: u32) -> JsMessage {
+        JsMessage(text, length)
+    }
+
+    pub(crate) fn new(text: JsString) -> JsMessage {
+        let length = text.length();
+        JsMessage(text, length)
+    }
+
+    /// An encoded payload: the session only hands it to the driver, never asks its size.
+    fn payload(text: JsString) -> JsMessage {
+        JsMessage(text, 0)
+    }
+}
 
 impl Message for JsMessage {
     type Batch = Array;
 
     fn size(&self) -> usize {
-        self.0.length() as usize
+        self.1 as usize
     }
 
     fn encode(batch: &[JsMessage]) -> JsMessage {
         if let [one] = batch {
-            return JsMessage(js_encode_one(&one.0));
+            return JsMessage::payload(js_encode_one(&one.0));
         }
         let array = Array::new();
         for message in batch {
             array.push(&message.0);
         }
-        JsMessage(js_encode(&array))
+        JsMessage::payload(js_encode(&array))
     }
 
     fn encode_numbered(ack: u64, seq: u64, batch: &[JsMessage]) -> JsMessage {
+        // Sequences stay far below 2^53 (a message a microsecond for 285 years).
+        let (ack, seq) = (ack as f64, seq as f64);
+        if let [one] = batch {
+            return JsMessage::payload(js_encode_numbered_one(ack, seq, &one.0));
+        }
         let array = Array::new();
         for message in batch {
             array.push(&message.0);
         }
-        // Sequences stay far below 2^53 (a message a microsecond for 285 years).
-        JsMessage(js_encode_numbered(ack as f64, seq as f64, &array))
+        JsMessage::payload(js_encode_numbered(ack, seq, &array))
     }
 
     fn batch_len(batch: &Array) -> usize {
@@ -77,29 +113,32 @@ impl Message for JsMessage {
 /// One received frame (a JS string: WebSocket message data, or text the driver copied out).
 pub(crate) fn decode(frame: &JsValue) -> Result<Frame<Array>, Error> {
     let sorted = js_decode(frame);
-    if !sorted.is_null() {
-        let array = sorted
-            .dyn_into::<Array>()
-            .map_err(|_| Error::protocol("SockJS message frame is not a JSON array of strings"))?;
-        // A `q` frame's array starts with its acknowledgement (checked in JS).
-        return Ok(match array.get(0).as_f64() {
-            Some(ack) => Frame::Numbered(Numbered {
-                ack: ack as u64,
-                seq: array.get(1).as_f64().map_or(0, |seq| seq as u64),
-                messages: array.slice(2, array.length()),
-            }),
-            None => Frame::Messages(array),
-        });
+    if sorted == MESSAGES {
+        return Ok(Frame::Messages(js_decoded()));
     }
+    if sorted >= 0.0 {
+        // A `q` frame, its numbers checked in JS (safe integers, not negative).
+        return Ok(Frame::Numbered(Numbered {
+            ack: sorted as u64,
+            seq: js_decoded_seq() as u64,
+            messages: js_decoded(),
+        }));
+    }
+    if sorted == BROKEN {
+        return Err(Error::protocol(
+            "SockJS message frame is not a JSON array of strings",
+        ));
+    }
+    debug_assert!(sorted == OTHER);
     let text = frame.as_string().unwrap_or_default();
     Ok(match sockjs::decode_frame(&text)? {
         Frame::Open => Frame::Open,
         Frame::Heartbeat => Frame::Heartbeat,
         Frame::Close { code, reason } => Frame::Close { code, reason },
-        // Sorted out in JavaScript above; an `a` frame never reaches here.
-        Frame::Messages(_) => return Err(Error::protocol("unknown SockJS frame type")),
         Frame::Resumed { token, ack } => Frame::Resumed { token, ack },
-        // Sorted out in JavaScript above.
-        Frame::Numbered(_) => return Err(Error::protocol("unknown SockJS frame type")),
+        // Sorted out in JavaScript above: an `a` or `q` frame never reaches here.
+        Frame::Messages(_) | Frame::Numbered(_) => {
+            return Err(Error::protocol("unknown SockJS frame type"))
+        }
     })
 }

@@ -13,6 +13,11 @@
 //! Rust [`Stream`](futures_util::Stream) reader and its waker woken. No channel and no task sit
 //! between a frame and its listeners.
 //!
+//! Batching: while a browser callback is handled, what its listeners send is held
+//! ([`Session::hold_sends`]) and leaves as one payload when it is over; a JavaScript caller
+//! outside it has the sends that follow the first of a task held until a microtask
+//! ([`Shared::send_from_js`]). The clock is read once per callback ([`Inner::now`]).
+//!
 //! Re-entrancy: events are delivered only after the state's borrow is released, so listeners
 //! may call `send` or `close`. An input that arrives while the state is borrowed (a browser
 //! object firing an event synchronously while the driver closes it) is parked in
@@ -183,6 +188,8 @@ pub(crate) struct Shared {
     pub(crate) inner: RefCell<Inner>,
     deferred: RefCell<VecDeque<Input>>,
     delivering: Cell<bool>,
+    /// Browser callbacks (inputs) on the stack; see [`Inner::now`].
+    depth: Cell<u32>,
 }
 
 /// The state of one socket; see the module docs.
@@ -204,6 +211,8 @@ pub(crate) struct Inner {
     close_taken: bool,
     /// The socket was dropped or freed: nothing may start any more.
     dead: bool,
+    /// The clock as read once for the browser callback being handled; see [`Inner::now`].
+    clock: Option<u64>,
 }
 
 use crate::transport::page::now_ms as now;
@@ -224,12 +233,15 @@ impl Shared {
                 sender: None,
                 close_taken: false,
                 dead: false,
+                clock: None,
             }),
             deferred: RefCell::new(VecDeque::new()),
             delivering: Cell::new(false),
+            depth: Cell::new(0),
         });
         shared.with(|inner| {
-            inner.session.connect(now());
+            let now = inner.now();
+            inner.session.connect(now);
             inner.pump();
         });
         shared
@@ -247,11 +259,18 @@ impl Shared {
                 None => break,
             }
         }
+        if self.depth.get() == 0 {
+            inner.clock = None;
+        }
         Some(result)
     }
 
     /// One input from the browser, then delivery of the events it caused.
+    /// What the listeners send meanwhile is held (see [`send_from_js`](Self::send_from_js))
+    /// and leaves as one payload at the end.
     fn input(&self, input: Input) {
+        let outer = self.depth.get() == 0;
+        self.depth.set(self.depth.get() + 1);
         let mut input = Some(input);
         let handled = self.with(|inner| {
             if let Some(input) = input.take() {
@@ -262,6 +281,61 @@ impl Shared {
             (None, Some(input)) => self.deferred.borrow_mut().push_back(input),
             _ => self.deliver(),
         }
+        self.depth.set(self.depth.get() - 1);
+        if !outer {
+            return;
+        }
+        // The callback is over: the next one reads the clock again.
+        let held = self.inner.try_borrow_mut().is_ok_and(|mut inner| {
+            let held = inner.session.holding_sends();
+            if !held {
+                inner.clock = None;
+            }
+            held
+        });
+        if held {
+            // Its `with`, at depth 0, lets the clock go.
+            self.flush();
+        }
+    }
+
+    /// Sends what is held, then delivers the events that causes.
+    pub(crate) fn flush(&self) {
+        self.with(|inner| inner.release_sends());
+        self.deliver();
+    }
+
+    /// [`Inner::send`] for a JavaScript caller, who tells whether the message `follows`
+    /// another sent in the same task. Sends are held (see [`Session::hold_sends`]) while this
+    /// socket handles a browser callback, until its end ([`input`](Self::input)): what the
+    /// listeners of a frame send leaves as one payload. Otherwise the first send of a task
+    /// leaves at once and the ones after it are held until the caller's
+    /// [`flush`](Self::flush) when the task's code is done: a lone message waits for
+    /// nothing, and a burst leaves as one payload. `Ok(true)`: the caller must call `flush`
+    /// then. `None` when the state is borrowed up the stack.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn send_from_js(
+        &self,
+        message: JsMessage,
+        follows: bool,
+    ) -> Option<Result<bool, Error>> {
+        let nested = self.depth.get() > 0;
+        self.with(|inner| {
+            let hold = (follows || nested) && !inner.session.holding_sends();
+            if hold {
+                inner.session.hold_sends();
+            }
+            match inner.send(message) {
+                // Inside a callback its end releases the hold.
+                Ok(()) => Ok(hold && !nested || inner.has_events()),
+                Err(e) => {
+                    if hold {
+                        inner.release_sends();
+                    }
+                    Err(e)
+                }
+            }
+        })
     }
 
     /// Delivers the pending events: dispatched now to JavaScript listeners, or the Rust
@@ -282,6 +356,14 @@ impl Shared {
 }
 
 impl Inner {
+    /// The driver's clock, read at most once per browser callback: the frame, the events it
+    /// causes and whatever their listeners send all happen at one instant for the session
+    /// (listeners run for far less than its deadlines' resolution matters; a stale reading
+    /// only makes a deadline earlier). Reading `performance.now()` is a call into JavaScript.
+    fn now(&mut self) -> u64 {
+        *self.clock.get_or_insert_with(now)
+    }
+
     pub(crate) fn session(&self) -> &JsSession {
         &self.session
     }
@@ -303,10 +385,20 @@ impl Inner {
         }
     }
 
-    pub(crate) fn send(&mut self, message: JsString) -> Result<(), Error> {
-        let result = self.session.send(JsMessage(message));
+    pub(crate) fn send(&mut self, message: JsMessage) -> Result<(), Error> {
+        let result = self.session.send(message);
         self.pump();
         result
+    }
+
+    /// Ends [`Session::hold_sends`]: what was held goes out.
+    fn release_sends(&mut self) {
+        if self.dead || !self.session.holding_sends() {
+            return;
+        }
+        let now = self.now();
+        self.session.release_sends(now);
+        self.pump();
     }
 
     pub(crate) fn close(&mut self, code: Option<u16>, reason: &str) -> Result<(), Error> {
@@ -410,7 +502,7 @@ impl Inner {
         if self.dead {
             return;
         }
-        let now = now();
+        let now = self.now();
         match input {
             Input::Info(id, result) => {
                 let current = self.info.as_ref().is_some_and(|(op, _)| *op == id);
@@ -507,7 +599,8 @@ impl Inner {
             return;
         }
         // +1: a timer that fires a fraction early would find the deadline not yet reached.
-        let delay = u32::try_from(due.saturating_sub(now()).saturating_add(1)).unwrap_or(u32::MAX);
+        let delay =
+            u32::try_from(due.saturating_sub(self.now()).saturating_add(1)).unwrap_or(u32::MAX);
         let sink = self.sink.clone();
         self.timer = Some((due, Timeout::new(delay, move || sink.input(Input::Timer))));
     }
@@ -519,7 +612,10 @@ impl Inner {
         let (receiver, ws) = match kind {
             TransportKind::WebSocket => match websocket::open(id, &url, sink) {
                 Ok(conn) => (None, Some(conn)),
-                Err(e) => return self.session.handle_transport_failed(now(), id, e),
+                Err(e) => {
+                    let now = self.now();
+                    return self.session.handle_transport_failed(now, id, e);
+                }
             },
             TransportKind::XhrStreaming | TransportKind::XhrPolling => (
                 Some(http::receive(
@@ -554,12 +650,17 @@ impl Inner {
         let Some(active) = self.active.as_mut().filter(|a| a.id == id) else {
             return;
         };
-        if let Some(conn) = &active.ws {
-            let ok = websocket::send(conn, &payload);
-            return self.session.handle_send_done(now(), id, ok);
+        let sent = match (&active.ws, &active.send_url) {
+            (Some(conn), _) => Some(websocket::send(conn, &payload)),
+            (None, None) => Some(false),
+            (None, Some(_)) => None,
+        };
+        if let Some(ok) = sent {
+            let now = self.now();
+            return self.session.handle_send_done(now, id, ok);
         }
         let Some(url) = active.send_url.clone() else {
-            return self.session.handle_send_done(now(), id, false);
+            return;
         };
         let sink = &self.sink;
         active.sender = Some(match active.kind {

@@ -26,12 +26,15 @@ use crate::Error;
 
 use super::driver::{Sink, Task};
 
-/// The receiving loop at `url` (`…/eventsource`).
-pub(crate) fn receive(id: OpId, url: String, credentials: bool, sink: &Sink) -> Task {
+/// The receiving loop: the first EventSource at `first` (`…/eventsource`), each later one at
+/// the URL the session gives for it.
+pub(crate) fn receive(id: OpId, first: String, credentials: bool, sink: &Sink) -> Task {
     let sink = sink.clone();
     Task::spawn(async move {
         let frames = Rc::new(Cell::new(false));
-        loop {
+        // Each EventSource asks for its URL: with the resume extension it carries what was
+        // received so far, so the server replays no more than the client lacks.
+        while let Some(url) = sink.receive_url(id, &first) {
             frames.set(false);
             let (tx, errored) = oneshot::channel::<()>();
             let tx = Cell::new(Some(tx));

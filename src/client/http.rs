@@ -39,8 +39,8 @@ pub(crate) fn fetch_info(id: OpId, url: String, credentials: bool, sink: &Sink) 
         } else {
             Mode::Cors(credentials)
         };
-        let result = match Exchange::start("GET", &url, &JsValue::NULL, mode, false, None) {
-            Ok(exchange) => exchange.finish().await.map(|()| exchange.text()),
+        let result = match Exchange::start("GET", &url, &JsValue::NULL, mode, false, None, 0) {
+            Ok(exchange) => exchange.finish().await.map(|_| exchange.text()),
             Err(e) => Err(e),
         };
         sink.info(id, result);
@@ -79,8 +79,9 @@ pub(crate) fn receive(
                 mode,
                 streaming,
                 Some(on_frame),
+                0,
             ) {
-                Ok(exchange) => exchange.finish().await,
+                Ok(exchange) => exchange.finish().await.map(drop),
                 Err(e) => Err(e),
             };
             if let Err(e) = result {
@@ -99,7 +100,7 @@ pub(crate) fn receive(
 pub(crate) fn send(id: OpId, url: String, payload: JsString, mode: Mode, sink: &Sink) -> Task {
     let sink = sink.clone();
     Task::spawn(async move {
-        let ok = match Exchange::start("POST", &url, &payload, mode, false, None) {
+        let ok = match Exchange::start("POST", &url, &payload, mode, false, None, 0) {
             Ok(exchange) => exchange.finish().await.is_ok(),
             Err(_) => false,
         };

@@ -76,6 +76,7 @@ pub use crate::protocol::backoff::Backoff;
 pub use crate::protocol::ladder::TransportKind;
 pub use crate::protocol::session::{ReadyState, Reconnect};
 
+pub(crate) use codec::JsMessage;
 use driver::Settings;
 pub(crate) use driver::{JsEvent, Output, Shared};
 
@@ -372,7 +373,7 @@ impl Drop for Owner {
 impl Owner {
     fn send(&self, message: &str) -> Result<(), Error> {
         self.0
-            .with(|inner| inner.send(JsString::from(message)))
+            .with(|inner| inner.send(JsMessage::new(JsString::from(message))))
             .unwrap_or_else(|| Err(busy()))
     }
 

@@ -7,7 +7,6 @@ use std::rc::Rc;
 
 use js_sys::JsString;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use crate::protocol::session::OpId;
 use crate::transport::websocket::{Conn, Raw};
@@ -37,19 +36,15 @@ pub(crate) fn open(id: OpId, url: &str, sink: &Sink) -> Result<Conn, Error> {
     )
 }
 
-#[wasm_bindgen]
+#[wasm_bindgen(module = "/js/sockjs.js")]
 extern "C" {
-    /// A WebSocket seen through `send(string)` with a JS string, which web-sys's
-    /// `send_with_str` would copy out of wasm memory first.
-    type StringSender;
-    #[wasm_bindgen(method, catch, js_name = send)]
-    fn send_string(this: &StringSender, data: &JsString) -> Result<(), JsValue>;
+    /// `ws.send(payload)` with the JS string as it is (web-sys's `send_with_str` would copy it
+    /// out of wasm memory first); `false` when the browser throws (the socket is not open).
+    #[wasm_bindgen(js_name = sendFrame)]
+    fn send_frame(ws: &JsValue, payload: &JsString) -> bool;
 }
 
 /// Sends one payload; `false` when the browser refuses it (the socket is not open).
 pub(crate) fn send(conn: &Conn, payload: &JsString) -> bool {
-    conn.raw()
-        .unchecked_ref::<StringSender>()
-        .send_string(payload)
-        .is_ok()
+    send_frame(conn.raw(), payload)
 }

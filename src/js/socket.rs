@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::client::{
-    self, Backoff, JsEvent, Output, Reconnect, Shared, SocketOptions, TransportKind,
+    self, Backoff, JsEvent, JsMessage, Output, Reconnect, Shared, SocketOptions, TransportKind,
 };
 use crate::js::opts;
 use crate::js::Cores;
@@ -403,13 +403,13 @@ fn busy() -> JsValue {
 
 #[wasm_bindgen]
 impl SocketCore {
-    /// Queues a string; `true` when events are waiting (the caller schedules `flush`).
-    pub fn send(&self, data: JsValue) -> Result<bool, JsValue> {
-        let text: JsString = data
-            .dyn_into()
-            .map_err(|_| invalid("send() takes a string"))?;
+    /// Queues the string `data` of `length` UTF-16 code units (checked to be a string by
+    /// the caller, `send` in `js/socket.js`), which `follows` another send of the same task
+    /// (the caller tracks tasks); `true` when the caller must call `flush` once the task's
+    /// code is done (events are waiting, or the send is held to leave with the task's next).
+    pub fn send(&self, data: JsString, length: u32, follows: bool) -> Result<bool, JsValue> {
         self.shared
-            .with(|inner| inner.send(text).map(|()| inner.has_events()))
+            .send_from_js(JsMessage::with_length(data, length), follows)
             .ok_or_else(busy)?
             .map_err(Into::into)
     }
@@ -441,9 +441,9 @@ impl SocketCore {
             .map_err(Into::into)
     }
 
-    /// Delivers the events caused by the last call.
+    /// Sends what `send` held and delivers the events caused by the last call.
     pub fn flush(&self) {
-        self.shared.deliver();
+        self.shared.flush();
     }
 
     /// Releases every browser resource and drops undelivered events (`free()` in JS; the

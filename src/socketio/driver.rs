@@ -687,10 +687,12 @@ impl Inner {
         } else {
             let mode = self.mode(transport);
             Task::spawn(async move {
-                let result = match Exchange::start("GET", &url, &JsValue::NULL, mode, false, None) {
-                    Ok(exchange) => exchange.finish().await.map(|()| exchange.body()),
-                    Err(e) => Err(e),
-                };
+                // No timeout of its own: the engine's deadlines bound a silent poll.
+                let result =
+                    match Exchange::start("GET", &url, &JsValue::NULL, mode, false, None, 0) {
+                        Ok(exchange) => exchange.finish().await.map(|_| exchange.body()),
+                        Err(e) => Err(e),
+                    };
                 sink.input(Input::Polled(id, result));
             })
         };
@@ -786,8 +788,8 @@ impl Inner {
         } else {
             let mode = self.mode(transport);
             Task::spawn(async move {
-                let result = match Exchange::start("POST", &url, &body, mode, false, None) {
-                    Ok(exchange) => exchange.finish().await,
+                let result = match Exchange::start("POST", &url, &body, mode, false, None, 0) {
+                    Ok(exchange) => exchange.finish().await.map(|_| ()),
                     Err(e) => Err(e),
                 };
                 sink.input(Input::Sent(id, result));

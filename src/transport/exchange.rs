@@ -1,17 +1,18 @@
-//! A bare HTTP exchange for the SockJS `Socket`'s XHR and XDR transports: an
+//! A bare HTTP exchange: an
 //! [`XMLHttpRequest`](https://developer.mozilla.org/docs/Web/API/XMLHttpRequest), or the page's
-//! `XDomainRequest` when it has one and the exchange keeps to XDR's limits.
+//! `XDomainRequest` when it has one and the exchange keeps to XDR's limits. It carries the
+//! SockJS `Socket`'s XHR and XDR transports and the [`XdrRequest`](super::xdr::XdrRequest).
 //!
-//! Why not [`crate::transport::xhr::Request`]: the socket needs three shapes of request (a GET
-//! of `/info`, a POST that receives frames, a POST that sends a payload) and nothing of what
-//! makes `Request` general (bodies of every type, forms, progress, response types, timeouts,
-//! per-call options). Going through it cost the socket build about 20 KB of wasm, and copied
-//! every received frame into wasm and back out. Here the browser half is a dozen lines of
-//! JavaScript (`js/exchange.js`) that splits the response into frames (one per line) and hands
-//! each to the caller as a JavaScript string; Rust decides the URL, the credentials, the CSRF
-//! header and what a status means.
+//! Why not [`crate::transport::xhr::Request`]: these need a GET or POST with a text body and
+//! the response text, nothing of what makes `Request` general (bodies of every type, forms,
+//! progress, response types, per-call options). Going through it cost the socket build about
+//! 20 KB of wasm, and copied every received frame into wasm and back out. Here the browser half
+//! is a few lines of JavaScript (`js/exchange.js`), which can also split the response into
+//! frames (one per line) and hand each to the caller as a JavaScript string; Rust decides the
+//! URL, the credentials, the CSRF header and what an outcome means.
 //!
-//! The request is aborted, and its handlers removed, when the [`Exchange`] is dropped.
+//! The request is aborted, and its handlers removed, when the [`Exchange`] is dropped before it
+//! finished.
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
@@ -24,6 +25,7 @@ use crate::{Error, HttpResponse};
 extern "C" {
     type JsExchange;
 
+    #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(js_name = exchange)]
     fn start(
         method: &str,
@@ -33,6 +35,7 @@ extern "C" {
         header: &str,
         token: &str,
         on_frame: Option<&Function>,
+        timeout_ms: u32,
     ) -> JsExchange;
 
     #[wasm_bindgen(method, getter)]
@@ -55,10 +58,12 @@ extern "C" {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
     /// A CORS XHR; `true`: with credentials (cookies). Carries the page-wide CSRF header
-    /// ([`crate::security::set_defaults`]) where its rules allow.
+    /// ([`crate::security::set_defaults`]) where its rules allow. (Only the socket uses it.)
+    #[cfg_attr(not(feature = "_socket"), allow(dead_code))]
     Cors(bool),
     /// Within XDomainRequest's limits: no cookies, no custom header (so no CSRF header
-    /// either), a string body as `text/plain`; never preflighted.
+    /// either), a string body sent as `text/plain` (empty when none is given); never
+    /// preflighted. On the page's `XDomainRequest` when it has one.
     Xdr,
 }
 
@@ -69,14 +74,15 @@ const STREAMING: u32 = 4;
 /// One request in flight; dropping it aborts it.
 pub(crate) struct Exchange {
     js: JsExchange,
+    mode: Mode,
     url: String,
 }
 
 impl Exchange {
-    /// Starts `method url` with `body` (`undefined` for none). `on_frame`, when given, gets
-    /// every frame of a 2xx response as a JavaScript string: as the response grows when
-    /// `streaming`, else once it is complete. Fails only when the CSRF setting is invalid
-    /// (nothing is sent then).
+    /// Starts `method url` with `body` (`undefined` or `null` for none). `on_frame`, when
+    /// given, gets every frame of a 2xx response as a JavaScript string: as the response grows
+    /// when `streaming`, else once it is complete. `timeout_ms` of 0 waits without limit.
+    /// Fails only when the page's CSRF setting is invalid (nothing is sent then).
     pub(crate) fn start(
         method: &str,
         url: &str,
@@ -84,6 +90,7 @@ impl Exchange {
         mode: Mode,
         streaming: bool,
         on_frame: Option<&Function>,
+        timeout_ms: u32,
     ) -> Result<Exchange, Error> {
         let mut flags = if streaming { STREAMING } else { 0 };
         let xsrf = match mode {
@@ -101,42 +108,58 @@ impl Exchange {
         let (header, token) = xsrf
             .as_ref()
             .map_or(("", ""), |(h, t)| (h.as_str(), t.as_str()));
-        let js = start(method, url, body, flags, header, token, on_frame);
+        let js = start(
+            method, url, body, flags, header, token, on_frame, timeout_ms,
+        );
         Ok(Exchange {
             js,
+            mode,
             url: url.to_owned(),
         })
     }
 
-    /// Waits for the end of the response: `Ok` on a 2xx status, else a
-    /// [`Network`](crate::ErrorKind::Network) error (refused, reset, CORS, or the browser
-    /// would not start the request) or an [`Http`](crate::ErrorKind::Http) error with the
-    /// status.
-    pub(crate) async fn finish(&self) -> Result<(), Error> {
+    /// Waits for the end of the response: its status on a 2xx answer (200 on an
+    /// `XDomainRequest`, which reports none). Fails with
+    /// - [`Http`](crate::ErrorKind::Http) for another status (an XHR), with a header-less
+    ///   snapshot holding the body text;
+    /// - [`Network`](crate::ErrorKind::Network) for a connection failure or a CORS rejection
+    ///   (and, on an `XDomainRequest`, any non-2xx answer);
+    /// - [`Timeout`](crate::ErrorKind::Timeout), or [`Invalid`](crate::ErrorKind::Invalid)
+    ///   when the browser refused to start the request.
+    pub(crate) async fn finish(&self) -> Result<u16, Error> {
         // `done` never rejects; it resolves to a number.
-        let status = JsFuture::from(self.js.done())
+        let outcome = JsFuture::from(self.js.done())
             .await
             .ok()
             .and_then(|v| v.as_f64())
             .unwrap_or(0.0);
-        match status as i32 {
-            200..=299 => Ok(()),
-            -1 => Err(Error::network("the browser refused the request")),
+        match outcome as i32 {
+            s @ 200..=299 => Ok(s as u16),
             s @ 100..=599 => Err(Error::http(HttpResponse::new(
                 s as u16,
                 self.js.status_text(),
                 Headers::default(),
-                self.url.clone(),
-                None,
+                // An XDomainRequest exposes no URL, and the emulation keeps to what it shows.
+                if self.mode == Mode::Xdr {
+                    ""
+                } else {
+                    &self.url
+                },
+                Some(self.js.text()),
             ))),
+            -1 => Err(Error::invalid(
+                "the browser rejected the request method or URL",
+            )),
+            -2 => Err(Error::timeout("request timed out")),
+            -3 => Err(Error::abort("request aborted")),
             _ => Err(Error::network(
                 "request failed: network error or CORS rejection",
             )),
         }
     }
 
-    /// The whole response text (after [`finish`](Self::finish)).
-    #[cfg_attr(not(feature = "_socket"), allow(dead_code))]
+    /// The response text so far (the whole of it after [`finish`](Self::finish)).
+    #[cfg_attr(not(feature = "_xdr"), allow(dead_code))]
     pub(crate) fn text(&self) -> String {
         self.js.text()
     }
@@ -146,6 +169,12 @@ impl Exchange {
     #[cfg_attr(not(feature = "_socketio"), allow(dead_code))]
     pub(crate) fn body(&self) -> js_sys::JsString {
         self.js.text_js()
+    }
+
+    /// The status text (`"OK"` on an `XDomainRequest`).
+    #[cfg_attr(not(feature = "_xdr"), allow(dead_code))]
+    pub(crate) fn status_text(&self) -> String {
+        self.js.status_text()
     }
 }
 

@@ -7,7 +7,7 @@
 //!
 //! How a call runs ([`Jsonp::send`]):
 //! 1. a fresh callback name with 128 random bits (see [`crate::protocol::jsonp`]) is installed
-//!    as a global on `window`, backed by a wasm closure owned by the pending operation;
+//!    as a global on `window`;
 //! 2. a [`<script>`](https://developer.mozilla.org/docs/Web/HTML/Element/script) whose URL
 //!    carries that name is appended to the document;
 //! 3. the first of these ends the call: the callback is called (success), the script's `load`
@@ -20,20 +20,20 @@
 //! the global is replaced by a plain JavaScript no-op that deletes itself when called, so a late
 //! response neither throws nor reaches freed wasm memory.
 //!
+//! The script dance itself is a few lines of JavaScript (`js/jsonp.js`) that settle one
+//! Promise, shared with the SockJS socket's jsonp-polling transport; Rust decides everything
+//! else (URL, parameters, callback name, trusted origins, what each outcome means). No wasm
+//! closure backs the callback, so nothing in wasm can be reached by a late answer.
+//!
 //! On a cross-origin isolated page (`Cross-Origin-Embedder-Policy: require-corp`) the server
 //! must also send `Cross-Origin-Resource-Policy: cross-origin`, or the browser blocks the script
 //! and the call fails as a network error.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
-
-use futures_channel::oneshot;
-use gloo_timers::callback::Timeout;
-use js_sys::Reflect;
-use wasm_bindgen::closure::Closure;
+use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{HtmlScriptElement, Window};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::Window;
 
 use crate::protocol::jsonp as rules;
 use crate::security::{self, SecureOnly};
@@ -43,15 +43,80 @@ use crate::Error;
 /// Default time a JSONP call may take: 10 seconds.
 pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
 
-#[wasm_bindgen(inline_js = "export function cometkit_jsonp_park(name) {\n\
-    var g = globalThis;\n\
-    g[name] = function () { delete g[name]; };\n\
-}")]
+#[wasm_bindgen(module = "/js/jsonp.js")]
 extern "C" {
-    /// Replaces the global `name` by a function that only deletes itself (no `eval`, no
-    /// `Function` constructor: fine under a strict Content Security Policy).
-    #[wasm_bindgen(js_name = cometkit_jsonp_park)]
-    fn park(name: &str);
+    /// A script load or a POST in flight (see `js/jsonp.js`).
+    type InFlight;
+
+    /// Loads `src` as a script in `window`'s document with `window[name]` as the callback.
+    #[wasm_bindgen(js_name = load)]
+    fn start_load(
+        window: &Window,
+        src: &str,
+        name: &str,
+        nonce: Option<&str>,
+        timeout_ms: u32,
+    ) -> InFlight;
+
+    /// A no-CORS `fetch` POST of a text body.
+    #[cfg(any(feature = "_socket", feature = "_socketio"))]
+    #[wasm_bindgen(js_name = post)]
+    fn start_post(url: &str, body: &js_sys::JsString) -> InFlight;
+
+    #[wasm_bindgen(method, getter)]
+    fn done(this: &InFlight) -> Promise;
+
+    /// Ends it (a no-op once it has settled).
+    #[wasm_bindgen(method)]
+    fn cancel(this: &InFlight);
+}
+
+/// Cancels what is in flight when dropped (a no-op once it has settled).
+struct Cancel(InFlight);
+
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+impl Cancel {
+    /// What `done` resolved to (it never rejects).
+    async fn outcome(&self) -> JsValue {
+        JsFuture::from(self.0.done()).await.unwrap_or(JsValue::NULL)
+    }
+}
+
+/// How one script load ended.
+enum Outcome {
+    /// The script called back, with this first argument.
+    Called(JsValue),
+    /// It loaded and ran without calling back.
+    Loaded,
+    /// It did not load (network error, HTTP error status, blocked), or could not be inserted.
+    Failed,
+    TimedOut,
+    Cancelled,
+}
+
+/// Loads `src` in `window` with the callback `name` and waits for the outcome; dropping the
+/// future cancels the load and cleans up (see the module docs).
+async fn load(
+    window: &Window,
+    src: &str,
+    name: &str,
+    nonce: Option<&str>,
+    timeout_ms: u32,
+) -> Outcome {
+    let call = Cancel(start_load(window, src, name, nonce, timeout_ms));
+    let outcome: Array = call.outcome().await.unchecked_into();
+    match outcome.get(0).as_f64() {
+        Some(0.0) => Outcome::Called(outcome.get(1)),
+        Some(1.0) => Outcome::Loaded,
+        Some(2.0) => Outcome::Failed,
+        Some(3.0) => Outcome::TimedOut,
+        _ => Outcome::Cancelled,
+    }
 }
 
 /// A JSONP request, configured with builder methods and run by [`Jsonp::send`].
@@ -159,10 +224,10 @@ impl Jsonp {
     /// Dropping the future cancels the call and cleans up (see the module docs).
     pub async fn send(self) -> Result<JsValue, Error> {
         rules::check_callback_param(&self.callback_param).map_err(Error::invalid)?;
-        let window = web_sys::window().ok_or_else(|| Error::invalid("JSONP needs a window"))?;
-        let document = window
-            .document()
-            .ok_or_else(|| Error::invalid("JSONP needs a document"))?;
+        let window = page::window().ok_or_else(|| Error::invalid("JSONP needs a window"))?;
+        if window.document().is_none() {
+            return Err(Error::invalid("JSONP needs a document"));
+        }
         let url = page::resolve_http_url(&self.url, "JSONP")?;
         let href = url.href();
         security::check_url(&href, self.secure_only)?;
@@ -179,133 +244,24 @@ impl Jsonp {
         let name = fresh_name(&window)?;
         query.set(&self.callback_param, &name);
 
-        let script: HtmlScriptElement = document
-            .create_element("script")
-            .ok()
-            .and_then(|e| e.dyn_into().ok())
-            .ok_or_else(|| Error::invalid("could not create a script element"))?;
-        let parent = match document.head() {
-            Some(head) => head.unchecked_into::<web_sys::Element>(),
-            None => document
-                .document_element()
-                .ok_or_else(|| Error::invalid("the document has no root element"))?,
-        };
-
-        let (tx, rx) = oneshot::channel::<Outcome>();
-        let slot: Slot = Rc::new(RefCell::new(Some(tx)));
-        let finished = Rc::new(Cell::new(false));
-
-        let callback = {
-            let (slot, finished) = (slot.clone(), finished.clone());
-            Closure::<dyn FnMut(JsValue)>::new(move |value: JsValue| {
-                finished.set(true);
-                settle(&slot, Outcome::Called(value));
-            })
-        };
-        let onload = {
-            let (slot, finished) = (slot.clone(), finished.clone());
-            Closure::<dyn FnMut()>::new(move || {
-                finished.set(true);
-                settle(&slot, Outcome::Loaded);
-            })
-        };
-        let onerror = {
-            let (slot, finished) = (slot.clone(), finished.clone());
-            Closure::<dyn FnMut()>::new(move || {
-                finished.set(true);
-                settle(&slot, Outcome::Failed);
-            })
-        };
-        let timer = (self.timeout_ms > 0).then(|| {
-            let slot = slot.clone();
-            Timeout::new(self.timeout_ms, move || settle(&slot, Outcome::TimedOut))
-        });
-
-        Reflect::set(&window, &JsValue::from_str(&name), callback.as_ref())
-            .map_err(|_| Error::invalid("could not install the JSONP callback on window"))?;
-        script.set_onload(Some(onload.as_ref().unchecked_ref()));
-        script.set_onerror(Some(onerror.as_ref().unchecked_ref()));
-        if let Some(nonce) = &self.nonce {
-            script.set_nonce(nonce);
-        }
-        script.set_src(&url.href());
-        // From here on every exit path, including a drop of this future, runs the cleanup.
-        let pending = Pending {
-            window,
-            name,
-            script,
-            finished,
-            timer,
-            _callback: callback,
-            _onload: onload,
-            _onerror: onerror,
-        };
-        if parent.append_child(&pending.script).is_err() {
-            // Nothing was requested, so no late call can come: delete rather than park.
-            pending.finished.set(true);
-            return Err(Error::network("could not insert the JSONP script element"));
-        }
-
-        let outcome = rx.await;
-        drop(pending);
-        match outcome {
-            Ok(Outcome::Called(value)) => Ok(value),
-            Ok(Outcome::Loaded) => Err(Error::protocol("JSONP response did not call the callback")),
-            Ok(Outcome::Failed) => Err(Error::network(
+        match load(
+            &window,
+            &url.href(),
+            &name,
+            self.nonce.as_deref(),
+            self.timeout_ms,
+        )
+        .await
+        {
+            Outcome::Called(value) => Ok(value),
+            Outcome::Loaded => Err(Error::protocol("JSONP response did not call the callback")),
+            Outcome::Failed => Err(Error::network(
                 "JSONP script failed to load (network error, HTTP error status or blocked)",
             )),
-            Ok(Outcome::TimedOut) => Err(Error::timeout(
+            Outcome::TimedOut => Err(Error::timeout(
                 "JSONP response did not arrive within the timeout",
             )),
-            Err(_) => Err(Error::abort("JSONP call was cancelled")),
-        }
-    }
-}
-
-enum Outcome {
-    Called(JsValue),
-    Loaded,
-    Failed,
-    TimedOut,
-}
-
-/// The first event to arrive takes the sender; later ones (a second call, the `load` that
-/// follows a call) find it empty and do nothing.
-type Slot = Rc<RefCell<Option<oneshot::Sender<Outcome>>>>;
-
-fn settle(slot: &Slot, outcome: Outcome) {
-    let tx = slot.borrow_mut().take();
-    if let Some(tx) = tx {
-        let _ = tx.send(outcome);
-    }
-}
-
-/// Owns everything a pending call put into the page; dropping it is the cleanup checklist.
-struct Pending {
-    window: Window,
-    name: String,
-    script: HtmlScriptElement,
-    /// Set once the script ran or failed: no call can come later, so the global can go.
-    finished: Rc<Cell<bool>>,
-    timer: Option<Timeout>,
-    _callback: Closure<dyn FnMut(JsValue)>,
-    _onload: Closure<dyn FnMut()>,
-    _onerror: Closure<dyn FnMut()>,
-}
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        drop(self.timer.take());
-        self.script.set_onload(None);
-        self.script.set_onerror(None);
-        self.script.remove();
-        if self.finished.get() {
-            let target: &js_sys::Object = self.window.as_ref();
-            let _ = Reflect::delete_property(target, &JsValue::from_str(&self.name));
-        } else {
-            // The script may still arrive and call the name: leave a self-deleting no-op, so
-            // the wasm closure can be freed (fields drop after this) without ever dangling.
-            park(&self.name);
+            Outcome::Cancelled => Err(Error::abort("JSONP call was cancelled")),
         }
     }
 }
@@ -343,10 +299,9 @@ pub(crate) mod polling {
     //! iframe cancels its loads at once (checked in Chromium and Firefox), and the server sees
     //! the poll end. Callbacks live on the iframe's window, not the page's.
     //!
-    //! The per-poll dance (script, handlers, callback, cleanup) and the POST are a few lines of
-    //! JavaScript (`js/jsonp_polling.js`) that settle one Promise each: three closures, a
-    //! channel and their glue in wasm cost more than the whole snippet, and the frame reaches
-    //! the session as the JavaScript string the server called back with.
+    //! Each poll is the same script dance as [`Jsonp`](super::Jsonp)'s (`js/jsonp.js`), and the
+    //! POST is a few lines beside it: each settles one Promise, and the frame reaches the
+    //! session as the JavaScript string the server called back with.
     //!
     //! Why `fetch(url, {method: "POST", mode: "no-cors", body})` for sending, among the ways to POST
     //! cross-origin without CORS:
@@ -367,50 +322,15 @@ pub(crate) mod polling {
     //! the server to send `Cross-Origin-Resource-Policy: cross-origin`, which SockJS servers do
     //! not: the scripts fail to load and the socket moves on (or closes with 2000).
 
-    use js_sys::{JsString, Promise};
-    use wasm_bindgen::prelude::wasm_bindgen;
+    use js_sys::JsString;
     use wasm_bindgen::{JsCast, JsValue};
-    use wasm_bindgen_futures::JsFuture;
     use web_sys::{Element, HtmlIFrameElement, Window};
 
+    use super::{load, start_post, Cancel, Outcome};
     use crate::protocol::jsonp::{callback_name, CALLBACK_RANDOM_BYTES};
     use crate::protocol::ladder;
     use crate::transport::random;
     use crate::Error;
-
-    #[wasm_bindgen(module = "/js/jsonp_polling.js")]
-    extern "C" {
-        /// A poll or a send in flight (see `js/jsonp_polling.js`).
-        type InFlight;
-
-        #[wasm_bindgen(js_name = poll)]
-        fn start_poll(window: &Window, src: &str, name: &str) -> InFlight;
-
-        #[wasm_bindgen(js_name = post)]
-        fn start_post(url: &str, body: &JsString) -> InFlight;
-
-        #[wasm_bindgen(method, getter)]
-        fn done(this: &InFlight) -> Promise;
-
-        #[wasm_bindgen(method)]
-        fn cancel(this: &InFlight);
-    }
-
-    /// Cancels what is in flight when dropped (a no-op once it has settled).
-    struct Cancel(InFlight);
-
-    impl Drop for Cancel {
-        fn drop(&mut self) {
-            self.0.cancel();
-        }
-    }
-
-    impl Cancel {
-        /// What `done` resolved to (it never rejects).
-        async fn outcome(&self) -> JsValue {
-            JsFuture::from(self.0.done()).await.unwrap_or(JsValue::NULL)
-        }
-    }
 
     /// The hidden iframe hosting a transport's scripts; removing it cancels their loads.
     pub(crate) struct ScriptFrame {
@@ -431,7 +351,7 @@ pub(crate) mod polling {
     impl ScriptFrame {
         /// A hidden, same-origin `about:blank` iframe in the page.
         pub(crate) fn new() -> Result<ScriptFrame, Error> {
-            let document = web_sys::window()
+            let document = crate::transport::page::window()
                 .and_then(|w| w.document())
                 .ok_or_else(|| Error::invalid("jsonp-polling needs a document"))?;
             let frame: HtmlIFrameElement = document
@@ -473,19 +393,21 @@ pub(crate) mod polling {
             random::fill(&mut bytes)?;
             let name = callback_name(&bytes);
             let src = ladder::add_query(url, &["c=", &name].concat());
-            let poll = Cancel(start_poll(&self.window, &src, &name));
-            let outcome = poll.outcome().await;
-            if outcome.is_string() {
-                return Ok(outcome);
-            }
-            Err(match outcome.as_f64() {
-                Some(0.0) => Error::network(
+            match load(&self.window, &src, &name, None, 0).await {
+                Outcome::Called(frame) if frame.is_string() => Ok(frame),
+                Outcome::Called(_) => Err(Error::protocol(
+                    "JSONP poll called back without a string frame",
+                )),
+                Outcome::Loaded => Err(Error::protocol(
+                    "JSONP poll response did not call the callback",
+                )),
+                Outcome::Failed => Err(Error::network(
                     "JSONP poll script failed to load (network error, HTTP error status or blocked)",
-                ),
-                Some(1.0) => Error::protocol("JSONP poll response did not call the callback"),
-                Some(_) => Error::protocol("JSONP poll called back without a string frame"),
-                None => Error::abort("JSONP poll was cancelled"),
-            })
+                )),
+                Outcome::TimedOut | Outcome::Cancelled => {
+                    Err(Error::abort("JSONP poll was cancelled"))
+                }
+            }
         }
     }
 

@@ -40,6 +40,14 @@ pub(crate) fn global() -> Object {
     global_this()
 }
 
+/// The page's window; `None` in a worker. (`web_sys::window()` goes through
+/// `js_sys::global()`, whose four lazy probes cost more than this.)
+#[cfg(any(feature = "_jsonp", feature = "_socket"))]
+pub(crate) fn window() -> Option<web_sys::Window> {
+    use wasm_bindgen::JsCast;
+    global_this().dyn_into().ok()
+}
+
 /// The global `location` object, when there is one.
 #[cfg(any(feature = "_xdr", feature = "_socket"))]
 pub(crate) fn location() -> Option<Object> {

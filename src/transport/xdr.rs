@@ -24,61 +24,18 @@
 //! [`Network`](crate::ErrorKind::Network) and `timeout` is
 //! [`Timeout`](crate::ErrorKind::Timeout). On XHR the status is known: non-2xx is
 //! [`Http`](crate::ErrorKind::Http) with the (header-less) response attached. Dropping the
-//! future aborts the request on either path.
+//! future aborts the request on either path. Both paths are one bare exchange
+//! (`transport::exchange`, a few lines of JavaScript that pick the object), which the SockJS
+//! socket's XDR transports share.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use wasm_bindgen::JsValue;
 
-use futures_channel::oneshot;
-use js_sys::{Function, Reflect};
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::{JsCast, JsValue};
-
-use crate::error::HttpResponse;
 use crate::protocol::headers::Headers;
 use crate::security::{self, SecureOnly};
+use crate::transport::exchange::{Exchange, Mode};
 use crate::transport::page;
-use crate::transport::xhr::{Body, Request, Response};
+use crate::transport::xhr::Response;
 use crate::Error;
-
-#[wasm_bindgen]
-extern "C" {
-    /// The legacy `XDomainRequest` (bound by hand: web-sys has no binding). Only touched after
-    /// checking that `globalThis.XDomainRequest` exists.
-    #[wasm_bindgen(js_name = XDomainRequest)]
-    type RawXdr;
-
-    #[wasm_bindgen(constructor, catch, js_class = "XDomainRequest")]
-    fn new() -> Result<RawXdr, JsValue>;
-
-    #[wasm_bindgen(method, catch, js_class = "XDomainRequest")]
-    fn open(this: &RawXdr, method: &str, url: &str) -> Result<(), JsValue>;
-
-    #[wasm_bindgen(method, catch, js_class = "XDomainRequest")]
-    fn send(this: &RawXdr, body: &str) -> Result<(), JsValue>;
-
-    #[wasm_bindgen(method, catch, js_class = "XDomainRequest")]
-    fn abort(this: &RawXdr) -> Result<(), JsValue>;
-
-    #[wasm_bindgen(method, setter = timeout, js_class = "XDomainRequest")]
-    fn set_timeout(this: &RawXdr, ms: f64);
-
-    #[wasm_bindgen(method, getter = responseText, js_class = "XDomainRequest")]
-    fn response_text(this: &RawXdr) -> JsValue;
-
-    #[wasm_bindgen(method, setter = onload, js_class = "XDomainRequest")]
-    fn set_onload(this: &RawXdr, f: Option<&Function>);
-
-    #[wasm_bindgen(method, setter = onerror, js_class = "XDomainRequest")]
-    fn set_onerror(this: &RawXdr, f: Option<&Function>);
-
-    #[wasm_bindgen(method, setter = ontimeout, js_class = "XDomainRequest")]
-    fn set_ontimeout(this: &RawXdr, f: Option<&Function>);
-
-    #[wasm_bindgen(method, setter = onprogress, js_class = "XDomainRequest")]
-    fn set_onprogress(this: &RawXdr, f: Option<&Function>);
-}
 
 /// HTTP method of an [`XdrRequest`]: the only two XDR allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,27 +131,30 @@ impl XdrRequest {
         }
         let url = resolve_same_scheme(&self.url)?;
         security::check_url(&url, self.secure_only)?;
-        if has_native_xdr() {
-            send_native(
-                method,
-                &url,
-                self.body.as_deref().unwrap_or(""),
-                self.timeout_ms,
-            )
-            .await
-        } else {
-            send_emulated(method, &url, self.body, self.timeout_ms).await
-        }
+        // The exchange picks the page's XDomainRequest when there is one, else an XHR held to
+        // the same limits; it never carries a CSRF header (XDR cannot).
+        let body = self
+            .body
+            .as_deref()
+            .map_or(JsValue::NULL, JsValue::from_str);
+        let exchange = Exchange::start(
+            method.as_str(),
+            &url,
+            &body,
+            Mode::Xdr,
+            false,
+            None,
+            self.timeout_ms,
+        )?;
+        let status = exchange.finish().await?;
+        // What XDR exposes: status, status text and body, no headers.
+        Ok(Response::from_text(
+            status,
+            exchange.status_text(),
+            Headers::new(),
+            exchange.text(),
+        ))
     }
-}
-
-/// True when the global object has an `XDomainRequest` constructor.
-fn has_native_xdr() -> bool {
-    Reflect::get(
-        &crate::transport::page::global(),
-        &JsValue::from_str("XDomainRequest"),
-    )
-    .is_ok_and(|c| c.is_function())
 }
 
 /// `url` resolved against the page; must be http(s) and have the page's scheme.
@@ -210,145 +170,4 @@ fn resolve_same_scheme(url: &str) -> Result<String, Error> {
         ));
     }
     Ok(parsed.href())
-}
-
-/// The XHR path: a CORS simple request (no credentials, no custom headers, no upload
-/// listeners, text/plain body), with the response stripped of its headers.
-async fn send_emulated(
-    method: Method,
-    url: &str,
-    body: Option<String>,
-    timeout_ms: u32,
-) -> Result<Response, Error> {
-    // Checked above under this request's own policy; and XDR carries no custom header, so
-    // no page-wide CSRF token either.
-    let mut request = Request::new(method.as_str(), url)
-        .timeout(timeout_ms)
-        .secure_only(SecureOnly::Off)
-        .no_xsrf();
-    if method == Method::Post {
-        // `Body::Text` is sent as text/plain;charset=UTF-8: a CORS-safelisted Content-Type.
-        request = request.body(Body::Text(body.unwrap_or_default()));
-    }
-    match request.send().await {
-        Ok(response) => Ok(strip(&response)),
-        Err(err) if err.is_http() => match err.response() {
-            // What XDR would expose: status, status text and body, no headers.
-            Some(response) => Err(Error::http(HttpResponse::new(
-                response.status(),
-                response.status_text(),
-                Headers::new(),
-                "",
-                response.text().map(str::to_owned),
-            ))),
-            None => Err(err),
-        },
-        Err(err) => Err(err),
-    }
-}
-
-/// The same response as XDR would expose it: status, status text and body, no headers.
-fn strip(response: &Response) -> Response {
-    Response::from_text(
-        response.status(),
-        response.status_text().to_owned(),
-        Headers::new(),
-        // The request was made with the text response type, so the body is a JS string;
-        // reading it directly skips `Response::text`'s lossy UTF-8 decoding of byte bodies.
-        response.raw().as_string().unwrap_or_default(),
-    )
-}
-
-enum Outcome {
-    Load,
-    Error,
-    Timeout,
-}
-
-type Slot = Rc<RefCell<Option<oneshot::Sender<Outcome>>>>;
-
-fn settle(slot: &Slot, outcome: Outcome) {
-    let tx = slot.borrow_mut().take();
-    if let Some(tx) = tx {
-        let _ = tx.send(outcome);
-    }
-}
-
-/// The real `XDomainRequest` path.
-async fn send_native(
-    method: Method,
-    url: &str,
-    body: &str,
-    timeout_ms: u32,
-) -> Result<Response, Error> {
-    let xdr = RawXdr::new().map_err(|_| Error::network("XDomainRequest could not be created"))?;
-    let (tx, rx) = oneshot::channel::<Outcome>();
-    let slot: Slot = Rc::new(RefCell::new(Some(tx)));
-    let handler = |outcome: fn() -> Outcome| {
-        let slot = slot.clone();
-        Closure::<dyn FnMut()>::new(move || settle(&slot, outcome()))
-    };
-    let pending = NativePending {
-        onload: handler(|| Outcome::Load),
-        onerror: handler(|| Outcome::Error),
-        ontimeout: handler(|| Outcome::Timeout),
-        // IE aborts requests whose onprogress is unset; a no-op keeps them alive.
-        onprogress: Closure::<dyn FnMut()>::new(|| {}),
-        slot: slot.clone(),
-        xdr,
-    };
-    let xdr = &pending.xdr;
-    xdr.open(method.as_str(), url)
-        .map_err(|_| Error::invalid("XDomainRequest refused the method or URL"))?;
-    if timeout_ms > 0 {
-        xdr.set_timeout(f64::from(timeout_ms));
-    }
-    xdr.set_onload(Some(pending.onload.as_ref().unchecked_ref()));
-    xdr.set_onerror(Some(pending.onerror.as_ref().unchecked_ref()));
-    xdr.set_ontimeout(Some(pending.ontimeout.as_ref().unchecked_ref()));
-    xdr.set_onprogress(Some(pending.onprogress.as_ref().unchecked_ref()));
-    xdr.send(body)
-        .map_err(|_| Error::network("XDomainRequest could not send the request"))?;
-
-    let outcome = rx.await;
-    let text = pending.xdr.response_text().as_string().unwrap_or_default();
-    drop(pending);
-    match outcome {
-        Ok(Outcome::Load) => Ok(Response::from_text(
-            200,
-            String::from("OK"),
-            Headers::new(),
-            text,
-        )),
-        Ok(Outcome::Error) => Err(Error::network(
-            "XDomainRequest failed: network error, CORS rejection or non-2xx status",
-        )),
-        Ok(Outcome::Timeout) => Err(Error::timeout("XDomainRequest timed out")),
-        Err(_) => Err(Error::abort("XDomainRequest was cancelled")),
-    }
-}
-
-/// Owns an `XDomainRequest` in flight and its handlers: dropping it before the outcome aborts
-/// the request; handlers are always detached before the closures are freed.
-struct NativePending {
-    xdr: RawXdr,
-    slot: Slot,
-    onload: Closure<dyn FnMut()>,
-    onerror: Closure<dyn FnMut()>,
-    ontimeout: Closure<dyn FnMut()>,
-    onprogress: Closure<dyn FnMut()>,
-}
-
-impl Drop for NativePending {
-    fn drop(&mut self) {
-        self.xdr.set_onload(None);
-        self.xdr.set_onerror(None);
-        self.xdr.set_ontimeout(None);
-        self.xdr.set_onprogress(None);
-        // The sender is still there when no outcome arrived: the request is in flight.
-        let unfinished = self.slot.borrow_mut().take().is_some();
-        if unfinished {
-            let _ = self.xdr.abort();
-        }
-    }
 }
