@@ -37,3 +37,19 @@ for _ in $(seq 1 100); do
 done
 export COMETKIT_SOCKJS_NODE_URL="http://127.0.0.1:$sockjs_node_port"
 echo "[test] npm sockjs server on $COMETKIT_SOCKJS_NODE_URL (pid $sockjs_node_pid)"
+
+# The npm `socket.io` 4.8 server (tests/socketio/server.cjs) for the Socket.IO client tests.
+socketio_port=${COMETKIT_SOCKETIO_PORT:-18096}
+if ! port_free "$socketio_port"; then
+  socketio_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fi
+node tests/socketio/server.cjs "$socketio_port" >target/test-logs/socketio-node.log 2>&1 &
+socketio_pid=$!
+trap 'kill $fixture_pid $sockjs_node_pid $socketio_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$socketio_port/health" >/dev/null 2>&1 && break
+  kill -0 $socketio_pid 2>/dev/null || { cat target/test-logs/socketio-node.log >&2; echo "socket.io server died" >&2; exit 1; }
+  sleep 0.1
+done
+export COMETKIT_SOCKETIO_URL="http://127.0.0.1:$socketio_port"
+echo "[test] npm socket.io server on $COMETKIT_SOCKETIO_URL (pid $socketio_pid)"

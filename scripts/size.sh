@@ -12,7 +12,7 @@ source scripts/wasm-opt.sh
 source scripts/release.sh
 out=target/size
 mkdir -p "$out"
-all_features="xhr xdr eventsource websocket jsonp ping socket"
+all_features="xhr xdr eventsource websocket jsonp ping socket socketio"
 features=${SIZE_FEATURES:-$all_features}
 
 gz() { gzip -9 -c "$@" | wc -c; }

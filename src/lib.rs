@@ -37,6 +37,8 @@ pub use cometkit_protocol::error;
 #[cfg(feature = "_socket")]
 pub mod client;
 pub mod security;
+#[cfg(feature = "_socketio")]
+pub mod socketio;
 pub mod transport;
 
 #[cfg(feature = "js")]

@@ -9,6 +9,7 @@ import { setupSocket } from './panels/socket.js';
 import { setupUpload, setupBuilder, setupXdr } from './panels/requests.js';
 import { setupJsonp, setupPing } from './panels/beacons.js';
 import { setupEventSource, setupWebSocket } from './panels/streams.js';
+import { setupSocketIo } from './panels/socketio.js';
 
 const PANELS = [
   ['socket', setupSocket],
@@ -19,6 +20,7 @@ const PANELS = [
   ['ping', setupPing],
   ['sse', setupEventSource],
   ['ws', setupWebSocket],
+  ['sio', setupSocketIo],
 ];
 
 async function main() {

@@ -1118,6 +1118,10 @@ struct Namespace<P> {
     pid: Option<String>,
     offset: Option<String>,
     next_ack: u64,
+    /// Events that came while the CONNECT was unanswered: a recovering socket.io server
+    /// (4.6+) sends the missed events before its CONNECT answer. Delivered right after the
+    /// [`Event::Connect`], as socket.io-client does with its receive buffer.
+    early: Vec<(Option<u64>, P)>,
 }
 
 struct PendingAck {
@@ -1210,6 +1214,7 @@ impl<P: Args> Client<P> {
                     pid: None,
                     offset: None,
                     next_ack: 0,
+                    early: Vec::new(),
                 });
                 if self.engine_open {
                     self.send_connect(nsp);
@@ -1384,6 +1389,7 @@ impl<P: Args> Client<P> {
                 });
             }
             ns.state = NsState::Pending;
+            ns.early.clear();
         }
         let events = &mut self.events;
         self.acks.retain(|a| {
@@ -1421,11 +1427,25 @@ impl<P: Args> Client<P> {
                 ns.pid = pid;
                 ns.sid = Some(sid.clone());
                 ns.state = NsState::Connected;
+                let early = std::mem::take(&mut ns.early);
+                let track = ns.pid.is_some();
+                for (_, args) in &early {
+                    if let Some(offset) = args.last_string().filter(|_| track) {
+                        ns.offset = Some(offset);
+                    }
+                }
                 self.events.push_back(Event::Connect {
                     nsp: nsp.clone(),
                     sid,
                     recovered,
                 });
+                for (ack, args) in early {
+                    self.events.push_back(Event::Event {
+                        nsp: nsp.clone(),
+                        args,
+                        ack,
+                    });
+                }
                 self.flush_buffered(&nsp);
             }
             Incoming::ConnectError { nsp, message, data } => {
@@ -1478,8 +1498,16 @@ impl<P: Args> Client<P> {
                 let Some(ns) = self.namespaces.iter_mut().find(|n| n.name == nsp) else {
                     return;
                 };
-                if ns.state != NsState::Connected {
-                    return;
+                match ns.state {
+                    NsState::Connected => {}
+                    NsState::Connecting => {
+                        // Bounded like the send buffer; beyond it the server is misbehaving.
+                        if ns.early.len() < self.config.max_buffered_packets {
+                            ns.early.push((id, args));
+                        }
+                        return;
+                    }
+                    NsState::Pending => return,
                 }
                 if ns.pid.is_some() {
                     if let Some(offset) = args.last_string() {

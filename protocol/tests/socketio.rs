@@ -651,6 +651,57 @@ fn connection_state_recovery_sends_pid_and_offset() {
 }
 
 #[test]
+fn missed_events_sent_before_the_connect_answer_follow_it() {
+    // socket.io 4.8 writes a recovered session's missed events before its CONNECT answer.
+    let mut c: Client<Payload> = Client::new(Config::default());
+    c.connect("/", None).unwrap();
+    c.handle_engine_open(0);
+    transmits(&mut c);
+    feed(&mut c, 1, r#"0{"sid":"s1","pid":"P"}"#);
+    feed(&mut c, 2, r#"2["chat","a","o1"]"#);
+    events(&mut c);
+    c.handle_engine_closed(3, CloseReason::TransportClose, false);
+    c.handle_engine_open(4);
+    assert_eq!(transmits(&mut c), [r#"0{"pid":"P","offset":"o1"}"#]);
+    events(&mut c); // the disconnect
+    feed(&mut c, 5, r#"2["missed",0,"o2"]"#);
+    feed(&mut c, 6, r#"2["missed",1,"o3"]"#);
+    assert!(
+        events(&mut c).is_empty(),
+        "held until the namespace is connected"
+    );
+    feed(&mut c, 7, r#"0{"sid":"s1","pid":"P"}"#);
+    let evs = events(&mut c);
+    assert!(matches!(
+        &evs[0],
+        Event::Connect {
+            recovered: true,
+            ..
+        }
+    ));
+    let args: Vec<_> = evs[1..]
+        .iter()
+        .map(|e| match e {
+            Event::Event { args, .. } => args.json.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(args, [r#"["missed",0,"o2"]"#, r#"["missed",1,"o3"]"#]);
+    // The offset moved to the last of them.
+    c.handle_engine_closed(8, CloseReason::TransportClose, false);
+    c.handle_engine_open(9);
+    assert_eq!(transmits(&mut c), [r#"0{"pid":"P","offset":"o3"}"#]);
+    // Events held for a connection that is lost before its answer are dropped.
+    feed(&mut c, 10, r#"2["stale"]"#);
+    c.handle_engine_closed(11, CloseReason::TransportClose, false);
+    c.handle_engine_open(12);
+    transmits(&mut c);
+    events(&mut c);
+    feed(&mut c, 13, r#"0{"sid":"s2","pid":"P"}"#);
+    assert_eq!(events(&mut c).len(), 1, "only the Connect");
+}
+
+#[test]
 fn server_and_client_disconnects() {
     let mut c = connected(Config::default());
     c.emit(1, "/", p(r#"["q"]"#), ACK).unwrap();

@@ -19,6 +19,8 @@ pub mod ping;
 pub mod security;
 #[cfg(feature = "socket")]
 pub mod socket;
+#[cfg(feature = "socketio")]
+pub mod socketio;
 #[cfg(feature = "websocket")]
 pub mod websocket;
 #[cfg(feature = "xdr")]
@@ -26,7 +28,7 @@ pub mod xdr;
 #[cfg(feature = "xhr")]
 pub mod xhr;
 
-#[cfg(any(feature = "socket", feature = "websocket"))]
+#[cfg(any(feature = "socket", feature = "socketio", feature = "websocket"))]
 mod cores {
     use wasm_bindgen::prelude::*;
 
@@ -53,5 +55,5 @@ mod cores {
     }
 }
 
-#[cfg(any(feature = "socket", feature = "websocket"))]
+#[cfg(any(feature = "socket", feature = "socketio", feature = "websocket"))]
 pub use cores::{install, Cores};

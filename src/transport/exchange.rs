@@ -44,6 +44,9 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn text(this: &JsExchange) -> String;
 
+    #[wasm_bindgen(method, js_name = text)]
+    fn text_js(this: &JsExchange) -> js_sys::JsString;
+
     #[wasm_bindgen(method, js_name = statusText)]
     fn status_text(this: &JsExchange) -> String;
 
@@ -156,11 +159,20 @@ impl Exchange {
     }
 
     /// The response text so far (the whole of it after [`finish`](Self::finish)).
+    #[cfg_attr(not(feature = "_xdr"), allow(dead_code))]
     pub(crate) fn text(&self) -> String {
         self.js.text()
     }
 
+    /// The whole response text as the JavaScript string it is, not copied into wasm (the
+    /// Socket.IO driver's polling bodies).
+    #[cfg_attr(not(feature = "_socketio"), allow(dead_code))]
+    pub(crate) fn body(&self) -> js_sys::JsString {
+        self.js.text_js()
+    }
+
     /// The status text (`"OK"` on an `XDomainRequest`).
+    #[cfg_attr(not(feature = "_xdr"), allow(dead_code))]
     pub(crate) fn status_text(&self) -> String {
         self.js.status_text()
     }

@@ -59,7 +59,7 @@ extern "C" {
     ) -> InFlight;
 
     /// A no-CORS `fetch` POST of a text body.
-    #[cfg(feature = "_socket")]
+    #[cfg(any(feature = "_socket", feature = "_socketio"))]
     #[wasm_bindgen(js_name = post)]
     fn start_post(url: &str, body: &js_sys::JsString) -> InFlight;
 
@@ -285,7 +285,7 @@ fn fresh_name(window: &Window) -> Result<String, Error> {
 // ---------------------------------------------------------------------------------------------
 // The SockJS socket's jsonp-polling primitives
 
-#[cfg(feature = "_socket")]
+#[cfg(any(feature = "_socket", feature = "_socketio"))]
 pub(crate) mod polling {
     //! What the SockJS socket's jsonp-polling transport needs from the browser: polls through
     //! `<script>` loads of `…/jsonp?c=<callback>` and sends with a no-CORS `fetch` POST.
@@ -378,9 +378,16 @@ pub(crate) mod polling {
             Ok(ScriptFrame { frame, window })
         }
 
+        /// The iframe's window, where the scripts run and their callbacks live.
+        #[cfg_attr(not(feature = "_socketio"), allow(dead_code))]
+        pub(crate) fn window(&self) -> &Window {
+            &self.window
+        }
+
         /// One poll: the frame the server passed to the callback, as a JavaScript string.
         /// The script and the callback run in the iframe; both are removed when the poll ends
         /// or this future is dropped.
+        #[cfg_attr(not(feature = "_socket"), allow(dead_code))]
         pub(crate) async fn poll(&self, url: &str) -> Result<JsValue, Error> {
             let mut bytes = [0u8; CALLBACK_RANDOM_BYTES];
             random::fill(&mut bytes)?;

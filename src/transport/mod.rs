@@ -4,7 +4,7 @@
 pub mod cors;
 #[cfg(feature = "_eventsource")]
 pub mod eventsource;
-#[cfg(feature = "_xdr")]
+#[cfg(any(feature = "_xdr", feature = "_socketio"))]
 pub(crate) mod exchange;
 #[cfg(feature = "_jsonp")]
 pub mod jsonp;

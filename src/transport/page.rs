@@ -11,7 +11,7 @@ use web_sys::Url;
 #[wasm_bindgen]
 extern "C" {
     /// `performance.now()`, called directly (windows and workers both have it).
-    #[cfg(feature = "_eventsource")]
+    #[cfg(any(feature = "_eventsource", feature = "_socketio"))]
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
 
@@ -186,7 +186,7 @@ pub(crate) fn meta_content(name: &str) -> Option<String> {
 
 /// The drivers' clock in ms (the SockJS socket's and the EventSource polyfill's):
 /// `performance.now()`, monotonic, so a wall-clock jump cannot stretch a timer.
-#[cfg(feature = "_eventsource")]
+#[cfg(any(feature = "_eventsource", feature = "_socketio"))]
 pub(crate) fn now_ms() -> u64 {
     // Non-negative and far below 2^53.
     performance_now().max(0.0) as u64

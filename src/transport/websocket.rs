@@ -318,7 +318,7 @@ impl Conn {
     }
 
     /// The browser socket (the SockJS client sends through it).
-    #[cfg(feature = "_socket")]
+    #[cfg(any(feature = "_socket", feature = "_socketio"))]
     pub(crate) fn raw(&self) -> &web_sys::WebSocket {
         &self.ws
     }

@@ -94,3 +94,12 @@ export async function mistakes(): Promise<void> {
   const kind: CometkitErrorKind = 'oops'; // error: TS2322
   void [status, body, wrongBody, loaded, kind];
 }
+
+// io(): typed event maps.
+import { io } from 'cometkit';
+const typedIo = io<{ chat: (text: string) => void }, { chat: (text: string) => void; save: (n: number, ack: (ok: boolean) => void) => void }>('/');
+typedIo.emit('chat', 42); // error: TS2345
+typedIo.emit('nope'); // error: TS2345
+typedIo.on('chat', (n: number) => void n); // error: TS2345
+io('/', { transports: ['flashsocket'] }); // error: TS2322
+typedIo.timeout(5).emit('save', 1, (ok: boolean) => void ok); // error: TS2345

@@ -1,0 +1,146 @@
+// The browser half of the Socket.IO driver (src/socketio/driver.rs): the few string and
+// binary operations on Engine.IO and Socket.IO packets that would otherwise copy every payload
+// into wasm. Rust decides what each packet is and what to do with it; these only split, join,
+// convert and count. Not part of the public API.
+
+const SEP = "\x1e";
+
+// A polling payload's packets, as JavaScript strings.
+export function split(body) {
+  return body.split(SEP);
+}
+
+// The bytes of base64 text, as an ArrayBuffer; null when it is not base64.
+export function fromBase64(text) {
+  let bin;
+  try {
+    bin = atob(text);
+  } catch {
+    return null;
+  }
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out.buffer;
+}
+
+function bytes(v) {
+  return v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function toBase64(v) {
+  const b = bytes(v);
+  let s = "";
+  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode.apply(null, b.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+// A polling payload: packet i is `prefixes[i]` followed by `values[i]` (nothing when
+// undefined); the prefix "b" takes the value as binary and writes its base64.
+export function join(prefixes, values) {
+  let out = "";
+  for (let i = 0; i < prefixes.length; i++) {
+    if (i) out += SEP;
+    const p = prefixes[i];
+    const v = values[i];
+    out += p === "b" ? "b" + toBase64(v) : v === undefined ? p : p + v;
+  }
+  return out;
+}
+
+// One WebSocket frame: binary values go as they are, text as prefix + value. False when the
+// browser refuses it.
+export function wsSend(ws, prefix, value) {
+  try {
+    if (typeof value === "object" && value !== null) ws.send(value);
+    else ws.send(value === undefined ? prefix : prefix + value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Byte size of a binary value.
+export function byteLength(v) {
+  return v.byteLength;
+}
+
+// Where a Socket.IO packet's JSON starts: after the type, the attachment count, the namespace
+// and the ack id. Rust parses the header (this prefix) itself.
+export function headLength(s) {
+  let i = 1;
+  const n = s.length;
+  // Only the binary types (5, 6) carry an attachment count.
+  if ((s[0] === "5" || s[0] === "6") && i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) {
+    const dash = s.indexOf("-", i);
+    if (dash > 0 && /^\d+$/.test(s.slice(i, dash))) i = dash + 1;
+  }
+  if (s[i] === "/") {
+    const comma = s.indexOf(",", i);
+    i = comma < 0 ? n : comma + 1;
+  }
+  while (i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+  return i;
+}
+
+// The arguments of an event or ack: the JSON array parsed, binary placeholders replaced by
+// the attachments. Null when the JSON is no array (or, for an event, has no string name
+// first) or a placeholder names a missing attachment.
+export function decodeArgs(json, bins, isEvent) {
+  let bad = false;
+  let args;
+  try {
+    args =
+      bins.length === 0
+        ? JSON.parse(json)
+        : JSON.parse(json, (k, v) => {
+            if (v !== null && typeof v === "object" && v._placeholder === true) {
+              const b = bins[v.num];
+              if (b === undefined) bad = true;
+              return b;
+            }
+            return v;
+          });
+  } catch {
+    return null;
+  }
+  if (bad || !Array.isArray(args)) return null;
+  if (isEvent && typeof args[0] !== "string") return null;
+  return args;
+}
+
+// The last argument when it is a string (the recovery offset), else undefined.
+export function lastString(args) {
+  const v = args[args.length - 1];
+  return typeof v === "string" ? v : undefined;
+}
+
+// Engine.IO JSONP poll: loads `src` as a script into the document of `win` (the transport's
+// hidden iframe), the server calling `___eio[index](payload)`. `done` resolves once: to the
+// payload (a string), 0 when the script failed to load, 1 when it loaded without calling
+// back, or null when cancelled; the script and the callback are gone by then.
+export function jsonpPoll(win, src, index) {
+  const doc = win.document;
+  const script = doc.createElement("script");
+  const slots = win.___eio || (win.___eio = []);
+  let settle;
+  const done = new Promise((resolve) => (settle = resolve));
+  const end = (outcome) => {
+    if (!settle) return;
+    const resolve = settle;
+    settle = null;
+    script.onload = script.onerror = null;
+    script.remove();
+    slots[index] = undefined;
+    resolve(outcome);
+  };
+  slots[index] = (payload) => end(typeof payload === "string" ? payload : 1);
+  script.onload = () => end(1);
+  script.onerror = () => end(0);
+  script.src = src;
+  try {
+    (doc.head || doc.documentElement).appendChild(script);
+  } catch {
+    end(0);
+  }
+  return { done, cancel: () => end(null) };
+}

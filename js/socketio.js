@@ -1,0 +1,531 @@
+// cometkit-export: io
+// `io(url, options)`: a Socket.IO client with socket.io-client's names and behaviour. A
+// `Manager` is one Engine.IO connection (shared by the namespaces of the same origin and
+// path); a `SocketIO` is one namespace on it. These classes only keep listeners, turn
+// arguments into JSON (binary values replaced by placeholders) and back, and keep ack
+// callbacks; the Rust core of each manager (src/js/socketio.rs) decides everything else.
+import { cores, error } from "./core.js";
+
+const RESERVED = new Set([
+  "connect",
+  "connect_error",
+  "disconnect",
+  "disconnecting",
+  "newListener",
+  "removeListener",
+]);
+const managers = new Map();
+
+// UTF-8 bytes of a string (what the server counts against maxPayload).
+function utf8(s) {
+  // eslint-disable-next-line no-control-regex
+  if (!/[^\x00-\x7f]/.test(s)) return s.length;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+const isBinary = (v) =>
+  v instanceof ArrayBuffer ||
+  ArrayBuffer.isView(v) ||
+  (typeof Blob !== "undefined" && v instanceof Blob);
+
+// Walks the arguments once: throws for a cycle, tells whether they hold binary values (and
+// Blobs, which must be read first).
+function scan(v, path, found) {
+  if (v === null || typeof v !== "object") return;
+  if (isBinary(v)) {
+    found.binary = true;
+    if (typeof Blob !== "undefined" && v instanceof Blob) found.blob = true;
+    return;
+  }
+  if (path.has(v)) throw error("invalid", "emit: the arguments hold a cycle and cannot be serialised");
+  if (typeof v.toJSON === "function") return;
+  path.add(v);
+  for (const k of Array.isArray(v) ? v.keys() : Object.keys(v)) scan(v[k], path, found);
+  path.delete(v);
+}
+
+// A copy with every binary value replaced by a placeholder; the values go to `bins`.
+function deconstruct(v, bins) {
+  if (v === null || typeof v !== "object") return v;
+  if (isBinary(v)) {
+    bins.push(v);
+    return { _placeholder: true, num: bins.length - 1 };
+  }
+  if (typeof v.toJSON === "function") return v;
+  if (Array.isArray(v)) return v.map((x) => deconstruct(x, bins));
+  const out = {};
+  for (const k of Object.keys(v)) out[k] = deconstruct(v[k], bins);
+  return out;
+}
+
+// Blobs replaced by their bytes (async); same shape otherwise.
+async function readBlobs(v) {
+  if (v === null || typeof v !== "object") return v;
+  if (typeof Blob !== "undefined" && v instanceof Blob) return v.arrayBuffer();
+  if (isBinary(v) || typeof v.toJSON === "function") return v;
+  if (Array.isArray(v)) return Promise.all(v.map(readBlobs));
+  const out = {};
+  for (const k of Object.keys(v)) out[k] = await readBlobs(v[k]);
+  return out;
+}
+
+// [json, bins or undefined, size] of an argument array; throws a typed error when it cannot
+// be serialised.
+function encode(args, found) {
+  let json;
+  let bins;
+  try {
+    if (found.binary) {
+      bins = [];
+      json = JSON.stringify(deconstruct(args, bins));
+    } else {
+      json = JSON.stringify(args);
+    }
+  } catch (e) {
+    throw error("invalid", "emit: the arguments cannot be serialised: " + (e && e.message));
+  }
+  return [json, bins, utf8(json)];
+}
+
+class Emitter {
+  #listeners = new Map();
+
+  on(event, fn) {
+    const list = this.#listeners.get(event);
+    if (list) list.push(fn);
+    else this.#listeners.set(event, [fn]);
+    return this;
+  }
+
+  addEventListener(event, fn) {
+    return this.on(event, fn);
+  }
+
+  once(event, fn) {
+    const once = (...args) => {
+      this.off(event, once);
+      fn.apply(this, args);
+    };
+    once.fn = fn;
+    return this.on(event, once);
+  }
+
+  off(event, fn) {
+    if (event === undefined) {
+      this.#listeners.clear();
+      return this;
+    }
+    if (fn === undefined) {
+      this.#listeners.delete(event);
+      return this;
+    }
+    const list = this.#listeners.get(event);
+    if (list) {
+      const i = list.findIndex((l) => l === fn || l.fn === fn);
+      if (i >= 0) list.splice(i, 1);
+      if (!list.length) this.#listeners.delete(event);
+    }
+    return this;
+  }
+
+  removeListener(event, fn) {
+    return this.off(event, fn);
+  }
+
+  removeAllListeners(event) {
+    return this.off(event);
+  }
+
+  listeners(event) {
+    return (this.#listeners.get(event) || []).slice();
+  }
+
+  hasListeners(event) {
+    return this.#listeners.has(event);
+  }
+
+  // Calls the listeners of `event`; a listener that throws does not stop the others (its
+  // error is reported to the page's error handlers).
+  _fire(event, args) {
+    const list = this.#listeners.get(event);
+    if (!list) return;
+    for (const fn of list.slice()) call(this, fn, args);
+  }
+}
+
+function call(self, fn, args) {
+  try {
+    fn.apply(self, args);
+  } catch (e) {
+    queueMicrotask(() => {
+      throw e;
+    });
+  }
+}
+
+/** One Engine.IO connection and the namespaces multiplexed over it. */
+export class Manager extends Emitter {
+  #core;
+  #url;
+  nsps = Object.create(null);
+
+  constructor(url, opts) {
+    super();
+    this.opts = opts;
+    this.#url = url;
+    this.#core = cores().socketio(url, opts);
+  }
+
+  get transport() {
+    return this.#core ? this.#core.transport || null : null;
+  }
+
+  socket(nsp, opts) {
+    let s = this.nsps[nsp];
+    if (!s) {
+      s = new SocketIO(this, nsp, opts || {});
+      this.nsps[nsp] = s;
+    }
+    if (s._autoConnect) s.connect();
+    return s;
+  }
+
+  _live() {
+    if (!this.#core) throw error("invalid", "the Socket.IO manager was freed");
+    return this.#core;
+  }
+
+  _connect(nsp, auth) {
+    this._live().connect(nsp, auth, this);
+  }
+
+  _disconnect(nsp) {
+    this._live().disconnect(nsp);
+  }
+
+  _emit(nsp, json, bins, size, ack, timeout, volatile) {
+    return this._live().emit(nsp, json, bins, size, ack, timeout, volatile);
+  }
+
+  _ack(nsp, id, args) {
+    let found = { binary: false };
+    scan(args, new Set(), found);
+    const [json, bins, size] = encode(args, found);
+    this._live().ack(nsp, id, json, bins, size);
+  }
+
+  /** Closes the connection: every namespace disconnects. */
+  close() {
+    if (this.#core) this.#core.close();
+    return this;
+  }
+
+  disconnect() {
+    return this.close();
+  }
+
+  /** Releases every request, socket and timer at once, without events. */
+  free() {
+    const core = this.#core;
+    this.#core = null;
+    for (const [k, m] of managers) if (m === this) managers.delete(k);
+    if (core) core.free();
+  }
+
+  _note(code, nsp, a, b) {
+    if (code >= 6) {
+      switch (code) {
+        case 6:
+          this._fire("open", [a]);
+          if (this._attempts) this._fire("reconnect", [this._attempts]);
+          this._attempts = 0;
+          break;
+        case 7:
+          this._fire("upgrade", [a]);
+          break;
+        case 8:
+          this._fire("error", [a]);
+          // A transport failed to open: the namespaces still waiting hear of it (and keep
+          // trying while the manager does).
+          for (const s of Object.values(this.nsps)) if (s.active && !s.connected) s._fire("connect_error", [a]);
+          break;
+        case 9:
+          this._attempts = a;
+          this._fire("reconnect_attempt", [a]);
+          break;
+        case 10:
+          for (const s of Object.values(this.nsps)) s.active = false;
+          this._fire("close", [a]);
+          if (a !== "io client disconnect") this._fire("reconnect_failed", []);
+          break;
+      }
+      return;
+    }
+    const s = this.nsps[nsp];
+    if (s) s._note(code, a, b);
+  }
+}
+
+// Called by the Rust core for every note (see `deliver` in src/js/socketio.rs).
+export function deliver(target, code, nsp, a, b) {
+  target._note(code, nsp, a, b);
+}
+
+/** One namespace on a manager (socket.io-client's `Socket`). */
+export class SocketIO extends Emitter {
+  #acks = new Map();
+  #any = [];
+  #anyOut = [];
+  #flags = {};
+  #queue = null;
+
+  constructor(io, nsp, opts) {
+    super();
+    this.io = io;
+    this.nsp = nsp;
+    this.id = undefined;
+    this.connected = false;
+    this.recovered = false;
+    this.active = false;
+    this.auth = opts.auth;
+    this._autoConnect = opts.autoConnect !== false;
+    this._ackTimeout = opts.ackTimeout === undefined ? io.opts.ackTimeout : opts.ackTimeout;
+  }
+
+  get disconnected() {
+    return !this.connected;
+  }
+
+  connect() {
+    if (this.connected || this.active) return this;
+    this.active = true;
+    const go = (auth) => {
+      let text;
+      if (auth !== undefined && auth !== null) {
+        if (typeof auth !== "object" || Array.isArray(auth)) {
+          this.active = false;
+          throw error("invalid", "option `auth` must be an object");
+        }
+        text = JSON.stringify(auth);
+      }
+      this.io._connect(this.nsp, text);
+    };
+    if (typeof this.auth === "function") this.auth(go);
+    else go(this.auth);
+    return this;
+  }
+
+  open() {
+    return this.connect();
+  }
+
+  disconnect() {
+    this.active = false;
+    this.io._disconnect(this.nsp);
+    return this;
+  }
+
+  close() {
+    return this.disconnect();
+  }
+
+  /** Sets an ack deadline for the next emit: its callback gets an error first. */
+  timeout(ms) {
+    this.#flags.timeout = ms;
+    return this;
+  }
+
+  /** The next emit is dropped rather than buffered when not connected. */
+  get volatile() {
+    this.#flags.volatile = true;
+    return this;
+  }
+
+  onAny(fn) {
+    this.#any.push(fn);
+    return this;
+  }
+
+  prependAny(fn) {
+    this.#any.unshift(fn);
+    return this;
+  }
+
+  offAny(fn) {
+    if (fn === undefined) this.#any = [];
+    else this.#any = this.#any.filter((f) => f !== fn);
+    return this;
+  }
+
+  listenersAny() {
+    return this.#any.slice();
+  }
+
+  onAnyOutgoing(fn) {
+    this.#anyOut.push(fn);
+    return this;
+  }
+
+  offAnyOutgoing(fn) {
+    if (fn === undefined) this.#anyOut = [];
+    else this.#anyOut = this.#anyOut.filter((f) => f !== fn);
+    return this;
+  }
+
+  send(...args) {
+    return this.emit("message", ...args);
+  }
+
+  emit(event, ...args) {
+    if (typeof event !== "string") throw error("invalid", "emit: the event name must be a string");
+    if (RESERVED.has(event)) throw error("invalid", `emit: "${event}" is a reserved event name`);
+    const flags = this.#flags;
+    this.#flags = {};
+    let ack;
+    if (typeof args[args.length - 1] === "function") ack = args.pop();
+    const timeout = flags.timeout === undefined ? this._ackTimeout : flags.timeout;
+    const all = [event, ...args];
+    const found = { binary: false, blob: false };
+    scan(all, new Set(), found);
+    if (found.blob || this.#queue) {
+      // Blobs are read first; later emits wait behind them so the order holds.
+      const run = () =>
+        readBlobs(all).then((a) => this.#send(a, { binary: found.binary }, ack, timeout, flags.volatile));
+      const q = (this.#queue || Promise.resolve()).then(run).catch((e) => {
+        if (ack && timeout !== undefined) call(this, ack, [e]);
+        else queueMicrotask(() => {
+          throw e;
+        });
+      });
+      this.#queue = q;
+      q.then(() => {
+        if (this.#queue === q) this.#queue = null;
+      });
+      return this;
+    }
+    this.#send(all, found, ack, timeout, flags.volatile);
+    return this;
+  }
+
+  #send(all, found, ack, timeout, volatile) {
+    const [json, bins, size] = encode(all, found);
+    const id = this.io._emit(this.nsp, json, bins, size, !!ack, timeout, !!volatile);
+    if (id >= 0) this.#acks.set(id, { fn: ack, withError: timeout !== undefined });
+    for (const fn of this.#anyOut) call(this, fn, all);
+  }
+
+  emitWithAck(event, ...args) {
+    const withError = (this.#flags.timeout === undefined ? this._ackTimeout : this.#flags.timeout) !== undefined;
+    return new Promise((resolve, reject) => {
+      args.push(withError ? (err, v) => (err ? reject(err) : resolve(v)) : (v) => resolve(v));
+      try {
+        this.emit(event, ...args);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  }
+
+  _note(code, a, b) {
+    switch (code) {
+      case 0:
+        this.id = a;
+        this.connected = true;
+        this.recovered = b;
+        this._fire("connect", []);
+        break;
+      case 1: {
+        const err = new Error(a);
+        if (b !== undefined) {
+          try {
+            err.data = JSON.parse(b);
+          } catch {
+            err.data = b;
+          }
+        }
+        // The server refused the namespace: it is not retried (as socket.io-client).
+        this.active = false;
+        this._fire("connect_error", [err]);
+        break;
+      }
+      case 2:
+        this.connected = false;
+        this.id = undefined;
+        if (a === "io server disconnect" || a === "io client disconnect") this.active = false;
+        this._fire("disconnect", [a]);
+        break;
+      case 3: {
+        const args = a;
+        if (b !== undefined) {
+          let sent = false;
+          args.push((...answer) => {
+            if (sent) return;
+            sent = true;
+            this.io._ack(this.nsp, b, answer);
+          });
+        }
+        for (const fn of this.#any.slice()) call(this, fn, args);
+        this._fire(args[0], args.slice(1));
+        break;
+      }
+      case 4: {
+        const entry = this.#acks.get(a);
+        if (!entry) break;
+        this.#acks.delete(a);
+        if (entry.withError) call(this, entry.fn, [null, ...b]);
+        else call(this, entry.fn, b);
+        break;
+      }
+      case 5: {
+        const entry = this.#acks.get(a);
+        if (!entry) break;
+        this.#acks.delete(a);
+        // As socket.io-client: only callbacks that take an error first learn of the failure.
+        if (entry.withError) call(this, entry.fn, [b]);
+        break;
+      }
+    }
+  }
+}
+
+/** socket.io-client's `io(url, options)`: a namespace socket, sharing the manager of the
+ * same origin and path unless `forceNew` or `multiplex: false`. */
+export function io(uri, opts) {
+  if (typeof uri === "object" && uri !== null && !(uri instanceof URL)) {
+    opts = uri;
+    uri = undefined;
+  }
+  opts = opts || {};
+  const base = typeof location !== "undefined" ? location.href : undefined;
+  let parsed;
+  try {
+    parsed = new URL(uri === undefined ? base : String(uri), base);
+  } catch {
+    throw error("invalid", "io: the URL is not valid");
+  }
+  const path = (opts.path || "/socket.io").replace(/\/$/, "") + "/";
+  const nsp = parsed.pathname && parsed.pathname !== "" ? parsed.pathname : "/";
+  const key = parsed.origin + path;
+  let m = managers.get(key);
+  const fresh = opts.forceNew || opts["force new connection"] || opts.multiplex === false;
+  if (!m || fresh || m.nsps[nsp]) {
+    const query = Object.assign(Object.fromEntries(parsed.searchParams), opts.query || {});
+    m = new Manager(parsed.origin + path, Object.assign({}, opts, { query }));
+    if (!fresh) managers.set(key, m);
+  }
+  return m.socket(nsp, opts);
+}
+
+export function ioFunction() {
+  return io;
+}

@@ -1,0 +1,495 @@
+//! `io(url, options?)`: the Socket.IO client ([`crate::socketio`]) for JavaScript, with
+//! socket.io-client's names and behaviour.
+//!
+//! The `Manager` and namespace `Socket` classes are hand-written JavaScript
+//! (`js/socketio.js`): emitter semantics, the placeholder deconstruction and reconstruction of
+//! binary arguments, `JSON.stringify`/`JSON.parse` of arguments. Each manager holds a
+//! [`SioCore`], which owns the driver and decides everything else: options, URL, transports,
+//! Engine.IO and Socket.IO framing, namespaces, acks and their deadlines, the bounded send
+//! buffer, reconnection and recovery. Arguments cross as a JSON string handle (out) or the
+//! parsed array (in), never copied into wasm.
+
+use std::rc::Rc;
+
+use js_sys::{Array, JsString};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::js::opts;
+use crate::js::Cores;
+use crate::protocol::backoff::Backoff;
+use crate::protocol::engineio::{self, Transport};
+use crate::protocol::session::Reconnect;
+use crate::protocol::socketio::{self, Emit, Emitted};
+use crate::socketio::driver::{JsArgs, Note, Settings, Shared};
+use crate::Error;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS: &str = r#"
+/** An Engine.IO transport: socket.io-client's two, and the two fallbacks cometkit keeps for
+ * servers whose CORS the browser refuses. */
+export type SocketIOTransport = "websocket" | "polling" | "jsonp-polling" | "xdr-polling";
+
+/** Options of the connection (socket.io-client's `ManagerOptions`). */
+export interface SocketIOManagerOptions {
+  /** The server's Engine.IO path (default "/socket.io"). */
+  path?: string;
+  /** Query parameters for every request (merged with the URL's). */
+  query?: Record<string, string | number | boolean>;
+  /** Transports in the order to try them (default ["polling", "websocket"]). */
+  transports?: SocketIOTransport | SocketIOTransport[];
+  /** Upgrade a polling connection to WebSocket when the server offers it (default true). */
+  upgrade?: boolean;
+  /** Reconnect after a lost connection (default true). */
+  reconnection?: boolean;
+  /** Attempts in a row before giving up (default Infinity). */
+  reconnectionAttempts?: number;
+  /** First delay between attempts in ms (default 1000). */
+  reconnectionDelay?: number;
+  /** Largest delay in ms (default 30000). */
+  reconnectionDelayMax?: number;
+  /** Random share of each delay, 0 to 1 (default 0.5). */
+  randomizationFactor?: number;
+  /** Time in ms a transport gets to open (default 20000). */
+  timeout?: number;
+  /** Send cookies with the XHR polling requests (default false). */
+  withCredentials?: boolean;
+  /** A connection of its own, not shared with other `io()` calls (default false). */
+  forceNew?: boolean;
+  /** Share the connection between namespaces of the same origin and path (default true). */
+  multiplex?: boolean;
+  /** Default ack deadline in ms; callbacks then take an error first. */
+  ackTimeout?: number;
+  /** Most events buffered while disconnected (default 1024); beyond it `emit` throws. */
+  maxBufferedPackets?: number;
+  /** Most bytes of such events (default 1048576). */
+  maxBufferedBytes?: number;
+}
+
+/** Options of one namespace socket. */
+export interface SocketIOSocketOptions {
+  /** Sent with the namespace's CONNECT; a function is called at each connection. */
+  auth?: Record<string, unknown> | ((cb: (data: Record<string, unknown>) => void) => void);
+  /** Connect at once (default true). */
+  autoConnect?: boolean;
+  /** Ack deadline in ms for this namespace. */
+  ackTimeout?: number;
+}
+
+/** A listener of any arguments (parameters checked bivariantly, so a listener may declare
+ * the types it expects). */
+export type SocketIOAnyListener = { bivarianceHack(...args: unknown[]): void }["bivarianceHack"];
+
+/** A catch-all listener: the event name, then any arguments. */
+export type SocketIOCatchAllListener = {
+  bivarianceHack(event: string, ...args: unknown[]): void;
+}["bivarianceHack"];
+
+/** Any event, any arguments: the default event maps. */
+export interface SocketIODefaultEventsMap {
+  [event: string]: SocketIOAnyListener;
+}
+
+/** Why a socket disconnected. */
+export type SocketIODisconnectReason =
+  | "io server disconnect" | "io client disconnect" | "ping timeout"
+  | "transport close" | "transport error" | "parse error" | "connect failed";
+
+/** `connect_error`: the server's refusal (`message`, `data`) or a failed transport. */
+export interface SocketIOConnectError extends Error {
+  data?: unknown;
+}
+
+/** The events every socket has. */
+export interface SocketIOReservedEvents {
+  connect: () => void;
+  connect_error: (err: SocketIOConnectError) => void;
+  disconnect: (reason: SocketIODisconnectReason) => void;
+}
+
+type SioNames<M> = keyof M & string;
+type SioParams<M, Ev extends keyof M> = M[Ev] extends (...args: infer P) => unknown ? P : never;
+type SioAllButLast<T extends unknown[]> = T extends [...infer H, unknown] ? H : unknown[];
+type SioLast<T extends unknown[]> = T extends [...unknown[], infer L] ? L : unknown;
+type SioFirstArg<F> = F extends (arg: infer A, ...rest: never[]) => unknown ? A : unknown;
+type SioWithError<P extends unknown[]> = P extends [...infer H, infer L]
+  ? L extends (...args: infer A) => infer R
+    ? [...H, (err: Error | null, ...args: A) => R]
+    : P
+  : P;
+type SioListenNames<L> = SioNames<SioIOReserved> | SioNames<L>;
+type SioIOReserved = SocketIOReservedEvents;
+type SioListener<L, Ev> = Ev extends keyof SioIOReserved
+  ? SioIOReserved[Ev]
+  : Ev extends keyof L
+    ? L[Ev]
+    : never;
+
+/** An emit with an ack deadline (`socket.timeout(ms)`): callbacks take an error first. */
+export interface SocketIOTimedEmitter<EmitEvents> {
+  emit<Ev extends SioNames<EmitEvents>>(ev: Ev, ...args: SioWithError<SioParams<EmitEvents, Ev>>): void;
+  emitWithAck<Ev extends SioNames<EmitEvents>>(
+    ev: Ev,
+    ...args: SioAllButLast<SioParams<EmitEvents, Ev>>
+  ): Promise<SioFirstArg<SioLast<SioParams<EmitEvents, Ev>>>>;
+}
+
+/** One namespace of a Socket.IO connection (socket.io-client's `Socket`). */
+export interface SocketIO<
+  ListenEvents = SocketIODefaultEventsMap,
+  EmitEvents = ListenEvents,
+> {
+  /** The connection it shares with the other namespaces. */
+  readonly io: SocketIOManager;
+  /** The namespace ("/" or "/admin"...). */
+  readonly nsp: string;
+  /** The socket's id while connected. */
+  readonly id: string | undefined;
+  readonly connected: boolean;
+  readonly disconnected: boolean;
+  /** The server recovered the previous session: missed events follow the connect event. */
+  readonly recovered: boolean;
+  /** Connecting or connected, and not given up. */
+  readonly active: boolean;
+  auth: SocketIOSocketOptions["auth"];
+  connect(): this;
+  open(): this;
+  disconnect(): this;
+  close(): this;
+  on<Ev extends SioListenNames<ListenEvents>>(ev: Ev, listener: SioListener<ListenEvents, Ev>): this;
+  once<Ev extends SioListenNames<ListenEvents>>(ev: Ev, listener: SioListener<ListenEvents, Ev>): this;
+  off<Ev extends SioListenNames<ListenEvents>>(ev?: Ev, listener?: SioListener<ListenEvents, Ev>): this;
+  listeners<Ev extends SioListenNames<ListenEvents>>(ev: Ev): SioListener<ListenEvents, Ev>[];
+  hasListeners(ev: string): boolean;
+  /**
+   * Emits `ev`; a function last asks for an ack. Throws (a `CometkitError` of kind
+   * "invalid") for a reserved name, arguments JSON cannot hold (a BigInt, a cycle), a
+   * message larger than the server's maxPayload, or a full buffer while disconnected.
+   */
+  emit<Ev extends SioNames<EmitEvents>>(ev: Ev, ...args: SioParams<EmitEvents, Ev>): this;
+  /** Emits and resolves with the ack's first argument. */
+  emitWithAck<Ev extends SioNames<EmitEvents>>(
+    ev: Ev,
+    ...args: SioAllButLast<SioParams<EmitEvents, Ev>>
+  ): Promise<SioFirstArg<SioLast<SioParams<EmitEvents, Ev>>>>;
+  /** The next emit fails its ack after `ms` (a "timeout" error first argument). */
+  timeout(ms: number): SocketIOTimedEmitter<EmitEvents>;
+  /** The next emit is dropped rather than buffered while disconnected. */
+  readonly volatile: this;
+  send(...args: unknown[]): this;
+  onAny(listener: SocketIOCatchAllListener): this;
+  prependAny(listener: SocketIOCatchAllListener): this;
+  offAny(listener?: SocketIOCatchAllListener): this;
+  listenersAny(): SocketIOCatchAllListener[];
+  onAnyOutgoing(listener: SocketIOCatchAllListener): this;
+  offAnyOutgoing(listener?: SocketIOCatchAllListener): this;
+}
+
+/** The events of a connection. */
+export interface SocketIOManagerEvents {
+  open: (transport: SocketIOTransport) => void;
+  upgrade: (transport: SocketIOTransport) => void;
+  error: (err: CometkitError) => void;
+  reconnect_attempt: (attempt: number) => void;
+  reconnect: (attempt: number) => void;
+  reconnect_failed: () => void;
+  close: (reason: string) => void;
+}
+
+/** One Engine.IO connection and its namespaces (socket.io-client's `Manager`). */
+export interface SocketIOManager {
+  readonly opts: SocketIOManagerOptions;
+  /** The transport in use, or null while not connected. */
+  readonly transport: SocketIOTransport | null;
+  socket(nsp: string, opts?: SocketIOSocketOptions): SocketIO;
+  on<Ev extends keyof SocketIOManagerEvents>(ev: Ev, listener: SocketIOManagerEvents[Ev]): this;
+  once<Ev extends keyof SocketIOManagerEvents>(ev: Ev, listener: SocketIOManagerEvents[Ev]): this;
+  off<Ev extends keyof SocketIOManagerEvents>(ev?: Ev, listener?: SocketIOManagerEvents[Ev]): this;
+  /** Closes the connection: every namespace disconnects ("io client disconnect"). */
+  close(): this;
+  disconnect(): this;
+  /** Releases every request, socket and timer at once, without events. */
+  free(): void;
+}
+
+/**
+ * socket.io-client's `io()`: a socket for the namespace in `uri`'s path ("/" by default),
+ * sharing the connection of the same origin and path unless `forceNew` or
+ * `multiplex: false`. Throws (kind "invalid") for a bad URL or option, such as an unknown
+ * transport name.
+ */
+export function io<
+  ListenEvents = SocketIODefaultEventsMap,
+  EmitEvents = ListenEvents,
+>(
+  uri?: string | URL,
+  opts?: SocketIOManagerOptions & SocketIOSocketOptions,
+): SocketIO<ListenEvents, EmitEvents>;
+export function io<
+  ListenEvents = SocketIODefaultEventsMap,
+  EmitEvents = ListenEvents,
+>(opts: SocketIOManagerOptions & SocketIOSocketOptions): SocketIO<ListenEvents, EmitEvents>;
+"#;
+
+#[wasm_bindgen(module = "/js/socketio.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = deliver)]
+    fn deliver_js(target: &JsValue, code: u32, nsp: &str, a: &JsValue, b: &JsValue);
+    #[wasm_bindgen(js_name = ioFunction)]
+    fn io_function() -> js_sys::Function;
+}
+
+/// The `io` function (for tests, which call it with `Reflect::apply`).
+#[doc(hidden)]
+pub fn io() -> js_sys::Function {
+    io_function()
+}
+
+fn deliver(target: &JsValue, note: Note) {
+    let u = JsValue::UNDEFINED;
+    match note {
+        Note::Connect {
+            nsp,
+            sid,
+            recovered,
+        } => deliver_js(target, 0, &nsp, &sid.into(), &recovered.into()),
+        Note::ConnectError { nsp, message, data } => deliver_js(
+            target,
+            1,
+            &nsp,
+            &message.into(),
+            &data.map_or(u, JsValue::from),
+        ),
+        Note::Disconnect { nsp, reason } => deliver_js(target, 2, &nsp, &reason.into(), &u),
+        Note::Event { nsp, args, ack } => deliver_js(
+            target,
+            3,
+            &nsp,
+            &args,
+            &ack.map_or(u, |id| JsValue::from(id as f64)),
+        ),
+        Note::Ack { nsp, id, args } => deliver_js(target, 4, &nsp, &(id as f64).into(), &args),
+        Note::AckFailed { nsp, id, error } => {
+            deliver_js(target, 5, &nsp, &(id as f64).into(), &error.into())
+        }
+        Note::Open(transport) => deliver_js(target, 6, "", &transport.into(), &u),
+        Note::Upgrade(transport) => deliver_js(target, 7, "", &transport.into(), &u),
+        Note::Error(error) => deliver_js(target, 8, "", &error.into(), &u),
+        Note::ReconnectAttempt(n) => deliver_js(target, 9, "", &n.into(), &u),
+        Note::Closed(reason) => deliver_js(target, 10, "", &reason.into(), &u),
+    }
+}
+
+/// The Rust core of one JavaScript Socket.IO `Manager`. Not part of the public API.
+#[wasm_bindgen(skip_typescript)]
+pub struct SioCore {
+    shared: Rc<Shared>,
+}
+
+impl Drop for SioCore {
+    fn drop(&mut self) {
+        self.shared.with(|inner| inner.shutdown());
+    }
+}
+
+fn busy() -> JsValue {
+    Error::invalid("the Socket.IO manager is busy (called from inside its own event handling)")
+        .into()
+}
+
+fn read_transports(options: &JsValue) -> Result<Option<Vec<Transport>>, Error> {
+    let v = opts::get(options, "transports");
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    let list: Vec<JsValue> = match v.as_string() {
+        Some(_) => vec![v],
+        None => match v.dyn_ref::<Array>() {
+            Some(a) => a.iter().collect(),
+            None => return Err(opts::bad("transports", "an array of transport names")),
+        },
+    };
+    let mut out = Vec::new();
+    for name in list {
+        let name = name
+            .as_string()
+            .ok_or_else(|| opts::bad("transports", "an array of transport names"))?;
+        out.push(Transport::parse(&name).map_err(|_| {
+            Error::invalid(crate::error::concat(&[
+                "unknown transport \"",
+                &name,
+                "\" (websocket, polling, jsonp-polling, xdr-polling)",
+            ]))
+        })?);
+    }
+    if out.is_empty() {
+        return Err(opts::bad("transports", "a non-empty array"));
+    }
+    Ok(Some(out))
+}
+
+fn read_settings(url: String, options: &JsValue) -> Result<Settings, Error> {
+    opts::check_object(options, "options")?;
+    let mut engine = engineio::Config::default();
+    if let Some(t) = read_transports(options)? {
+        engine.transports = t;
+    }
+    if let Some(upgrade) = opts::boolean(options, "upgrade")? {
+        engine.upgrade = upgrade;
+    }
+    engine.query = opts::pairs(options, "query")?;
+    if let Some(ms) = opts::uint(options, "timeout")? {
+        engine.open_timeout_ms = ms;
+    }
+    if opts::boolean(options, "reconnection")? == Some(false) {
+        engine.reconnect = None;
+    } else {
+        let mut backoff = Backoff::default();
+        if let Some(ms) = opts::uint(options, "reconnectionDelay")? {
+            backoff.min = ms;
+        }
+        if let Some(ms) = opts::uint(options, "reconnectionDelayMax")? {
+            backoff.max = ms;
+        }
+        if let Some(f) = opts::number(options, "randomizationFactor")? {
+            if !(0.0..=1.0).contains(&f) {
+                return Err(opts::bad("randomizationFactor", "between 0 and 1"));
+            }
+            backoff.jitter = f;
+        }
+        // Infinity (socket.io-client's default) is "no limit".
+        let attempts = opts::get(options, "reconnectionAttempts");
+        let max_attempts = match attempts.as_f64() {
+            Some(n) if n == f64::INFINITY => None,
+            _ => opts::uint(options, "reconnectionAttempts")?,
+        };
+        engine.reconnect = Some(Reconnect {
+            backoff,
+            max_attempts,
+        });
+    }
+    let mut client = socketio::Config::default();
+    if let Some(ms) = opts::uint(options, "ackTimeout")? {
+        client.ack_timeout_ms = Some(ms);
+    }
+    if let Some(n) = opts::uint(options, "maxBufferedPackets")? {
+        client.max_buffered_packets = n as usize;
+    }
+    if let Some(n) = opts::uint(options, "maxBufferedBytes")? {
+        client.max_buffered_bytes = n as usize;
+    }
+    Ok(Settings {
+        url,
+        engine,
+        client,
+        credentials: opts::boolean(options, "withCredentials")?.unwrap_or(false),
+    })
+}
+
+#[wasm_bindgen]
+impl Cores {
+    /// A core for a Socket.IO manager at the Engine.IO endpoint `url` (absolute, with the
+    /// path); throws (kind "invalid") for a bad URL or option.
+    pub fn socketio(&self, url: String, options: JsValue) -> Result<SioCore, JsValue> {
+        let settings = read_settings(url, &options)?;
+        Ok(SioCore {
+            shared: Shared::start(settings, deliver)?,
+        })
+    }
+}
+
+fn bins_of(bins: JsValue) -> Option<Array> {
+    bins.dyn_into::<Array>().ok()
+}
+
+#[wasm_bindgen]
+impl SioCore {
+    /// Connects namespace `nsp` with `auth` (JSON text of an object, or undefined); notes go
+    /// to `target`.
+    pub fn connect(&self, nsp: &str, auth: Option<String>, target: JsValue) -> Result<(), JsValue> {
+        let auth = auth.map(|a| {
+            let size = a.len();
+            JsArgs::new(JsValue::from(a), None, size)
+        });
+        let result = self
+            .shared
+            .with(|inner| inner.connect(nsp, auth, target))
+            .ok_or_else(busy)?;
+        self.shared.deliver();
+        result.map_err(JsValue::from)
+    }
+
+    /// Leaves `nsp`.
+    pub fn disconnect(&self, nsp: &str) -> Result<(), JsValue> {
+        self.shared
+            .with(|inner| inner.disconnect(nsp))
+            .ok_or_else(busy)?;
+        self.shared.deliver();
+        Ok(())
+    }
+
+    /// Closes the connection for every namespace.
+    pub fn close(&self) -> Result<(), JsValue> {
+        self.shared.with(|inner| inner.close()).ok_or_else(busy)?;
+        self.shared.deliver();
+        Ok(())
+    }
+
+    /// Emits the event whose arguments are `json` (`size` UTF-8 bytes) with binary
+    /// attachments `bins` (an array, or undefined). Returns the ack id, -1 without an ack, -2
+    /// when a volatile event was dropped.
+    #[allow(clippy::too_many_arguments)]
+    pub fn emit(
+        &self,
+        nsp: &str,
+        json: JsString,
+        bins: JsValue,
+        size: u32,
+        ack: bool,
+        timeout: Option<u32>,
+        volatile: bool,
+    ) -> Result<f64, JsValue> {
+        let args = JsArgs::new(json.into(), bins_of(bins), size as usize);
+        let how = Emit {
+            ack,
+            timeout_ms: timeout,
+            volatile,
+        };
+        let result = self
+            .shared
+            .with(|inner| inner.emit(nsp, args, how))
+            .ok_or_else(busy)?;
+        self.shared.deliver();
+        Ok(match result? {
+            Emitted::Sent(id) | Emitted::Buffered(id) => id.map_or(-1.0, |id| id as f64),
+            Emitted::Dropped => -2.0,
+        })
+    }
+
+    /// Answers the server's event `id` on `nsp`.
+    pub fn ack(
+        &self,
+        nsp: &str,
+        id: f64,
+        json: JsString,
+        bins: JsValue,
+        size: u32,
+    ) -> Result<(), JsValue> {
+        let args = JsArgs::new(json.into(), bins_of(bins), size as usize);
+        let result = self
+            .shared
+            .with(|inner| inner.ack(nsp, id as u64, args))
+            .ok_or_else(busy)?;
+        self.shared.deliver();
+        result.map_err(JsValue::from)
+    }
+
+    /// The transport of the open connection, or undefined.
+    #[wasm_bindgen(getter)]
+    pub fn transport(&self) -> Option<String> {
+        self.shared
+            .with(|inner| inner.transport())
+            .flatten()
+            .map(str::to_owned)
+    }
+}

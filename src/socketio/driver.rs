@@ -1,0 +1,1003 @@
+//! The driver: owns the browser objects of one Socket.IO manager (one Engine.IO connection and
+//! its namespaces) and its one timer, feeds the [`Engine`] and the Socket.IO [`Client`], and
+//! carries out what they decide.
+//!
+//! Every browser callback (a WebSocket frame, a finished poll or POST, the timer) calls
+//! straight into [`Shared`] on the browser's own stack: the input goes to the machines, their
+//! actions are carried out ([`Inner::pump`]) and their events delivered at once to the
+//! JavaScript manager ([`Shared::deliver`]), after the state's borrow is released, so listeners
+//! may emit. An input that arrives while the state is borrowed is parked and handled by the
+//! borrower before it lets go.
+//!
+//! Ownership: [`Inner`] owns every transport (its WebSocket, its poll and POST tasks, the
+//! JSONP iframe) and the timer; dropping them aborts every request and closes every socket.
+//! Browser callbacks hold the state only weakly. The JavaScript manager is held strongly only
+//! while the connection is wanted (so a socket only its listeners know keeps delivering), and
+//! let go when the engine closes for good.
+
+// Only the JavaScript core drives it so far (no Rust facade yet).
+#![cfg_attr(not(feature = "js"), allow(dead_code))]
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+
+use futures_util::future::{abortable, AbortHandle};
+use gloo_timers::callback::Timeout;
+use js_sys::{Array, JsString, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::protocol::engineio::{
+    self, Action, CloseReason, Data, Engine, Message, Packet, Transport, TransportId,
+};
+use crate::protocol::socketio::{
+    self, Args, Client, Emit, Emitted, Header, Incoming, Outgoing, PacketType, Payload, Reassembly,
+};
+use crate::transport::exchange::{Exchange, Mode};
+use crate::transport::jsonp::polling::{post_no_cors, ScriptFrame};
+use crate::transport::page::now_ms as now;
+use crate::transport::websocket::{Conn, Raw};
+use crate::Error;
+
+#[wasm_bindgen(module = "/js/eio.js")]
+extern "C" {
+    fn split(body: &JsString) -> Array;
+    #[wasm_bindgen(js_name = fromBase64)]
+    fn from_base64(text: &JsString) -> JsValue;
+    fn join(prefixes: &str, values: &Array) -> JsString;
+    #[wasm_bindgen(js_name = wsSend)]
+    fn ws_send(ws: &web_sys::WebSocket, prefix: &str, value: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = byteLength)]
+    pub(crate) fn byte_length(v: &JsValue) -> f64;
+    #[wasm_bindgen(js_name = headLength)]
+    fn head_length(s: &JsString) -> u32;
+    #[wasm_bindgen(js_name = decodeArgs)]
+    fn decode_args(json: &JsValue, bins: &Array, is_event: bool) -> JsValue;
+    #[wasm_bindgen(js_name = lastString)]
+    fn last_string(args: &JsValue) -> Option<String>;
+
+    type InFlight;
+    #[wasm_bindgen(js_name = jsonpPoll)]
+    fn jsonp_poll(win: &web_sys::Window, src: &str, index: u32) -> InFlight;
+    #[wasm_bindgen(method, getter)]
+    fn done(this: &InFlight) -> Promise;
+    #[wasm_bindgen(method)]
+    fn cancel(this: &InFlight);
+}
+
+/// An Engine.IO message as the driver holds it: a JavaScript string (text) or binary value.
+#[derive(Clone, Debug)]
+pub(crate) struct JsMsg {
+    value: JsValue,
+    size: usize,
+    binary: bool,
+}
+
+impl Message for JsMsg {
+    fn is_binary(&self) -> bool {
+        self.binary
+    }
+    fn size(&self) -> usize {
+        self.size
+    }
+}
+
+/// Event or ack arguments as the Socket.IO client holds them: going out, the JSON string and
+/// the attachments (placeholders already in the JSON); coming in, the parsed array.
+#[derive(Clone, Debug)]
+pub(crate) struct JsArgs {
+    value: JsValue,
+    bins: Option<Array>,
+    size: usize,
+}
+
+impl JsArgs {
+    /// Outgoing arguments: `json` with `size` UTF-8 bytes, and the binary attachments.
+    pub(crate) fn new(json: JsValue, bins: Option<Array>, size: usize) -> JsArgs {
+        JsArgs {
+            value: json,
+            bins: bins.filter(|b| b.length() > 0),
+            size,
+        }
+    }
+
+    fn attachment_bytes(&self) -> impl Iterator<Item = u64> + '_ {
+        self.bins
+            .iter()
+            .flat_map(|b| b.iter())
+            .map(|b| byte_length(&b) as u64)
+    }
+}
+
+impl Args for JsArgs {
+    fn size(&self) -> usize {
+        self.size
+    }
+    fn attachments(&self) -> u32 {
+        self.bins.as_ref().map_or(0, |b| b.length())
+    }
+    fn last_string(&self) -> Option<String> {
+        last_string(&self.value)
+    }
+}
+
+/// What the JavaScript manager is told.
+pub(crate) enum Note {
+    /// The engine opened on this transport.
+    Open(&'static str),
+    /// The connection moved to this transport.
+    Upgrade(&'static str),
+    Connect {
+        nsp: String,
+        sid: String,
+        recovered: bool,
+    },
+    ConnectError {
+        nsp: String,
+        message: String,
+        data: Option<String>,
+    },
+    Disconnect {
+        nsp: String,
+        reason: &'static str,
+    },
+    Event {
+        nsp: String,
+        args: JsValue,
+        ack: Option<u64>,
+    },
+    Ack {
+        nsp: String,
+        id: u64,
+        args: JsValue,
+    },
+    AckFailed {
+        nsp: String,
+        id: u64,
+        error: Error,
+    },
+    /// A transport failed to open, or the server sent something undecodable.
+    Error(Error),
+    /// A new connection will be tried (attempt counts from 1).
+    ReconnectAttempt(u32),
+    /// The engine closed for good (why).
+    Closed(&'static str),
+}
+
+/// Dispatches one note on the JavaScript manager.
+pub(crate) type Deliver = fn(&JsValue, Note);
+
+/// A spawned local task, aborted when dropped.
+struct Task(AbortHandle);
+
+impl Task {
+    fn spawn(future: impl Future<Output = ()> + 'static) -> Task {
+        Task::spawn_boxed(Box::pin(future))
+    }
+
+    fn spawn_boxed(future: Pin<Box<dyn Future<Output = ()>>>) -> Task {
+        let (future, handle) = abortable(future);
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = future.await;
+        });
+        Task(handle)
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A JSONP poll in flight, cancelled (script and callback removed) when dropped.
+struct Cancel(InFlight);
+
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+enum Input {
+    Polled(TransportId, Result<JsString, Error>),
+    Sent(TransportId, Result<(), Error>),
+    WsOpen(TransportId),
+    WsMessage(TransportId, JsValue),
+    WsClosed(TransportId, Option<Error>),
+    Timer,
+}
+
+#[derive(Clone)]
+struct Sink(Weak<Shared>);
+
+impl Sink {
+    fn input(&self, input: Input) {
+        if let Some(shared) = self.0.upgrade() {
+            shared.input(input);
+        }
+    }
+}
+
+/// What the driver is started with.
+pub(crate) struct Settings {
+    /// The Engine.IO endpoint (`http(s)://host/socket.io/`).
+    pub(crate) url: String,
+    pub(crate) engine: engineio::Config,
+    pub(crate) client: socketio::Config,
+    /// Cookies on the CORS XHR polling requests.
+    pub(crate) credentials: bool,
+}
+
+/// One transport the engine asked for, and the browser objects that carry it.
+struct Link {
+    id: TransportId,
+    ws: Option<Conn>,
+    frame: Option<Rc<ScriptFrame>>,
+    poll: Option<Task>,
+    send: Option<Task>,
+}
+
+/// The state of one manager and what arrived while it was borrowed.
+pub(crate) struct Shared {
+    inner: RefCell<Inner>,
+    deferred: RefCell<VecDeque<Input>>,
+    delivering: Cell<bool>,
+}
+
+/// The state of one manager; see the module docs.
+pub(crate) struct Inner {
+    settings: Settings,
+    engine: Engine<JsMsg>,
+    client: Client<JsArgs>,
+    reassembly: Reassembly<JsValue, JsValue>,
+    links: Vec<Link>,
+    timer: Option<(u64, Timeout)>,
+    sink: Sink,
+    notes: VecDeque<Note>,
+    target: Option<JsValue>,
+    deliver: Deliver,
+    /// An upgrade to WebSocket worked on an earlier connection (engine.io-client's
+    /// `rememberUpgrade`): the next engine tries the WebSocket first.
+    websocket_worked: bool,
+    /// [`Engine::close`] was called: the next connect starts a new engine.
+    closing: bool,
+    dead: bool,
+}
+
+fn new_engine(settings: &Settings, websocket_first: bool) -> Result<Engine<JsMsg>, Error> {
+    let mut config = settings.engine.clone();
+    config.websocket_first = websocket_first;
+    Engine::new(
+        &settings.url,
+        config,
+        Box::new(|| (js_sys::Math::random() * 4_294_967_296.0) as u32),
+    )
+}
+
+fn too_large() -> Error {
+    Error::invalid("the message is larger than the server's maxPayload")
+}
+
+impl Shared {
+    /// A driver for `settings`; nothing connects before the first namespace does. Fails for
+    /// a bad URL, option, or an `http:` URL under a `secureOnly` policy.
+    pub(crate) fn start(settings: Settings, deliver: Deliver) -> Result<Rc<Shared>, Error> {
+        crate::security::check_url(&settings.url, None)?;
+        let engine = new_engine(&settings, false)?;
+        let client = Client::new(settings.client);
+        Ok(Rc::new_cyclic(|weak: &Weak<Shared>| Shared {
+            inner: RefCell::new(Inner {
+                settings,
+                engine,
+                client,
+                reassembly: Reassembly::new(socketio::DEFAULT_MAX_ATTACHMENTS),
+                links: Vec::new(),
+                timer: None,
+                sink: Sink(weak.clone()),
+                notes: VecDeque::new(),
+                target: None,
+                deliver,
+                websocket_worked: false,
+                closing: false,
+                dead: false,
+            }),
+            deferred: RefCell::new(VecDeque::new()),
+            delivering: Cell::new(false),
+        }))
+    }
+
+    /// Runs `f` on the state, then handles whatever arrived meanwhile. `None` when the state
+    /// is already borrowed up the stack.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> Option<R> {
+        let mut inner = self.inner.try_borrow_mut().ok()?;
+        let result = f(&mut inner);
+        loop {
+            let next = self.deferred.borrow_mut().pop_front();
+            match next {
+                Some(input) => inner.handle(input),
+                None => break,
+            }
+        }
+        Some(result)
+    }
+
+    fn input(&self, input: Input) {
+        let mut input = Some(input);
+        let handled = self.with(|inner| {
+            if let Some(input) = input.take() {
+                inner.handle(input);
+            }
+        });
+        match (handled, input) {
+            (None, Some(input)) => self.deferred.borrow_mut().push_back(input),
+            _ => self.deliver(),
+        }
+    }
+
+    /// Delivers the pending notes to the JavaScript manager; never nested.
+    pub(crate) fn deliver(&self) {
+        if self.delivering.replace(true) {
+            return;
+        }
+        loop {
+            let next = self.with(|inner| {
+                let note = inner.notes.pop_front()?;
+                let closed = matches!(note, Note::Closed(_));
+                let target = if closed {
+                    inner.target.take()?
+                } else {
+                    inner.target.clone()?
+                };
+                Some((inner.deliver, target, note))
+            });
+            match next {
+                Some(Some((deliver, target, note))) => deliver(&target, note),
+                _ => break,
+            }
+        }
+        self.delivering.set(false);
+    }
+}
+
+impl Inner {
+    /// Connects namespace `nsp` with `auth` (a JSON object's text); `target` is the manager
+    /// the notes go to. Starts a new engine when the last one was closed.
+    pub(crate) fn connect(
+        &mut self,
+        nsp: &str,
+        auth: Option<JsArgs>,
+        target: JsValue,
+    ) -> Result<(), Error> {
+        if self.dead {
+            return Err(Error::invalid("the Socket.IO manager was freed"));
+        }
+        if self.closing || self.engine.is_closed() {
+            let engine = new_engine(&self.settings, self.websocket_worked)?;
+            if !self.engine.is_closed() {
+                self.client
+                    .handle_engine_closed(now(), CloseReason::Client, false);
+            }
+            self.engine = engine;
+            self.links.clear();
+            self.closing = false;
+        }
+        self.client.connect(nsp, auth)?;
+        self.target = Some(target);
+        self.engine.connect(now());
+        self.pump();
+        Ok(())
+    }
+
+    /// Leaves `nsp`; the engine closes when no namespace is left (as socket.io-client's
+    /// manager does).
+    pub(crate) fn disconnect(&mut self, nsp: &str) {
+        self.client.disconnect(nsp);
+        if self.client.is_idle() && !self.closing {
+            self.closing = true;
+            self.engine.close(now());
+        }
+        self.pump();
+    }
+
+    /// Closes the engine: every namespace disconnects ("io client disconnect").
+    pub(crate) fn close(&mut self) {
+        if !self.closing {
+            self.closing = true;
+            self.engine.close(now());
+        }
+        self.pump();
+    }
+
+    /// Emits on `nsp`. Fails for a namespace not active, a full buffer, or a message larger
+    /// than the server's `maxPayload` (checked here, before it is given an ack id).
+    pub(crate) fn emit(&mut self, nsp: &str, args: JsArgs, how: Emit) -> Result<Emitted, Error> {
+        self.check_size(nsp, &args)?;
+        let result = self.client.emit(now(), nsp, args, how);
+        self.pump();
+        result
+    }
+
+    /// Answers the server's event `id` on `nsp`.
+    pub(crate) fn ack(&mut self, nsp: &str, id: u64, args: JsArgs) -> Result<(), Error> {
+        self.check_size(nsp, &args)?;
+        let result = self.client.ack(nsp, id, args);
+        self.pump();
+        result
+    }
+
+    /// The transport of the open connection.
+    pub(crate) fn transport(&self) -> Option<&'static str> {
+        self.engine.transport().map(Transport::name)
+    }
+
+    /// Releases every browser resource at once (the JS object was freed).
+    pub(crate) fn shutdown(&mut self) {
+        self.dead = true;
+        self.links.clear();
+        self.timer = None;
+        self.notes.clear();
+        self.target = None;
+    }
+
+    fn check_size(&self, nsp: &str, args: &JsArgs) -> Result<(), Error> {
+        let Some(max) = self.engine.handshake().map(|h| h.max_payload) else {
+            return Ok(());
+        };
+        let websocket = self.engine.transport() == Some(Transport::WebSocket);
+        // The header: type, attachment count, namespace, ack id.
+        let head = 2 + 11 + nsp.len() + 21;
+        if (args.size + head) as u64 > max {
+            return Err(too_large());
+        }
+        for n in args.attachment_bytes() {
+            let encoded = if websocket {
+                n
+            } else {
+                1 + engineio::base64_len(n as usize) as u64
+            };
+            if encoded > max {
+                return Err(too_large());
+            }
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, input: Input) {
+        if self.dead {
+            return;
+        }
+        let now = now();
+        match input {
+            Input::Polled(id, Ok(body)) => match decode_payload(&body) {
+                Ok(packets) => self.engine.handle_poll(now, id, packets),
+                Err(e) => self.engine.handle_poll_failed(now, id, e),
+            },
+            Input::Polled(id, Err(e)) => self.engine.handle_poll_failed(now, id, e),
+            Input::Sent(id, result) => self.engine.handle_send_done(now, id, result),
+            Input::WsOpen(id) => self.engine.handle_ws_open(now, id),
+            Input::WsMessage(id, data) => match decode_frame(data) {
+                Ok(packet) => self.engine.handle_packet(now, id, packet),
+                Err(e) => self.engine.handle_malformed(now, id, e),
+            },
+            Input::WsClosed(id, error) => self.engine.handle_transport_closed(now, id, error),
+            Input::Timer => {
+                self.timer = None;
+                self.engine.handle_timeout(now);
+                self.client.handle_timeout(now);
+            }
+        }
+        self.pump();
+    }
+
+    /// Runs both machines until neither has anything left to do, then re-arms the timer.
+    fn pump(&mut self) {
+        if self.dead {
+            return;
+        }
+        loop {
+            let mut progressed = false;
+            while let Some(out) = self.client.poll_transmit() {
+                progressed = true;
+                self.transmit(out);
+            }
+            while let Some(action) = self.engine.poll_action() {
+                progressed = true;
+                self.act(action);
+            }
+            while let Some(event) = self.engine.poll_event() {
+                progressed = true;
+                self.engine_event(event);
+            }
+            while let Some(event) = self.client.poll_event() {
+                progressed = true;
+                self.client_event(event);
+            }
+            if !progressed {
+                break;
+            }
+        }
+        self.arm_timer();
+    }
+
+    fn arm_timer(&mut self) {
+        let due = match (self.engine.poll_timeout(), self.client.poll_timeout()) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => match a.or(b) {
+                Some(d) => d,
+                None => {
+                    self.timer = None;
+                    return;
+                }
+            },
+        };
+        // An armed timer that fires no later than needed stays: an early firing finds nothing
+        // due and re-arms.
+        if self.timer.as_ref().is_some_and(|(at, _)| *at <= due) {
+            return;
+        }
+        let delay = u32::try_from(due.saturating_sub(now()).saturating_add(1)).unwrap_or(u32::MAX);
+        let sink = self.sink.clone();
+        self.timer = Some((due, Timeout::new(delay, move || sink.input(Input::Timer))));
+    }
+
+    fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.engine.send(JsMsg {
+            value: JsValue::from_str(text),
+            size: text.len(),
+            binary: false,
+        })
+    }
+
+    fn transmit(&mut self, out: Outgoing<JsArgs>) {
+        let header = out.header();
+        let result = match out {
+            Outgoing::Connect {
+                nsp,
+                auth,
+                recovery,
+            } => {
+                let auth = auth.map(|a| Payload::text(a.value.as_string().unwrap_or_default()));
+                socketio::encode(&Outgoing::Connect {
+                    nsp,
+                    auth,
+                    recovery,
+                })
+                .and_then(|messages| self.send_data(messages))
+            }
+            Outgoing::Disconnect { nsp } => socketio::encode(&Outgoing::Disconnect { nsp })
+                .and_then(|messages| self.send_data(messages)),
+            Outgoing::Event { args, .. } | Outgoing::Ack { args, .. } => {
+                self.send_args(&header, args)
+            }
+        };
+        if let Err(e) = result {
+            self.notes.push_back(Note::Error(e));
+        }
+    }
+
+    fn send_data(&mut self, messages: Vec<Data>) -> Result<(), Error> {
+        for message in messages {
+            if let Data::Text(text) = message {
+                self.send_text(&text)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn send_args(&mut self, header: &Header, args: JsArgs) -> Result<(), Error> {
+        let mut text = String::new();
+        header.encode(&mut text);
+        let size = text.len() + args.size;
+        let value = JsString::from(text.as_str()).concat(&args.value);
+        self.engine.send(JsMsg {
+            value: value.into(),
+            size,
+            binary: false,
+        })?;
+        if let Some(bins) = &args.bins {
+            for bin in bins.iter() {
+                let size = byte_length(&bin) as usize;
+                self.engine.send(JsMsg {
+                    value: bin,
+                    size,
+                    binary: true,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn link(&mut self, id: TransportId) -> &mut Link {
+        let i = match self.links.iter().position(|l| l.id == id) {
+            Some(i) => i,
+            None => {
+                self.links.push(Link {
+                    id,
+                    ws: None,
+                    frame: None,
+                    poll: None,
+                    send: None,
+                });
+                self.links.len() - 1
+            }
+        };
+        &mut self.links[i]
+    }
+
+    fn act(&mut self, action: Action<JsMsg>) {
+        match action {
+            Action::Poll { id, transport, url } => self.poll(id, transport, url),
+            Action::OpenWebSocket { id, url } => self.open_websocket(id, &url),
+            Action::Send {
+                id,
+                transport,
+                url,
+                packets,
+            } => self.send(id, transport, url, packets),
+            Action::CloseTransport { id } => self.links.retain(|l| l.id != id),
+        }
+    }
+
+    fn mode(&self, transport: Transport) -> Mode {
+        if transport == Transport::XdrPolling {
+            Mode::Xdr
+        } else {
+            Mode::Cors(self.settings.credentials)
+        }
+    }
+
+    fn poll(&mut self, id: TransportId, transport: Transport, url: String) {
+        let sink = self.sink.clone();
+        let task = if transport == Transport::JsonpPolling {
+            if let Err(e) = crate::security::check_jsonp_url(&url, None) {
+                return self.engine.handle_poll_failed(now(), id, e);
+            }
+            let frame = match self.link(id).frame.clone() {
+                Some(frame) => frame,
+                None => match ScriptFrame::new() {
+                    Ok(frame) => {
+                        let frame = Rc::new(frame);
+                        self.link(id).frame = Some(frame.clone());
+                        frame
+                    }
+                    Err(e) => return self.engine.handle_poll_failed(now(), id, e),
+                },
+            };
+            let index = self.settings.engine.jsonp_index;
+            Task::spawn(async move {
+                let poll = Cancel(jsonp_poll(frame.window(), &url, index));
+                let outcome = JsFuture::from(poll.0.done()).await.unwrap_or(JsValue::NULL);
+                let result = match outcome.dyn_into::<JsString>() {
+                    Ok(payload) => Ok(payload),
+                    Err(other) => Err(match other.as_f64() {
+                        Some(0.0) => Error::network(
+                            "JSONP poll script failed to load (network error, HTTP error or blocked)",
+                        ),
+                        Some(_) => Error::protocol("JSONP poll did not call back with a payload"),
+                        None => Error::abort("JSONP poll was cancelled"),
+                    }),
+                };
+                sink.input(Input::Polled(id, result));
+            })
+        } else {
+            let mode = self.mode(transport);
+            Task::spawn(async move {
+                // No timeout of its own: the engine's deadlines bound a silent poll.
+                let result =
+                    match Exchange::start("GET", &url, &JsValue::NULL, mode, false, None, 0) {
+                        Ok(exchange) => exchange.finish().await.map(|_| exchange.body()),
+                        Err(e) => Err(e),
+                    };
+                sink.input(Input::Polled(id, result));
+            })
+        };
+        self.link(id).poll = Some(task);
+    }
+
+    fn open_websocket(&mut self, id: TransportId, url: &str) {
+        let sink = self.sink.clone();
+        let on = Rc::new(move |raw| match raw {
+            Raw::Open => sink.input(Input::WsOpen(id)),
+            Raw::Message(data) => sink.input(Input::WsMessage(id, data)),
+            Raw::Close(info) => sink.input(Input::WsClosed(
+                id,
+                (info.code != 1000).then(|| Error::network("the WebSocket closed")),
+            )),
+            Raw::Error => {}
+        });
+        match Conn::connect_with(url, &[], on) {
+            Ok(conn) => self.link(id).ws = Some(conn),
+            Err(e) => self.engine.handle_transport_closed(now(), id, Some(e)),
+        }
+    }
+
+    fn send(
+        &mut self,
+        id: TransportId,
+        transport: Transport,
+        url: Option<String>,
+        packets: Vec<Packet<JsMsg>>,
+    ) {
+        let mut prefixes = String::with_capacity(packets.len());
+        let values = Array::new();
+        for packet in packets {
+            let probe = |p: bool| {
+                if p {
+                    JsValue::from_str("probe")
+                } else {
+                    JsValue::UNDEFINED
+                }
+            };
+            let (prefix, value) = match packet {
+                Packet::Open(_) => continue,
+                Packet::Close => ('1', JsValue::UNDEFINED),
+                Packet::Ping(p) => ('2', probe(p)),
+                Packet::Pong(p) => ('3', probe(p)),
+                Packet::Message(m) => (if m.binary { 'b' } else { '4' }, m.value),
+                Packet::Upgrade => ('5', JsValue::UNDEFINED),
+                Packet::Noop => ('6', JsValue::UNDEFINED),
+            };
+            prefixes.push(prefix);
+            values.push(&value);
+        }
+        if transport == Transport::WebSocket {
+            let ws = self
+                .links
+                .iter()
+                .find(|l| l.id == id)
+                .and_then(|l| l.ws.as_ref());
+            let ok = match ws {
+                Some(ws) => prefixes.chars().zip(values.iter()).all(|(p, v)| {
+                    let mut buf = [0u8; 4];
+                    let prefix = if p == 'b' {
+                        ""
+                    } else {
+                        p.encode_utf8(&mut buf)
+                    };
+                    ws_send(ws.raw(), prefix, &v)
+                }),
+                None => false,
+            };
+            let result = if ok {
+                Ok(())
+            } else {
+                Err(Error::network("the WebSocket refused the send"))
+            };
+            return self.engine.handle_send_done(now(), id, result);
+        }
+        let Some(url) = url else {
+            return self.engine.handle_send_done(
+                now(),
+                id,
+                Err(Error::invalid("no URL to POST to")),
+            );
+        };
+        let body = join(&prefixes, &values);
+        let sink = self.sink.clone();
+        let task = if transport == Transport::JsonpPolling {
+            let form = JsString::from(engineio::jsonp_post_body(&String::from(body)).as_str());
+            Task::spawn(async move {
+                let result = post_no_cors(&url, &form).await;
+                sink.input(Input::Sent(id, result));
+            })
+        } else {
+            let mode = self.mode(transport);
+            Task::spawn(async move {
+                let result = match Exchange::start("POST", &url, &body, mode, false, None, 0) {
+                    Ok(exchange) => exchange.finish().await.map(|_| ()),
+                    Err(e) => Err(e),
+                };
+                sink.input(Input::Sent(id, result));
+            })
+        };
+        self.link(id).send = Some(task);
+    }
+
+    fn engine_event(&mut self, event: engineio::Event<JsMsg>) {
+        use engineio::Event as E;
+        match event {
+            E::Open { transport, .. } => {
+                if transport.is_polling()
+                    && self.engine.ladder().first() == Some(&Transport::WebSocket)
+                {
+                    // Remembered, but the WebSocket did not open this time.
+                    self.websocket_worked = false;
+                }
+                self.reassembly = Reassembly::new(socketio::DEFAULT_MAX_ATTACHMENTS);
+                self.client.handle_engine_open(now());
+                self.notes.push_back(Note::Open(transport.name()));
+            }
+            E::Message(message) => self.incoming(message),
+            E::Upgraded(transport) => {
+                self.websocket_worked = true;
+                self.notes.push_back(Note::Upgrade(transport.name()));
+            }
+            E::UpgradeFailed(_) => {}
+            E::Error(e) | E::Rejected { error: e, .. } => self.notes.push_back(Note::Error(e)),
+            E::Disconnected { reason, .. } => {
+                self.client.handle_engine_closed(now(), reason, false);
+                // The namespaces' disconnect notes before the reconnect attempt's.
+                while let Some(event) = self.client.poll_event() {
+                    self.client_event(event);
+                }
+            }
+            E::Reconnecting { attempt, .. } => {
+                self.notes.push_back(Note::ReconnectAttempt(attempt))
+            }
+            E::Closed { reason, .. } => {
+                self.client.handle_engine_closed(now(), reason, true);
+                // The namespaces' disconnect notes come first; then the manager lets go.
+                while let Some(event) = self.client.poll_event() {
+                    self.client_event(event);
+                }
+                self.notes.push_back(Note::Closed(reason.as_str()));
+            }
+        }
+    }
+
+    fn incoming(&mut self, message: JsMsg) {
+        let complete = if message.binary {
+            self.reassembly.binary(message.value)
+        } else {
+            let text: JsString = message.value.unchecked_into();
+            let start = head_length(&text);
+            let head = String::from(text.slice(0, start));
+            match socketio::parse_header(&head) {
+                Ok((header, _)) => {
+                    let json: JsValue = text.slice(start, text.length()).into();
+                    if header.attachments > 0 {
+                        self.reassembly.text(header, json)
+                    } else {
+                        Ok(Some((header, json, Vec::new())))
+                    }
+                }
+                Err(e) => Err(e),
+            }
+        };
+        match complete.and_then(|c| match c {
+            Some((header, json, bins)) => decode_incoming(header, json, bins).map(Some),
+            None => Ok(None),
+        }) {
+            Ok(Some(packet)) => self.client.handle_packet(now(), packet),
+            Ok(None) => {}
+            Err(e) => self.notes.push_back(Note::Error(e)),
+        }
+    }
+
+    fn client_event(&mut self, event: socketio::Event<JsArgs>) {
+        use socketio::Event as C;
+        self.notes.push_back(match event {
+            C::Connect {
+                nsp,
+                sid,
+                recovered,
+            } => Note::Connect {
+                nsp,
+                sid,
+                recovered,
+            },
+            C::ConnectError { nsp, message, data } => Note::ConnectError { nsp, message, data },
+            C::Disconnect { nsp, reason } => Note::Disconnect {
+                nsp,
+                reason: reason.as_str(),
+            },
+            C::Event { nsp, args, ack } => Note::Event {
+                nsp,
+                args: args.value,
+                ack,
+            },
+            C::Ack { nsp, id, args } => Note::Ack {
+                nsp,
+                id,
+                args: args.value,
+            },
+            C::AckFailed { nsp, id, error } => Note::AckFailed { nsp, id, error },
+        });
+    }
+}
+
+/// A Socket.IO packet complete with its attachments, as the client machine takes it: the
+/// CONNECT family read in Rust (small JSON), event and ack arguments parsed in JavaScript.
+fn decode_incoming(
+    header: Header,
+    json: JsValue,
+    bins: Vec<JsValue>,
+) -> Result<Incoming<JsArgs>, Error> {
+    let kind = header.kind;
+    if matches!(
+        kind,
+        PacketType::Connect | PacketType::ConnectError | PacketType::Disconnect
+    ) {
+        let text = json.as_string().unwrap_or_default();
+        return socketio::incoming(header, &text, |_| JsArgs::new(JsValue::UNDEFINED, None, 0));
+    }
+    let is_event = matches!(kind, PacketType::Event | PacketType::BinaryEvent);
+    let bins: Array = bins.into_iter().collect();
+    let value = decode_args(&json, &bins, is_event);
+    if value.is_null() {
+        return Err(Error::protocol(
+            "Socket.IO: arguments are not a JSON array (with a name first) or name a missing attachment",
+        ));
+    }
+    let args = JsArgs {
+        value,
+        bins: None,
+        size: 0,
+    };
+    let nsp = header.nsp;
+    if is_event {
+        return Ok(Incoming::Event {
+            nsp,
+            id: header.id,
+            args,
+        });
+    }
+    match header.id {
+        Some(id) => Ok(Incoming::Ack { nsp, id, args }),
+        None => Err(Error::protocol("Socket.IO: an ACK without an id")),
+    }
+}
+
+fn is_probe(text: &JsString) -> bool {
+    text.length() == 6 && text.slice(1, 6) == "probe"
+}
+
+/// One text packet of a polling payload (`polling`) or a WebSocket text frame.
+fn decode_text(text: &JsString, polling: bool) -> Result<Packet<JsMsg>, Error> {
+    let n = text.length();
+    let code = text.char_code_at(0);
+    let rest = || text.slice(1, n);
+    Ok(match if code.is_nan() { 0 } else { code as u32 } {
+        0x30 => Packet::Open(String::from(rest())),
+        0x31 => Packet::Close,
+        0x32 => Packet::Ping(is_probe(text)),
+        0x33 => Packet::Pong(is_probe(text)),
+        0x34 => Packet::Message(JsMsg {
+            value: rest().into(),
+            size: n.saturating_sub(1) as usize,
+            binary: false,
+        }),
+        0x35 => Packet::Upgrade,
+        0x36 => Packet::Noop,
+        0x62 if polling => {
+            let value = from_base64(&rest());
+            if value.is_null() {
+                return Err(Error::protocol("Engine.IO: a binary packet is not base64"));
+            }
+            let size = byte_length(&value) as usize;
+            Packet::Message(JsMsg {
+                value,
+                size,
+                binary: true,
+            })
+        }
+        _ => return Err(Error::protocol("Engine.IO: unknown packet type")),
+    })
+}
+
+fn decode_payload(body: &JsString) -> Result<Vec<Packet<JsMsg>>, Error> {
+    if body.length() == 0 {
+        return Err(Error::protocol("Engine.IO: an empty polling payload"));
+    }
+    split(body)
+        .iter()
+        .map(|segment| decode_text(segment.unchecked_ref(), true))
+        .collect()
+}
+
+fn decode_frame(data: JsValue) -> Result<Packet<JsMsg>, Error> {
+    if let Some(text) = data.dyn_ref::<JsString>() {
+        return decode_text(text, false);
+    }
+    let size = byte_length(&data) as usize;
+    Ok(Packet::Message(JsMsg {
+        value: data,
+        size,
+        binary: true,
+    }))
+}

@@ -1,0 +1,93 @@
+// The npm `socket.io` 4.8 server the Socket.IO browser tests run against (started by
+// scripts/fixture-server.sh): connection state recovery on, every transport (JSONP polling
+// included), CORS open to the test page, a namespace `/admin` that checks `auth`, and events
+// the tests use to echo, ack, send binary, and cut connections. GET /health answers "ok".
+const http = require("http");
+const { Server } = require("socket.io");
+
+const port = Number(process.argv[2] || 18096);
+const server = http.createServer((req, res) => {
+  if (req.url === "/health") {
+    res.writeHead(200, { "content-type": "text/plain" });
+    return res.end("ok");
+  }
+  res.writeHead(404);
+  res.end();
+});
+const io = new Server(server, {
+  cors: { origin: true, credentials: true },
+  maxHttpBufferSize: 100000,
+  pingInterval: 2000,
+  pingTimeout: 2000,
+  connectionStateRecovery: { maxDisconnectionDuration: 60000, skipMiddlewares: true },
+});
+
+function common(socket) {
+  socket.on("echo", (...args) => {
+    const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
+    socket.emit("echo", ...args);
+    if (ack) ack(...args);
+  });
+  // Answers with the arguments (ack only).
+  socket.on("ack", (...args) => {
+    const ack = args.pop();
+    if (typeof ack === "function") ack(...args);
+  });
+  // Never answers.
+  socket.on("silent", () => {});
+  // Sends `n` numbered events.
+  socket.on("burst", (n) => {
+    for (let i = 0; i < n; i++) socket.emit("seq", i);
+  });
+  // The server asks the client for an ack and reports what it got.
+  socket.on("ask", (value) => {
+    socket.emit("question", value, (answer) => socket.emit("answered", answer));
+  });
+  // Binary to the client.
+  socket.on("bytes", (n) => {
+    const buf = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) buf[i] = i & 0xff;
+    socket.emit("bytes", { data: buf, list: [buf.subarray(0, 2)] }, "after");
+  });
+  // Which transport the server sees.
+  socket.on("transport", (ack) => ack(socket.conn.transport.name));
+  // Cuts the underlying connection (no close packet: the client sees a lost transport);
+  // with `after`, emits `missed` events into the recovery buffer once the socket is gone.
+  socket.on("cut", (after) => {
+    const room = "r-" + socket.id;
+    socket.join(room);
+    setTimeout(() => {
+      socket.conn.transport.close();
+      socket.conn.close();
+      if (after) {
+        setTimeout(() => {
+          for (let i = 0; i < after; i++) io.of(socket.nsp.name).to(room).emit("missed", i);
+        }, 50);
+      }
+    }, 20);
+  });
+  // Emits `later` with `value` after `ms`, then disconnects the namespace socket.
+  socket.on("later", (ms, value) => {
+    setTimeout(() => {
+      socket.emit("later", value);
+      socket.disconnect();
+    }, ms);
+  });
+  // Disconnects the namespace socket from the server side.
+  socket.on("kick", () => socket.disconnect());
+}
+
+io.on("connection", common);
+io.of("/admin").use((socket, next) => {
+  const auth = socket.handshake.auth || {};
+  if (auth.token === "secret") return next();
+  const err = new Error("not authorized");
+  err.data = { code: 401 };
+  next(err);
+});
+io.of("/admin").on("connection", (socket) => {
+  common(socket);
+  socket.emit("welcome", socket.handshake.auth.token);
+});
+
+server.listen(port, "127.0.0.1", () => console.log("socket.io fixture on " + port));
