@@ -1,5 +1,5 @@
-// The Socket.IO panel: `io(url)` against any socket.io 4.x server (the tests' fixture,
-// `node tests/socketio/server.cjs 18096`, answers every button): chat with acks and their
+// The Socket.IO panel: `io(url)` against any socket.io 4.x server (the tests' fixture, which
+// `npm start` runs on 127.0.0.1:18096, answers every button): chat with acks and their
 // round trip, the transport shown live, and a cut to watch reconnection and recovery.
 
 import { $, log, errorText, setPill, unavailable } from '../lib/ui.js';
