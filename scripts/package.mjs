@@ -23,10 +23,17 @@
 //    replaced), before minification. Exports keep their names (the `.d.ts` lists them).
 // 5. package.json. If the package has snippets, its `files` list names the `snippets` folder, so
 //    `npm pack`/`npm publish` ship what the entry module imports.
+// 6. One module for pages. In a `--target web` package (no `<name>_bg.js`: pages load it with
+//    `<script type="module">`, not through a bundler) the entry module and every snippet are
+//    bundled by esbuild into the entry, and the `snippets` folder goes. A page then fetches one
+//    module before the wasm instead of the entry and, one level later, each snippet: on a fresh
+//    page that level was the largest part of the time to a ready library. package.json's
+//    `files` and `sideEffects` follow. A bundler package keeps its snippets: the application's
+//    bundler does this itself.
 //
 // Every step is idempotent: running the script twice leaves the package as one run does.
 
-import { readFileSync, writeFileSync, readdirSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, writeFileSync, readdirSync, existsSync, statSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -277,6 +284,51 @@ export function fixPackageJson(pkgDir) {
   return true;
 }
 
+/**
+ * Bundles the entry module of a `--target web` package with every snippet it imports into the
+ * entry itself (minified as `minify` does), removes the `snippets` folder and updates
+ * package.json. Returns false when there is nothing to do (a bundler package, or no snippets).
+ */
+export async function bundleWebEntry(pkgDir, outName) {
+  const snippets = path.join(pkgDir, 'snippets');
+  const entry = path.join(pkgDir, `${outName}.js`);
+  if (existsSync(path.join(pkgDir, `${outName}_bg.js`)) || !existsSync(snippets)) return false;
+  const { build } = await import('esbuild');
+  const code = readFileSync(entry, 'utf8');
+  const out = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'neutral',
+    // As in `minify`: nothing lowered, no property mangling; `import.meta.url` (the wasm's
+    // default location) stays as it is, since the bundle keeps the entry's place.
+    target: 'esnext',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    minifyIdentifiers: true,
+    legalComments: 'none',
+    charset: 'utf8',
+    logLevel: 'silent',
+  });
+  const selfTypes = code.match(SELF_TYPES)?.[0].trimEnd();
+  const bundled = out.outputFiles[0].text;
+  writeFileSync(entry, selfTypes ? `${selfTypes}\n${bundled}` : bundled);
+  rmSync(snippets, { recursive: true, force: true });
+  const pkgFile = path.join(pkgDir, 'package.json');
+  if (existsSync(pkgFile)) {
+    const pkg = JSON.parse(readFileSync(pkgFile, 'utf8'));
+    const notSnippets = (f) => f.replace(/^\.\//, '').replace(/\/.*$/, '') !== 'snippets';
+    if (Array.isArray(pkg.files)) pkg.files = pkg.files.filter(notSnippets);
+    if (Array.isArray(pkg.sideEffects)) {
+      // The snippets' top-level code now runs in the entry module.
+      pkg.sideEffects = [...new Set([...pkg.sideEffects.filter(notSnippets), `./${outName}.js`])];
+    }
+    writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
+  }
+  return true;
+}
+
 /** The whole post-processing of one package directory. */
 export async function packageDir(pkgDir, { outName = 'cometkit', minifyJs = true, log = () => {} } = {}) {
   const entry = `${outName}.js`;
@@ -293,6 +345,7 @@ export async function packageDir(pkgDir, { outName = 'cometkit', minifyJs = true
   if (fixed.length > 0) log(`declarations given ${DISPOSABLE_REFERENCE}: ${fixed.join(', ')}`);
   if (fixPackageJson(pkgDir)) log('package.json: `files` now lists snippets');
   if (minifyJs) {
+    if (await bundleWebEntry(pkgDir, outName)) log(`bundled the snippets into ${entry}`);
     let before = 0;
     let after = 0;
     for (const [, b, a] of await minify(pkgDir)) {

@@ -1,5 +1,6 @@
 // scripts/package.mjs on a fake wasm-pack output: snippet re-exports, the .d.ts lib reference,
-// minification without property mangling, package.json `files`, and idempotence.
+// minification without property mangling, the web package bundled into one module (a bundler
+// package keeps its snippets), package.json `files`/`sideEffects`, and idempotence.
 // Run: node --test tests/package/package.test.mjs (needs npm deps: esbuild).
 
 import { test } from 'node:test';
@@ -11,8 +12,9 @@ import { pathToFileURL } from 'node:url';
 
 import { DISPOSABLE_REFERENCE, packageDir, snippetExports } from '../../scripts/package.mjs';
 
-/** A package directory shaped like wasm-pack's, with two marked snippets and two unmarked. */
-function fakePackage() {
+/** A package directory shaped like wasm-pack's `--target web` output (`bundler`: its
+ * `--target bundler` output, with `cometkit_bg.js`), with two marked snippets and two unmarked. */
+function fakePackage({ bundler = false } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'cometkit-package-'));
   const write = (rel, text) => {
     mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
@@ -51,7 +53,8 @@ function fakePackage() {
   write('snippets/cometkit-0a1b2c/js/shared.js', 'export function shared() { return 0; }\n');
   // An inline snippet (not under js/): never re-exported, even with a marker.
   write('snippets/cometkit-0a1b2c/inline0.js', '// cometkit-export: Hidden\nexport class Hidden {}\n');
-  write('package.json', `${JSON.stringify({ name: 'cometkit', files: ['cometkit_bg.wasm', 'cometkit.js', 'cometkit.d.ts'] }, null, 2)}\n`);
+  write('package.json', `${JSON.stringify({ name: 'cometkit', files: ['cometkit_bg.wasm', 'cometkit.js', 'cometkit.d.ts'], sideEffects: ['./snippets/*'] }, null, 2)}\n`);
+  if (bundler) write('cometkit_bg.js', 'export function glue() { return 1; }\n');
   return dir;
 }
 
@@ -76,8 +79,9 @@ test('the packaged entry re-exports the marked classes, minified, and stays impo
     assert.match(entry, /answerProperty/, 'property names are kept');
     assert.ok(entry.startsWith('/* @ts-self-types="./cometkit.d.ts" */\n'), 'the self-types line is kept');
     assert.equal(entry.trimEnd().split('\n').length, 2, 'whitespace is removed');
-    const snippet = readFileSync(path.join(dir, 'snippets/cometkit-0a1b2c/js/socket.js'), 'utf8');
-    assert.match(snippet, /readyState/);
+    assert.doesNotMatch(entry, /snippets\//, 'the snippets are bundled into the entry');
+    assert.match(entry, /readyState/);
+    assert.ok(!existsSync(path.join(dir, 'snippets')), 'the snippets folder is gone');
 
     const mod = await import(pathToFileURL(path.join(dir, 'cometkit.js')).href);
     assert.deepEqual(Object.keys(mod).sort(), ['CometWebSocket', 'Socket', 'SocketError', 'greet', 'snippetLinks']);
@@ -90,24 +94,44 @@ test('the packaged entry re-exports the marked classes, minified, and stays impo
     assert.match(dts, /\[Symbol\.dispose\]\(\): void;/, 'the member is kept for `using`');
 
     const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
-    assert.deepEqual(pkg.files, ['cometkit_bg.wasm', 'cometkit.js', 'cometkit.d.ts', 'snippets']);
+    assert.deepEqual(pkg.files, ['cometkit_bg.wasm', 'cometkit.js', 'cometkit.d.ts']);
+    assert.deepEqual(pkg.sideEffects, ['./cometkit.js']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('a second run changes nothing', async () => {
-  const dir = fakePackage();
+test('a bundler package keeps its snippets, listed in package.json', async () => {
+  const dir = fakePackage({ bundler: true });
   try {
     await packageDir(dir);
-    const files = ['cometkit.js', 'cometkit.d.ts', 'package.json', 'snippets/cometkit-0a1b2c/js/socket.js'];
-    const once = files.map((f) => readFileSync(path.join(dir, f), 'utf8'));
-    await packageDir(dir);
-    assert.deepEqual(files.map((f) => readFileSync(path.join(dir, f), 'utf8')), once);
+    const entry = readFileSync(path.join(dir, 'cometkit.js'), 'utf8');
+    assert.match(entry, /\.\/snippets\/cometkit-0a1b2c\/js\/socket\.js/);
+    const snippet = readFileSync(path.join(dir, 'snippets/cometkit-0a1b2c/js/socket.js'), 'utf8');
+    assert.match(snippet, /readyState/);
+    const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    assert.deepEqual(pkg.files, ['cometkit_bg.wasm', 'cometkit.js', 'cometkit.d.ts', 'snippets']);
+    assert.deepEqual(pkg.sideEffects, ['./snippets/*']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+for (const bundler of [false, true]) {
+  test(`a second run changes nothing (${bundler ? 'bundler' : 'web'} package)`, async () => {
+    const dir = fakePackage({ bundler });
+    try {
+      await packageDir(dir);
+      const files = ['cometkit.js', 'cometkit.d.ts', 'package.json'];
+      if (bundler) files.push('snippets/cometkit-0a1b2c/js/socket.js');
+      const once = files.map((f) => readFileSync(path.join(dir, f), 'utf8'));
+      await packageDir(dir);
+      assert.deepEqual(files.map((f) => readFileSync(path.join(dir, f), 'utf8')), once);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 test('a malformed marker fails the packaging', async () => {
   const dir = fakePackage();
