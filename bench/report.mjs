@@ -10,6 +10,7 @@ const LIB_NAMES = {
   sockjs: 'sockjs-client',
   raw: 'raw WebSocket',
   socketio: 'socket.io-client',
+  ckio: 'cometkit io()',
   null: 'hand-written framing (floor)',
 };
 const SERVER_NAMES = {
@@ -132,15 +133,23 @@ function echoSection(r) {
     out.push('');
   }
   const sio = echo.filter((x) => x.lib === 'socketio');
+  const ckio = echo.filter((x) => x.lib === 'ckio');
   if (sio.length) {
-    out.push(`### Context: socket.io-client against ${SERVER_NAMES.socketio}`, '');
-    out.push('Not the same protocol or server, so no ratios: what a socket.io application gets on this machine.', '');
-    out.push('| transport | size | msgs/s | spread | MB/s | RTT p50 ms | RTT p99 ms | n RTT |');
-    out.push('|---|---|---:|---:|---:|---:|---:|---:|');
+    out.push(`### Socket.IO: cometkit's \`io()\` and socket.io-client against ${SERVER_NAMES.socketio}`, '');
+    out.push('The same server, options and use for both (`transports: [name]`, `forceNew`, no reconnection; '
+      + '`send` and the `message` event). Ratios: cometkit ÷ socket.io-client.', '');
+    out.push('| transport | size | client | msgs/s | spread | MB/s | RTT p50 ms | RTT p99 ms | ÷ socket.io-client | RTT p50 ÷ socket.io-client | n RTT |');
+    out.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const cell of sio) {
+      const mine = ckio.find((x) => x.transport === cell.transport);
       for (const s of cell.sizes) {
-        out.push(`| ${cell.transport} | ${sizeName(s.size)} | ${num(med(s.msgsPerS))} | ${spr(s.msgsPerS, 0)} `
-          + `| ${num(med(s.mbPerS))} | ${num(s.rttPooled?.p50)} | ${num(s.rttPooled?.p99)} | ${s.rttPooled?.n ?? '–'} |`);
+        const k = mine?.sizes.find((x) => x.size === s.size);
+        const row = (label, x, ratios) => `| ${cell.transport} | ${sizeName(s.size)} | ${label} | ${num(med(x.msgsPerS))} | ${spr(x.msgsPerS, 0)} `
+          + `| ${num(med(x.mbPerS))} | ${num(x.rttPooled?.p50)} | ${num(x.rttPooled?.p99)} | ${ratios} | ${x.rttPooled?.n ?? '–'} |`;
+        if (k) {
+          out.push(row('**cometkit io()**', k, `${times(ratio(med(k.msgsPerS), med(s.msgsPerS)))} | ${times(ratio(k.rttPooled?.p50, s.rttPooled?.p50))}`));
+        }
+        out.push(row('socket.io-client', s, ' | '));
       }
     }
     out.push('');

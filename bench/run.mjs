@@ -256,7 +256,7 @@ async function nativeBenches() {
 }
 
 async function echoSection(pageUrl, servers, sio) {
-  const libs = ['raw', 'cometkit', 'sockjs', 'socketio'];
+  const libs = ['raw', 'cometkit', 'sockjs', 'socketio', 'ckio'];
   const pages = {};
   for (const lib of libs) pages[lib] = await openPage(pageUrl, lib);
   const cells = [];
@@ -267,7 +267,10 @@ async function echoSection(pageUrl, servers, sio) {
       cells.push({ lib: 'sockjs', server: srv.id, url: srv.echo, transport: t });
     }
   }
-  for (const t of ['websocket', 'polling']) cells.push({ lib: 'socketio', server: 'socketio', url: sio, transport: t });
+  for (const t of ['websocket', 'polling']) {
+    cells.push({ lib: 'ckio', server: 'socketio', url: sio, transport: t });
+    cells.push({ lib: 'socketio', server: 'socketio', url: sio, transport: t });
+  }
   const results = cells.map((c) => ({ ...c, runs: [] }));
   for (let r = 0; r < ROUNDS; r++) {
     const t = Date.now();

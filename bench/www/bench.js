@@ -4,6 +4,7 @@
 //   lib  cometkit  the wasm package's `Socket` (target/bench/pkg, served at /pkg/)
 //        sockjs    the official sockjs-client (served at /vendor/sockjs.min.js)
 //        socketio  socket.io-client (served at /vendor/socket.io.min.js)
+//        ckio      the wasm package's `io()` (the Socket.IO client), used as socket.io-client is
 //        raw       the browser's WebSocket on a SockJS server's raw endpoint (<prefix>/websocket)
 //        null      a minimal hand-written SockJS-over-WebSocket client: JSON framing and nothing
 //                  else, the floor any SockJS client pays
@@ -128,6 +129,7 @@ function loadScript(src) {
 }
 
 let Socket = null; // cometkit's class
+let ckIo = null; // cometkit's `io()`
 let wasm = null; // cometkit's wasm exports (for memory.buffer)
 let version = null;
 let readyAt = null; // ms from navigation start until the library was loaded and initialised
@@ -154,6 +156,28 @@ function opener(timeoutMs, executor) {
       reject(e);
     }
     executor(ok, fail);
+  });
+}
+
+// A Socket.IO client (socket.io-client's `io`, or cometkit's) on one forced transport.
+function socketIoOpener(io, url, transport, timeoutMs) {
+  return opener(timeoutMs, (ok, fail) => {
+    const c = conn();
+    const transports = transport ? [transport] : ['polling', 'websocket'];
+    const s = io(url, { transports, forceNew: true, reconnection: false, timeout: timeoutMs });
+    c.raw = s;
+    c.send = (m) => s.send(m);
+    c.close = () => s.disconnect();
+    s.on('connect', () => {
+      c.transport = s.io.engine ? s.io.engine.transport.name : s.io.transport;
+      ok(c);
+    });
+    s.on('message', (m) => c.onmessage?.(m));
+    s.on('connect_error', (e) => fail(new Error(`connect_error: ${e.message}`)));
+    s.on('disconnect', (reason) => {
+      fail(new Error(`disconnected before open: ${reason}`));
+      c.onclose?.({ code: 0, reason });
+    });
   });
 }
 
@@ -211,24 +235,12 @@ const openers = {
   },
 
   socketio(url, transport, timeoutMs) {
-    return opener(timeoutMs, (ok, fail) => {
-      const c = conn();
-      const transports = transport ? [transport] : ['polling', 'websocket'];
-      const s = window.io(url, { transports, forceNew: true, reconnection: false, timeout: timeoutMs });
-      c.raw = s;
-      c.send = (m) => s.send(m);
-      c.close = () => s.disconnect();
-      s.on('connect', () => {
-        c.transport = s.io.engine.transport.name;
-        ok(c);
-      });
-      s.on('message', (m) => c.onmessage?.(m));
-      s.on('connect_error', (e) => fail(new Error(`connect_error: ${e.message}`)));
-      s.on('disconnect', (reason) => {
-        fail(new Error(`disconnected before open: ${reason}`));
-        c.onclose?.({ code: 0, reason });
-      });
-    });
+    return socketIoOpener(window.io, url, transport, timeoutMs);
+  },
+
+  // cometkit's `io()`, with the same options and the same use as socket.io-client's above.
+  ckio(url, transport, timeoutMs) {
+    return socketIoOpener(ckIo, url, transport, timeoutMs);
   },
 
   raw(url, _transport, timeoutMs) {
@@ -635,10 +647,11 @@ function killSockjs(url, timeoutMs) {
 }
 
 async function boot() {
-  if (LIB === 'cometkit') {
+  if (LIB === 'cometkit' || LIB === 'ckio') {
     const mod = await import('/pkg/cometkit.js');
     wasm = await mod.default();
     Socket = mod.Socket;
+    ckIo = mod.io;
     version = 'workspace';
   } else if (LIB === 'sockjs') {
     await loadScript('/vendor/sockjs.min.js');
