@@ -153,6 +153,16 @@ function echoSection(r) {
       }
     }
     out.push('');
+    out.push('Acknowledged emits (`emit(\'ack\', m, callback)`, 16 B, sequential; the server acknowledges with the argument): round trip p50 pooled over rounds.', '');
+    out.push('| transport | cometkit io() ms | socket.io-client ms | cometkit ÷ socket.io-client | n |');
+    out.push('|---|---:|---:|---:|---:|');
+    for (const cell of sio) {
+      const mine = ckio.find((x) => x.transport === cell.transport);
+      const a = mine?.ack?.pooled?.p50;
+      const b = cell.ack?.pooled?.p50;
+      out.push(`| ${cell.transport} | ${num(a)} | ${num(b)} | ${times(ratio(a, b))} | ${mine?.ack?.pooled?.n ?? '–'} / ${cell.ack?.pooled?.n ?? '–'} |`);
+    }
+    out.push('');
   }
   return out.join('\n');
 }

@@ -299,8 +299,10 @@ async function echoSection(pageUrl, servers, sio) {
         errors: per.map((s) => s.tput.error || s.rtt.error).filter(Boolean),
       };
     });
+    const acks = cell.runs.map((run) => run.ack).filter(Boolean);
     return {
       lib: cell.lib, server: cell.server, transport: cell.transport,
+      ack: acks.length ? { p50: agg(acks.map((a) => a.p50)), pooled: pooled(acks.flatMap((a) => a.samples || [])) } : undefined,
       used: [...new Set(cell.runs.map((r) => r.transport).filter(Boolean))],
       errors: cell.runs.map((r) => r.error).filter(Boolean),
       sizes,

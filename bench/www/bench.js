@@ -167,6 +167,7 @@ function socketIoOpener(io, url, transport, timeoutMs) {
     const s = io(url, { transports, forceNew: true, reconnection: false, timeout: timeoutMs });
     c.raw = s;
     c.send = (m) => s.send(m);
+    c.ack = (m, done) => s.emit('ack', m, done);
     c.close = () => s.disconnect();
     s.on('connect', () => {
       c.transport = s.io.engine ? s.io.engine.transport.name : s.io.transport;
@@ -323,6 +324,26 @@ function payload(size) {
 }
 
 /** Sequential round trips: send one, wait for its echo, `count` times (bounded by `capMs`). */
+/** Sequential Socket.IO acks: `emit('ack', m, callback)` until the callback, `count` times. */
+async function ackTrips(c, size, count, capMs) {
+  const m = payload(size);
+  const samples = [];
+  const start = now();
+  for (let i = 0; i < count && now() - start < capMs; i++) {
+    const t = now();
+    const ok = await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), Math.max(1000, capMs));
+      c.ack(m, (back) => {
+        clearTimeout(timer);
+        resolve(back === m);
+      });
+    });
+    if (!ok) return { ...summary(samples), samples, error: 'ack lost or wrong' };
+    samples.push(Math.round((now() - t) * 1000) / 1000);
+  }
+  return { ...summary(samples), samples };
+}
+
 async function roundTrips(c, size, count, capMs) {
   const m = payload(size);
   const samples = [];
@@ -426,6 +447,8 @@ const B = {
         out.sizes.push({ size: s.size, rtt, tput });
         if (tput.error || rtt.error) break;
       }
+      // Socket.IO clients: the round trip of an acknowledged emit (16 B).
+      if (c.ack) out.ack = await ackTrips(c, 16, 50, rttCapMs);
     } catch (e) {
       out.error = String(e.message || e);
     }
