@@ -28,7 +28,15 @@ pub mod xdr;
 #[cfg(feature = "xhr")]
 pub mod xhr;
 
-#[cfg(any(feature = "socket", feature = "socketio", feature = "websocket"))]
+// Every build with a hand-written class: the classes import `js/core.js`, and wasm-bindgen
+// ships a snippet file only when Rust code binds to it (an `eventsource`-only package once
+// lacked it).
+#[cfg(any(
+    feature = "socket",
+    feature = "socketio",
+    feature = "websocket",
+    feature = "eventsource"
+))]
 mod cores {
     use wasm_bindgen::prelude::*;
 
@@ -55,5 +63,10 @@ mod cores {
     }
 }
 
-#[cfg(any(feature = "socket", feature = "socketio", feature = "websocket"))]
+#[cfg(any(
+    feature = "socket",
+    feature = "socketio",
+    feature = "websocket",
+    feature = "eventsource"
+))]
 pub use cores::{install, Cores};
