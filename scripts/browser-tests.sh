@@ -25,11 +25,14 @@ unset CHROMEDRIVER GECKODRIVER
 # (its thread pool decides from a stale count of idle threads), and the page then waits for one
 # of its module scripts until the browser drops an idle connection, 300 s later in Chromium. So
 # a run whose page has not started its tests within PAGE_LOAD_SECONDS of the runner starting is
-# stopped and started again, up to eight times. Firefox is told (webdriver.json) to drop idle
+# stopped and started again, up to PAGE_LOAD_ATTEMPTS (16) times. Firefox is told (webdriver.json) to drop idle
 # keep-alive connections after 3 s, which frees the runner's threads and unblocks such a page.
 # A test that fails is never retried.
 # WASM_BINDGEN_TEST_TIMEOUT bounds each run (the slowest target, socket_resume, takes about 80 s here).
 PAGE_LOAD_SECONDS=${PAGE_LOAD_SECONDS:-45}
+# Test pages load about a dozen snippet modules now, and stalls came often enough (up to seven
+# in a row for one target) that eight starts were not always enough.
+PAGE_LOAD_ATTEMPTS=${PAGE_LOAD_ATTEMPTS:-16}
 watched_run() { # log wasm-pack-args...: 0 passed, 1 failed, 2 the page never loaded
   local log=$1 pid waited=0
   shift
@@ -65,14 +68,14 @@ browser_run() { # browser-name target-args... -- wasm-pack browser flags...
   while [ "$1" != -- ]; do target+=("$1"); shift; done
   shift
   log="target/test-logs/browser-$name-${target[-1]}.log"
-  for attempt in 1 2 3 4 5 6 7 8; do
+  for ((attempt = 1; attempt <= PAGE_LOAD_ATTEMPTS; attempt++)); do
     status=0
     watched_run "$log" "$@" -- --features js "${target[@]}" || status=$?
     case $status in
       0) return 0 ;;
       1) return 1 ;;
     esac
-    echo "[test] $name ${target[*]}: the test page did not start its tests within ${PAGE_LOAD_SECONDS} s (attempt $attempt of 8)"
+    echo "[test] $name ${target[*]}: the test page did not start its tests within ${PAGE_LOAD_SECONDS} s (attempt $attempt of $PAGE_LOAD_ATTEMPTS)"
   done
   return 1
 }
