@@ -9,6 +9,7 @@
 //   BENCH_QUICK=1          one round, smaller counts (a smoke run)
 //   BENCH_ROUNDS=N         rounds per measurement (default 3; the report gives the median)
 //   BENCH_ONLY=a,b         sections to run: native,echo,connect,fallback,loopback,memory,size
+//   BENCH_LIBS=a,b         echo cells of these libraries only: raw,cometkit,sockjs,socketio,ckio
 //   BENCH_SKIP_BUILD=1     use the builds already in target/ (release server, target/bench/pkg)
 //   BENCH_PKG=DIR          another --target web package of cometkit (with BENCH_SKIP_BUILD=1)
 //   COMETKIT_SERVER_BIN=P  another cometkit-server binary (default: target/release/cometkit-server)
@@ -255,8 +256,10 @@ async function nativeBenches() {
   return text.split('\n').filter((l) => l.startsWith('BENCH ')).map((l) => JSON.parse(l.slice(6)));
 }
 
+const LIBS = new Set((process.env.BENCH_LIBS || '').split(',').map((s) => s.trim()).filter(Boolean));
+
 async function echoSection(pageUrl, servers, sio) {
-  const libs = ['raw', 'cometkit', 'sockjs', 'socketio', 'ckio'];
+  const libs = ['raw', 'cometkit', 'sockjs', 'socketio', 'ckio'].filter((l) => LIBS.size === 0 || LIBS.has(l));
   const pages = {};
   for (const lib of libs) pages[lib] = await openPage(pageUrl, lib);
   const cells = [];
@@ -271,7 +274,7 @@ async function echoSection(pageUrl, servers, sio) {
     cells.push({ lib: 'ckio', server: 'socketio', url: sio, transport: t });
     cells.push({ lib: 'socketio', server: 'socketio', url: sio, transport: t });
   }
-  const results = cells.map((c) => ({ ...c, runs: [] }));
+  const results = cells.filter((c) => libs.includes(c.lib)).map((c) => ({ ...c, runs: [] }));
   for (let r = 0; r < ROUNDS; r++) {
     const t = Date.now();
     for (const cell of results) {

@@ -17,10 +17,14 @@
 //    wasm-pack starts a module with is kept). Property names are never
 //    mangled (wasm-bindgen's import object and the public API are reached by name), exported
 //    names are kept, and the output stays an ES module; nothing is lowered.
-// 4. Import names. wasm-bindgen names every import of the glue module `__wbg_<what>_<16 hex
-//    digits>`; the hex is incompressible and each name is in the wasm and in the JS. They are
-//    renamed `$0`, `$1`, ... in both (the wasm's import section is rewritten, the JS identifiers
-//    replaced), before minification. Exports keep their names (the `.d.ts` lists them).
+// 4. Boundary names (`slimBoundary`). wasm-bindgen names every import of the glue module
+//    `__wbg_<what>_<16 hex digits>`, and its own exports `__wbindgen_*` or
+//    `wasm_bindgen_<hash>___convert__closures_...`; the hex is incompressible and each name is
+//    in the wasm and in the JS. Imports become `$0`, `$1`, ..., those exports `_a`, `_b`, ...
+//    in both (the wasm's import and export sections are rewritten, the JS identifiers
+//    replaced), before minification. Exports the API wraps keep their names. In a `--target
+//    web` package the import modules become `a`, `b`, ..., glue imports the optimised wasm no
+//    longer has are dropped, and two pieces of glue no browser needs go (`trimWebGlue`).
 // 5. package.json. If the package has snippets, its `files` list names the `snippets` folder, so
 //    `npm pack`/`npm publish` ship what the entry module imports.
 // 6. One module for pages. In a `--target web` package (no `<name>_bg.js`: pages load it with
@@ -200,20 +204,33 @@ function skipType(bytes, pos) {
   return pos;
 }
 
+/** A wasm name: LEB128 length, then UTF-8. */
+function nameBytes(text) {
+  const encoded = Buffer.from(text, 'utf8');
+  return [...lebBytes(encoded.length), ...encoded];
+}
+
 /**
- * The wasm `bytes` with every import of module `glue` whose name `rename` maps to a new name
- * renamed; everything else byte for byte the same. Returns { bytes, renamed: Map(old -> new) }.
+ * The wasm `bytes` with names in its import and export sections rewritten; everything else
+ * byte for byte the same. `importModule(module)` may return a new module name for every import
+ * of that module, `importName(module, name)` a new name for one import, `exportName(name)` a
+ * new name for one export (undefined: unchanged). Returns { bytes, imports, exports }: what
+ * was renamed (Map old -> new) and the module's import list ([module, name] after renaming).
  */
-export function renameWasmImports(bytes, glue, rename) {
+export function rewriteWasmNames(bytes, { importModule = () => undefined, importName = () => undefined, exportName = () => undefined } = {}) {
   if (bytes.length < 8 || bytes.readUInt32LE(0) !== 0x6d736100) throw new Error('not a wasm module');
   const utf8 = new TextDecoder('utf-8', { fatal: true });
-  const renamed = new Map();
+  const renamedImports = new Map();
+  const renamedExports = new Map();
+  const importList = [];
+  const parts = [bytes.subarray(0, 8)];
   let pos = 8;
   while (pos < bytes.length) {
     const id = bytes[pos];
     const [size, start] = leb(bytes, pos + 1);
     const end = start + size;
-    if (id !== 2) {
+    if (id !== 2 && id !== 7) {
+      parts.push(bytes.subarray(pos, end));
       pos = end;
       continue;
     }
@@ -224,52 +241,200 @@ export function renameWasmImports(bytes, glue, rename) {
     out.push(...lebBytes(count));
     for (let i = 0; i < count; i++) {
       let len;
-      [len, p] = leb(bytes, p);
-      const module = utf8.decode(bytes.subarray(p, p + len));
-      p += len;
-      [len, p] = leb(bytes, p);
-      const name = utf8.decode(bytes.subarray(p, p + len));
-      p += len;
-      const descStart = p;
-      const kind = bytes[p++];
-      if (kind === 0) [, p] = leb(bytes, p); // function: type index
-      else if (kind === 1) p = skipLimits(bytes, skipType(bytes, p)); // table
-      else if (kind === 2) p = skipLimits(bytes, p); // memory
-      else if (kind === 3) p = skipType(bytes, p) + 1; // global: type, mutability
-      else if (kind === 4) [, p] = leb(bytes, p + 1); // tag: attribute, type index
-      else throw new Error(`unknown import kind ${kind}`);
-      const next = module === glue ? rename(name) : undefined;
-      if (next !== undefined) renamed.set(name, next);
-      for (const text of [module, next ?? name]) {
-        const encoded = Buffer.from(text, 'utf8');
-        out.push(...lebBytes(encoded.length), ...encoded);
+      if (id === 2) {
+        [len, p] = leb(bytes, p);
+        const module = utf8.decode(bytes.subarray(p, p + len));
+        p += len;
+        [len, p] = leb(bytes, p);
+        const name = utf8.decode(bytes.subarray(p, p + len));
+        p += len;
+        const descStart = p;
+        const kind = bytes[p++];
+        if (kind === 0) [, p] = leb(bytes, p); // function: type index
+        else if (kind === 1) p = skipLimits(bytes, skipType(bytes, p)); // table
+        else if (kind === 2) p = skipLimits(bytes, p); // memory
+        else if (kind === 3) p = skipType(bytes, p) + 1; // global: type, mutability
+        else if (kind === 4) [, p] = leb(bytes, p + 1); // tag: attribute, type index
+        else throw new Error(`unknown import kind ${kind}`);
+        const nextName = importName(module, name);
+        if (nextName !== undefined) renamedImports.set(name, nextName);
+        const nextModule = importModule(module) ?? module;
+        importList.push([nextModule, nextName ?? name]);
+        out.push(...nameBytes(nextModule), ...nameBytes(nextName ?? name), ...bytes.subarray(descStart, p));
+      } else {
+        [len, p] = leb(bytes, p);
+        const name = utf8.decode(bytes.subarray(p, p + len));
+        p += len;
+        const descStart = p;
+        [, p] = leb(bytes, p + 1); // kind, index
+        const next = exportName(name);
+        if (next !== undefined) renamedExports.set(name, next);
+        out.push(...nameBytes(next ?? name), ...bytes.subarray(descStart, p));
       }
-      out.push(...bytes.subarray(descStart, p));
     }
-    if (p !== end) throw new Error('import section size mismatch');
-    const section = Buffer.from([2, ...lebBytes(out.length), ...out]);
-    return { bytes: Buffer.concat([bytes.subarray(0, pos), section, bytes.subarray(end)]), renamed };
+    if (p !== end) throw new Error(`${id === 2 ? 'import' : 'export'} section size mismatch`);
+    parts.push(Buffer.from([id, ...lebBytes(out.length), ...out]));
+    pos = end;
   }
-  return { bytes, renamed };
+  return { bytes: Buffer.concat(parts), imports: renamedImports, exports: renamedExports, importList };
 }
 
-/** Renames the glue's `__wbg_*`/`__wbindgen_*` imports to `$0`, `$1`, ... in the wasm and JS. */
-export function shortenImports(pkgDir, outName) {
-  const wasmFile = path.join(pkgDir, `${outName}_bg.wasm`);
-  if (!existsSync(wasmFile)) return 0;
-  let next = 0;
-  const { bytes, renamed } = renameWasmImports(readFileSync(wasmFile), `./${outName}_bg.js`, (name) =>
-    /^__wb(g|indgen)_/.test(name) ? `$${(next++).toString(36)}` : undefined,
-  );
-  if (renamed.size === 0) return 0;
-  const pattern = new RegExp(`\\b(${[...renamed.keys()].join('|')})\\b`, 'g');
-  for (const file of [`${outName}.js`, `${outName}_bg.js`].map((f) => path.join(pkgDir, f))) {
-    if (!existsSync(file)) continue;
-    const code = readFileSync(file, 'utf8');
-    writeFileSync(file, code.replace(pattern, (old) => renamed.get(old)));
+/**
+ * The wasm `bytes` with every import of module `glue` whose name `rename` maps to a new name
+ * renamed; everything else byte for byte the same. Returns { bytes, renamed: Map(old -> new) }.
+ */
+export function renameWasmImports(bytes, glue, rename) {
+  const out = rewriteWasmNames(bytes, { importName: (module, name) => (module === glue ? rename(name) : undefined) });
+  return { bytes: out.bytes, renamed: out.imports };
+}
+
+/** Exports only wasm-bindgen's glue calls (allocator, externref table, closures, class frees). */
+const INTERNAL_EXPORT = /^(__wbindgen_|__wbg_|__externref_|wasm_bindgen_|__abort_handler$|__instance_terminated$)/;
+
+/** `n` as a short name: 0 -> a, 25 -> z, 26 -> ba, ... (letters only). */
+function shortName(n) {
+  let out = '';
+  do {
+    out = String.fromCharCode(97 + (n % 26)) + out;
+    n = Math.floor(n / 26);
+  } while (n > 0);
+  return out;
+}
+
+/**
+ * Drops the entries of a `--target web` glue's import object (`const import0 = {...}` in
+ * `__wbg_get_imports`) that the wasm does not import: wasm-opt removes imports that became
+ * dead after wasm-bindgen wrote the glue (a panic path compiled out, say). Returns
+ * [code, names dropped].
+ */
+export function dropDeadImports(code, imported) {
+  const lines = code.split('\n');
+  const open = lines.indexOf('    const import0 = {');
+  const close = open < 0 ? -1 : lines.indexOf('    };', open);
+  if (close < 0) return [code, []];
+  const dropped = [];
+  const kept = [];
+  let keep = true;
+  for (let i = open + 1; i < close; i++) {
+    const entry = lines[i].match(/^ {8}([\w$]+): /);
+    if (entry && entry[1] !== '__proto__') {
+      keep = imported.has(entry[1]);
+      if (!keep) dropped.push(entry[1]);
+    } else if (entry) {
+      keep = true;
+    }
+    if (keep) kept.push(lines[i]);
   }
-  writeFileSync(wasmFile, bytes);
-  return renamed.size;
+  return [[...lines.slice(0, open + 1), ...kept, ...lines.slice(close)].join('\n'), dropped];
+}
+
+/** Replaces whole-word occurrences of each key of `renamed` in `code` by its value. */
+function replaceNames(code, renamed) {
+  if (renamed.size === 0) return code;
+  const keys = [...renamed.keys()].sort((x, y) => y.length - x.length);
+  const pattern = new RegExp(`(?<![\\w$])(${keys.map((k) => k.replace(/\$/g, '\\$')).join('|')})(?![\\w$])`, 'g');
+  return code.replace(pattern, (old) => renamed.get(old));
+}
+
+/**
+ * What wasm-bindgen's glue does that no browser running this wasm needs, in a `--target web`
+ * entry: the `TextEncoder.encodeInto` fallback (every browser with reference types has it), and
+ * three long warnings said in fewer words.
+ */
+function trimWebGlue(code) {
+  return code
+    .replace(/\nif \(!\('encodeInto' in cachedTextEncoder\)\) \{\n[\s\S]*?\n\}\n/, '\n')
+    .replace(
+      /"`WebAssembly\.instantiateStreaming` failed because your server does not serve Wasm with `application\/wasm` MIME type\. Falling back to `WebAssembly\.instantiate` which is slower\. Original error:\\n"/,
+      '"cometkit: the .wasm is not served as application/wasm, so it is compiled without streaming:"',
+    )
+    .replace("'using deprecated parameters for `initSync()`; pass a single object instead'", "'cometkit: initSync(bytes) is deprecated, pass {module}'")
+    .replace(
+      "'using deprecated parameters for the initialization function; pass a single object instead'",
+      "'cometkit: init(url) is deprecated, pass {module_or_path}'",
+    );
+}
+
+/**
+ * A `--target web` glue imports each snippet module the wasm imports from as a namespace
+ * (`import * as import1 from "./snippets/..."`), which keeps every export of the snippet alive
+ * in a bundle. Each such import becomes named imports of just what the wasm imports, gathered
+ * in an object of the same name, so the bundler can drop the rest.
+ */
+function pickSnippetImports(code, imports) {
+  return code.replace(/^import \* as (import\d+) from "([^"]+)";?$/gm, (line, local, from) => {
+    const names = [...new Set(imports.filter((i) => i.module === from).map((i) => i.name))];
+    if (names.length === 0 || !names.every((n) => IDENTIFIER.test(n))) return line;
+    const alias = (n) => `${local}_${n}`;
+    return (
+      `import { ${names.map((n) => `${n} as ${alias(n)}`).join(', ')} } from "${from}";\n` +
+      `const ${local} = { __proto__: null, ${names.map((n) => `${n}: ${alias(n)}`).join(', ')} };`
+    );
+  });
+}
+
+/**
+ * The names that cross between the wasm and its glue, made short. wasm-bindgen names every
+ * import of the glue module `__wbg_<what>_<16 hex digits>` and its own exports `__wbindgen_*`,
+ * `__wbg_<class>_free` or `wasm_bindgen_<hash>___convert__closures_...` (up to 250 characters);
+ * each name is in the wasm and again in the JS, and the hex is incompressible. Imports become
+ * `$0`, `$1`, ..., those exports `_a`, `_b`, ... (exports the API wraps, such as `ping`, keep
+ * their names: `init()` returns them). In a `--target web` package the glue is also the only
+ * reader of the import modules' names, so `./<name>_bg.js` and the snippet paths become `a`,
+ * `b`, ..., import-object entries the wasm no longer imports are dropped, and `trimWebGlue`
+ * applies. Returns a summary for the log, or null when there is nothing to do.
+ */
+export function slimBoundary(pkgDir, outName) {
+  const wasmFile = path.join(pkgDir, `${outName}_bg.wasm`);
+  if (!existsSync(wasmFile)) return null;
+  const bytes = readFileSync(wasmFile);
+  const glue = `./${outName}_bg.js`;
+  const web = !existsSync(path.join(pkgDir, `${outName}_bg.js`));
+  const entryFile = path.join(pkgDir, `${outName}.js`);
+  const jsFiles = [`${outName}.js`, `${outName}_bg.js`].map((f) => path.join(pkgDir, f)).filter(existsSync);
+  const dtsFiles = [`${outName}.d.ts`, `${outName}_bg.wasm.d.ts`].map((f) => path.join(pkgDir, f)).filter(existsSync);
+  const module = new WebAssembly.Module(bytes);
+  const exportNames = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  const glueImports = new Set(WebAssembly.Module.imports(module).filter((i) => i.module === glue).map((i) => i.name));
+  const summary = { imports: 0, exports: 0, modules: 0, dropped: [] };
+  if (web) {
+    const [code, dropped] = dropDeadImports(readFileSync(entryFile, 'utf8'), glueImports);
+    writeFileSync(entryFile, pickSnippetImports(trimWebGlue(code), WebAssembly.Module.imports(module)));
+    summary.dropped = dropped;
+  }
+  let nextImport = 0;
+  let nextExport = 0;
+  const modules = new Map();
+  const out = rewriteWasmNames(bytes, {
+    importName: (mod, name) => (mod === glue && /^__wb(g|indgen)_/.test(name) ? `$${(nextImport++).toString(36)}` : undefined),
+    exportName: (name) => {
+      if (!INTERNAL_EXPORT.test(name)) return undefined;
+      let next;
+      do next = `_${shortName(nextExport++)}`;
+      while (exportNames.has(next));
+      return next;
+    },
+    importModule: (mod) => {
+      if (!web) return undefined;
+      if (!modules.has(mod)) modules.set(mod, shortName(modules.size));
+      return modules.get(mod);
+    },
+  });
+  if (out.imports.size + out.exports.size + modules.size === 0) return summary;
+  for (const file of jsFiles) {
+    let code = replaceNames(replaceNames(readFileSync(file, 'utf8'), out.imports), out.exports);
+    for (const [old, next] of modules) {
+      // Only the import object's keys: `import ... from "<path>"` lines keep the real paths.
+      code = code.split(`${JSON.stringify(old)}: `).join(`${JSON.stringify(next)}: `);
+    }
+    writeFileSync(file, code);
+  }
+  for (const file of dtsFiles) writeFileSync(file, replaceNames(readFileSync(file, 'utf8'), out.exports));
+  writeFileSync(wasmFile, out.bytes);
+  summary.imports = out.imports.size;
+  summary.exports = out.exports.size;
+  summary.modules = modules.size;
+  return summary;
 }
 
 /** Adds `snippets` to package.json's `files` when the package has snippets. */
@@ -292,9 +457,11 @@ export function fixPackageJson(pkgDir) {
 export async function bundleWebEntry(pkgDir, outName) {
   const snippets = path.join(pkgDir, 'snippets');
   const entry = path.join(pkgDir, `${outName}.js`);
-  if (existsSync(path.join(pkgDir, `${outName}_bg.js`)) || !existsSync(snippets)) return false;
-  const { build } = await import('esbuild');
+  if (existsSync(path.join(pkgDir, `${outName}_bg.js`))) return false;
   const code = readFileSync(entry, 'utf8');
+  // Without snippets the bundle is only there to drop unused glue; once done, it stays done.
+  if (!existsSync(snippets) && isMinified(code)) return false;
+  const { build } = await import('esbuild');
   const out = await build({
     entryPoints: [entry],
     bundle: true,
@@ -336,8 +503,11 @@ export async function packageDir(pkgDir, { outName = 'cometkit', minifyJs = true
     throw new Error(`${pkgDir} holds no ${entry}: run wasm-pack build first`);
   }
   if (minifyJs) {
-    const shortened = shortenImports(pkgDir, outName);
-    if (shortened > 0) log(`renamed ${shortened} wasm imports`);
+    const slim = slimBoundary(pkgDir, outName);
+    if (slim) {
+      log(`renamed ${slim.imports} wasm imports, ${slim.exports} internal exports, ${slim.modules} import modules`);
+      if (slim.dropped.length > 0) log(`dropped ${slim.dropped.length} glue imports the wasm no longer has`);
+    }
   }
   const exported = addSnippetExports(pkgDir, entry);
   if (exported.length > 0) log(`re-exported from snippets: ${exported.join(', ')}`);

@@ -326,8 +326,8 @@ pub fn jsonp_response_payload(body: &str, index: u32) -> Result<String, Error> {
         .trim()
         .strip_prefix(&*head)
         .ok_or(Error::protocol(BAD))?;
-    let rest = rest.strip_suffix(';').unwrap_or(rest).trim_end();
-    let inner = rest.strip_suffix(')').ok_or(Error::protocol(BAD))?;
+    let rest = rest.strip_suffix(";").unwrap_or(rest).trim_end();
+    let inner = rest.strip_suffix(")").ok_or(Error::protocol(BAD))?;
     let mut json = Json::new(inner);
     let payload = json.string()?.into_owned();
     json.end()?;

@@ -15,30 +15,33 @@ use wasm_bindgen::JsValue;
 
 use crate::Error;
 
-#[wasm_bindgen(
-    inline_js = "export function cometkit_error(message, kind, http, status, statusText, ok, url, h, text, json) {\n\
+// Both functions in one snippet module; a build without `js-http` does not import the second,
+// and the package's bundler drops it.
+#[wasm_bindgen(inline_js = "export function cometkit_error(message, kind) {\n\
     var e = new Error(message);\n\
     e.name = 'CometkitError';\n\
     e.kind = kind;\n\
-    if (http) {\n\
-        var fields = h.split('\\n'), headers = {};\n\
-        for (var i = 0; i + 1 < fields.length; i += 2) headers[fields[i]] = fields[i + 1];\n\
-        if (text === undefined) text = null;\n\
-        var r = { status: status, statusText: statusText, ok: ok, url: url, headers: headers,\n\
-            text: text, body: text };\n\
-        if (json) try { r.data = JSON.parse(text); } catch (_) {}\n\
-        e.status = status;\n\
-        e.response = r;\n\
-    }\n\
     return e;\n\
-}"
-)]
+}\n\
+export function cometkit_http_error(message, kind, status, statusText, ok, url, h, text, json) {\n\
+    var e = cometkit_error(message, kind), fields = h.split('\\n'), headers = {};\n\
+    for (var i = 0; i + 1 < fields.length; i += 2) headers[fields[i]] = fields[i + 1];\n\
+    if (text === undefined) text = null;\n\
+    var r = { status: status, statusText: statusText, ok: ok, url: url, headers: headers,\n\
+        text: text, body: text };\n\
+    if (json) try { r.data = JSON.parse(text); } catch (_) {}\n\
+    e.status = status;\n\
+    e.response = r;\n\
+    return e;\n\
+}")]
 extern "C" {
+    fn cometkit_error(message: &str, kind: &str) -> JsValue;
+
+    #[cfg(feature = "js-http")]
     #[allow(clippy::too_many_arguments)]
-    fn cometkit_error(
+    fn cometkit_http_error(
         message: &str,
         kind: &str,
-        http: bool,
         status: u16,
         status_text: &str,
         ok: bool,
@@ -56,7 +59,7 @@ impl From<Error> for JsValue {
         if let Some(r) = err.response() {
             return http_error(message, kind, r);
         }
-        cometkit_error(message, kind, false, 0, "", false, "", "", None, false)
+        cometkit_error(message, kind)
     }
 }
 
@@ -78,10 +81,9 @@ fn http_error(message: &str, kind: &str, r: &crate::HttpResponse) -> JsValue {
         .is_some_and(|ct| crate::headers::is_json_mime(&ct))
         && r.text().is_some_and(|t| !t.trim().is_empty());
     let text = r.text().map(str::to_owned);
-    cometkit_error(
+    cometkit_http_error(
         message,
         kind,
-        true,
         r.status(),
         r.status_text(),
         r.ok(),

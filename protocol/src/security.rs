@@ -43,7 +43,7 @@ pub const INSECURE_URL: &str = "secure-only mode refuses http: and ws: URLs; use
 /// resolve them to loopback without asking DNS), IPv4 `127.0.0.0/8` and IPv6 `[::1]`, as the
 /// URL parser serialises them. A trailing root dot (`localhost.`) is allowed.
 pub fn is_loopback_host(host: &str) -> bool {
-    let host = host.strip_suffix('.').unwrap_or(host);
+    let host = host.strip_suffix(".").unwrap_or(host);
     if host.eq_ignore_ascii_case("localhost") || host == "[::1]" {
         return true;
     }
@@ -93,7 +93,7 @@ fn is_ipv4_loopback(host: &str) -> bool {
 /// schemes do not travel over the network in clear, and each transport refuses the ones it
 /// cannot use anyway.
 pub fn check_secure(scheme: &str, host: &str, policy: SecureOnly) -> Result<(), &'static str> {
-    let scheme = scheme.strip_suffix(':').unwrap_or(scheme);
+    let scheme = scheme.strip_suffix(":").unwrap_or(scheme);
     let plain = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("ws");
     match policy {
         SecureOnly::Off => Ok(()),
@@ -120,7 +120,7 @@ pub fn normalize_origin(entry: &str) -> Result<String, &'static str> {
     } else {
         return Err(BAD_ORIGIN);
     };
-    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let rest = rest.strip_suffix("/").unwrap_or(rest);
     // The port follows the last ':' that is not inside an IPv6 literal's brackets.
     let (host, port) = match rest.bytes().rposition(|b| b == b':' || b == b']') {
         Some(i) if rest.as_bytes().get(i) == Some(&b':') => (
@@ -129,7 +129,7 @@ pub fn normalize_origin(entry: &str) -> Result<String, &'static str> {
         ),
         _ => (rest, ""),
     };
-    let valid_host = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+    let valid_host = if let Some(v6) = host.strip_prefix("[").and_then(|h| h.strip_suffix("]")) {
         !v6.is_empty()
             && v6
                 .bytes()
@@ -239,8 +239,8 @@ pub fn cookie_value(cookies: &str, name: &str) -> Option<String> {
         }
         let value = value.trim_ascii();
         let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
+            .strip_prefix("\"")
+            .and_then(|v| v.strip_suffix("\""))
             .unwrap_or(value);
         if value.is_empty() {
             return None;

@@ -130,8 +130,10 @@ pub(crate) fn pairs_of(v: &JsValue, key: &str) -> Result<Vec<(String, String)>, 
     } else {
         Object::entries(v.unchecked_ref())
     };
-    for entry in entries.iter() {
-        let entry: Array = entry.dyn_into().map_err(|_| err())?;
+    // Indexing with `get` rather than `iter()`: `iter()` binds a second, identical element
+    // getter (`get_unchecked`) into the glue.
+    for i in 0..entries.length() {
+        let entry: Array = entries.get(i).dyn_into().map_err(|_| err())?;
         if iterable && entry.length() != 2 {
             return Err(err());
         }
@@ -140,8 +142,8 @@ pub(crate) fn pairs_of(v: &JsValue, key: &str) -> Result<Vec<(String, String)>, 
         match value.dyn_ref::<Array>() {
             // Only an object's values may be arrays (the name repeats); null/undefined skip.
             Some(list) if !iterable => {
-                for item in list.iter() {
-                    out.push((name.clone(), scalar(&item).ok_or_else(err)?));
+                for k in 0..list.length() {
+                    out.push((name.clone(), scalar(&list.get(k)).ok_or_else(err)?));
                 }
             }
             _ if !iterable && !given(&value) => {}

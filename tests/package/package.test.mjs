@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { DISPOSABLE_REFERENCE, packageDir, snippetExports } from '../../scripts/package.mjs';
+import { DISPOSABLE_REFERENCE, dropDeadImports, packageDir, snippetExports } from '../../scripts/package.mjs';
 
 /** A package directory shaped like wasm-pack's `--target web` output (`bundler`: its
  * `--target bundler` output, with `cometkit_bg.js`), with two marked snippets and two unmarked. */
@@ -150,11 +150,44 @@ const PKG_WEB = path.resolve(path.dirname(new URL(import.meta.url).pathname), '.
 test('the built web package links and its calls cross both ways', { skip: !existsSync(path.join(PKG_WEB, 'cometkit.js')) && 'no pkg-web/: run scripts/build.sh' }, async () => {
   const wasm = readFileSync(path.join(PKG_WEB, 'cometkit_bg.wasm'));
   const names = WebAssembly.Module.imports(new WebAssembly.Module(wasm)).map((i) => i.name);
+  const module = new WebAssembly.Module(wasm);
   assert.deepEqual(names.filter((n) => /^__wb(g|indgen)_/.test(n)), [], 'glue imports are renamed');
+  const modules = new Set(WebAssembly.Module.imports(module).map((i) => i.module));
+  assert.ok([...modules].every((m) => /^[a-z]+$/.test(m)), `import modules are renamed: ${[...modules]}`);
+  const exports = WebAssembly.Module.exports(module).map((e) => e.name);
+  assert.deepEqual(exports.filter((n) => /^(__wb|wasm_bindgen_|__externref)/.test(n)), [], 'internal exports are renamed');
+  assert.ok(exports.includes('memory'), 'memory keeps its name');
   const mod = await import(pathToFileURL(path.join(PKG_WEB, 'cometkit.js')).href);
   mod.initSync({ module: wasm });
   if (typeof mod.ping === 'function') {
     // No window in node: the Rust side rejects with a CometkitError built across the boundary.
     await assert.rejects(mod.ping('http://127.0.0.1/'), (e) => e.name === 'CometkitError' && e.kind === 'invalid');
   }
+});
+
+test('glue imports the optimised wasm no longer has are dropped, the rest kept whole', () => {
+  const glue = [
+    'function __wbg_get_imports() {',
+    '    const import0 = {',
+    '        __proto__: null,',
+    '        __wbg_kept_0123: function(arg0) {',
+    '            return arg0;',
+    '        },',
+    '        __wbg_dead_4567: function() { return handleError(function (arg0) {',
+    '            throw arg0;',
+    '        }, arguments); },',
+    '        __wbindgen_init_externref_table: function() {',
+    '            const table = wasm.__wbindgen_externrefs;',
+    '        },',
+    '    };',
+    '    return { __proto__: null, "./cometkit_bg.js": import0 };',
+    '}',
+  ].join('\n');
+  const [code, dropped] = dropDeadImports(glue, new Set(['__wbg_kept_0123', '__wbindgen_init_externref_table']));
+  assert.deepEqual(dropped, ['__wbg_dead_4567']);
+  assert.ok(!code.includes('dead') && !code.includes('throw arg0'));
+  assert.ok(code.includes('__wbg_kept_0123: function(arg0) {\n            return arg0;\n        },'));
+  assert.ok(code.includes('const table = wasm.__wbindgen_externrefs;'));
+  assert.doesNotThrow(() => new Function(`${code}; return __wbg_get_imports;`));
+  assert.deepEqual(dropDeadImports('no import object here', new Set()), ['no import object here', []]);
 });
