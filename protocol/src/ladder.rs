@@ -422,8 +422,8 @@ impl Demotions {
 /// `url` with `path` appended to its path, before any query string
 /// (`http://h/echo?t=1` + `/info` = `http://h/echo/info?t=1`).
 pub fn add_path(url: &str, path: &str) -> String {
-    // split_once, not find + split_at: split_at carries a panic path (and its formatting code).
-    let (base, sep, query) = match url.split_once('?') {
+    // A byte split, not find + split_at (a panic path) or split_once(char) (a char searcher).
+    let (base, sep, query) = match crate::url::split_byte(url, b'?') {
         Some((base, query)) => (base, "?", query),
         None => (url, "", ""),
     };
@@ -432,7 +432,11 @@ pub fn add_path(url: &str, path: &str) -> String {
 
 /// `url` with `param` (already encoded, `name=value`) added to its query string.
 pub fn add_query(url: &str, param: &str) -> String {
-    let sep = if url.contains('?') { "&" } else { "?" };
+    let sep = if url.as_bytes().contains(&b'?') {
+        "&"
+    } else {
+        "?"
+    };
     crate::error::concat(&[url, sep, param])
 }
 

@@ -99,7 +99,7 @@ pub fn parse_query(query: &str) -> Option<Result<Request, Error>> {
     let mut resume = None;
     let mut ack = None;
     for pair in query.split('&') {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let (name, value) = crate::url::split_byte(pair, b'=').unwrap_or((pair, ""));
         match name {
             "resume" if resume.is_none() => resume = Some(value),
             "ack" if ack.is_none() => ack = Some(value),

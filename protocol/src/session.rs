@@ -1450,7 +1450,7 @@ fn normalize_base(url: &str) -> Result<String, Error> {
     let Some(after_scheme) = after_scheme else {
         return Err(Error::invalid("url: the scheme must be http: or https:"));
     };
-    if url.contains('#') {
+    if url.as_bytes().contains(&b'#') {
         return Err(Error::invalid("url must not contain a fragment"));
     }
     if url.bytes().any(|b| b <= b' ' || b == 0x7f) {
@@ -1459,12 +1459,15 @@ fn normalize_base(url: &str) -> Result<String, Error> {
         ));
     }
     let rest = url.get(after_scheme..).unwrap_or_default();
-    let host_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let host_end = rest
+        .bytes()
+        .position(|b| b == b'/' || b == b'?')
+        .unwrap_or(rest.len());
     if host_end == 0 {
         return Err(Error::invalid("url has no host"));
     }
-    // split_once, not find + split_at: split_at carries a panic path (and its formatting code).
-    let (path, sep, query) = match url.split_once('?') {
+    // A byte split, not find + split_at (a panic path) or split_once(char) (a char searcher).
+    let (path, sep, query) = match crate::url::split_byte(url, b'?') {
         Some((path, query)) => (path, "?", query),
         None => (url, "", ""),
     };

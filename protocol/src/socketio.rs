@@ -1198,7 +1198,7 @@ impl<P: Args> Client<P> {
     /// Fails with [`Error::invalid`] for a namespace that does not start with `/` or holds a
     /// `,`.
     pub fn connect(&mut self, nsp: &str, auth: Option<P>) -> Result<(), Error> {
-        if !nsp.starts_with('/') || nsp.contains(',') {
+        if !nsp.starts_with('/') || nsp.as_bytes().contains(&b',') {
             return Err(Error::invalid(
                 "a Socket.IO namespace starts with '/' and holds no ','",
             ));

@@ -524,7 +524,7 @@ impl XhrStreamReader {
 /// do not escape pass through unchanged unless a message contains one of those four sequences
 /// literally (sockjs-client has the same limitation, with a broader decoder).
 pub fn eventsource_frame(data: &str) -> Cow<'_, str> {
-    if !data.contains('%') {
+    if !data.as_bytes().contains(&b'%') {
         return Cow::Borrowed(data);
     }
     let bytes = data.as_bytes();

@@ -301,9 +301,9 @@ fn parse_digits(value: &[u8]) -> Option<u32> {
 /// case-insensitively; parameters such as `charset`, and a trailing `;`, are allowed). Any other
 /// type, or a missing or malformed one, fails an EventSource connection.
 pub fn is_event_stream(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or_default();
+    let essence = crate::url::split_byte(content_type, b';').map_or(content_type, |(e, _)| e);
     let essence = essence.trim_matches(is_http_whitespace);
-    let Some((ty, subtype)) = essence.split_once('/') else {
+    let Some((ty, subtype)) = crate::url::split_byte(essence, b'/') else {
         return false;
     };
     ty.eq_ignore_ascii_case("text") && subtype.eq_ignore_ascii_case("event-stream")
@@ -318,8 +318,8 @@ fn is_http_whitespace(c: char) -> bool {
 /// this way instead of as a `Last-Event-ID` header, which a cross-origin request could only
 /// send after a CORS preflight. Other query pairs and the fragment are kept byte for byte.
 pub fn url_with_last_event_id(url: &str, name: &str, last_event_id: &str) -> String {
-    let (rest, fragment) = url.split_at(url.find('#').unwrap_or(url.len()));
-    let (path, query) = match rest.split_once('?') {
+    let (rest, fragment) = url.split_at(url.bytes().position(|b| b == b'#').unwrap_or(url.len()));
+    let (path, query) = match crate::url::split_byte(rest, b'?') {
         Some((path, query)) => (path, query),
         None => (rest, ""),
     };
