@@ -1121,6 +1121,15 @@ async fn js_request_rejections_carry_kinds() {
         js_kind(&within("js bad json", js_request(opts)).await.unwrap_err()),
         "protocol"
     );
+
+    // A blank body with a JSON Content-Type is no JSON to parse: a response without `data`.
+    let opts = obj(&[(
+        "url",
+        common::url("/text?ctype=application/json&body=%20%0A").into(),
+    )]);
+    let resp = within("js blank json", js_request(opts)).await.unwrap();
+    assert_eq!(get_str(&resp, "text"), " \n");
+    assert!(get(&resp, "data").is_undefined());
 }
 
 #[wasm_bindgen_test]

@@ -24,6 +24,9 @@ pub mod error;
 pub use error::{Error, ErrorKind, HttpResponse};
 #[cfg(feature = "js")]
 mod js;
+#[cfg(all(feature = "js", feature = "js-http"))]
+#[doc(hidden)]
+pub use js::{response_object, ResponseData};
 
 pub mod backoff;
 pub mod close;

@@ -8,9 +8,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{AbortSignal, Blob, FormData, HtmlFormElement, UrlSearchParams};
 
-use crate::error::Headers;
 use crate::js::opts;
 use crate::protocol::headers::is_json_mime;
+use crate::protocol::{response_object, ResponseData};
 use crate::transport::listener::Listener;
 use crate::transport::xhr::{AbortHandle, Body, Progress, Request, Response, ResponseType};
 use crate::Error;
@@ -155,14 +155,9 @@ pub async fn request(
                 .ok_or_else(|| Error::abort("request aborted"))?
         }
     };
-    let (js, json_ok) = build(response);
-    if !json_ok {
-        return Err(Error::protocol(
-            "response has a JSON Content-Type but its body is not valid JSON",
-        )
-        .into());
-    }
-    Ok(js)
+    build(response, true).ok_or_else(|| {
+        Error::protocol("response has a JSON Content-Type but its body is not valid JSON").into()
+    })
 }
 
 /// Reads and checks every option (synchronously: the `?`s stay out of the request's async
@@ -222,60 +217,50 @@ fn prepare(opts: &JsValue) -> Result<(Request, Option<Function>, Option<AbortSig
     Ok((req, on_chunk, signal))
 }
 
-/// A response object with its status line, URL and headers set.
-fn head(status: u16, status_text: &str, ok: bool, url: &str, headers: &Headers) -> Object {
-    let obj = Object::new();
-    set(&obj, "status", &JsValue::from(status));
-    set(&obj, "statusText", &JsValue::from_str(status_text));
-    set(&obj, "ok", &JsValue::from_bool(ok));
-    set(&obj, "url", &JsValue::from_str(url));
-    let names = Object::new();
-    for (name, value) in headers.iter() {
-        set(&names, name, &JsValue::from_str(value));
-    }
-    set(&obj, "headers", &names);
-    obj
-}
-
 /// The plain JS object a response becomes (see `XhrResponse` in the TypeScript types).
 #[cfg(feature = "xdr")]
 pub(crate) fn response_to_js(response: Response) -> JsValue {
-    build(response).0
+    build(response, false).unwrap_or(JsValue::NULL)
 }
 
-/// The response object (see `XhrResponse` in the TypeScript types), and false when its JSON
-/// Content-Type did not parse (then `data` is left out).
-fn build(response: Response) -> (JsValue, bool) {
-    let obj = head(
+/// The response object (see `XhrResponse` in the TypeScript types); `None` when its JSON
+/// Content-Type did not parse and `strict` (else `data` is left out).
+fn build(response: Response, strict: bool) -> Option<JsValue> {
+    let data = if response.response_type() == ResponseType::Json {
+        ResponseData::Body
+    } else if response.raw().is_string()
+        && response
+            .headers()
+            .content_type()
+            .is_some_and(|ct| is_json_mime(&ct))
+    {
+        ResponseData::ParseText
+    } else {
+        ResponseData::None
+    };
+    let object = response_object(
         response.status(),
         response.status_text(),
         response.ok(),
         response.url(),
         response.headers(),
+        response.raw(),
+        data,
     );
-    let raw = response.raw();
-    let null = JsValue::NULL;
-    set(&obj, "text", if raw.is_string() { raw } else { &null });
-    set(&obj, "body", raw);
-    let mut json_ok = true;
-    if response.response_type() == ResponseType::Json {
-        set(&obj, "data", raw);
-    } else if let Some(text) = raw
-        .as_string()
-        .filter(|t| !t.chars().all(char::is_whitespace))
-    {
-        if response
-            .headers()
-            .content_type()
-            .is_some_and(|ct| is_json_mime(&ct))
-        {
-            match js_sys::JSON::parse(&text) {
-                Ok(value) => set(&obj, "data", &value),
-                Err(_) => json_ok = false,
-            }
-        }
+    match object {
+        Some(object) => Some(object),
+        // Not strict: the same object without `data`.
+        None if !strict => response_object(
+            response.status(),
+            response.status_text(),
+            response.ok(),
+            response.url(),
+            response.headers(),
+            response.raw(),
+            ResponseData::None,
+        ),
+        None => None,
     }
-    (obj.into(), json_ok)
 }
 
 fn set(obj: &Object, key: &str, value: &JsValue) {
