@@ -10,6 +10,9 @@
 //   BENCH_ROUNDS=N         rounds per measurement (default 3; the report gives the median)
 //   BENCH_ONLY=a,b         sections to run: native,echo,connect,fallback,loopback,memory,size
 //   BENCH_LIBS=a,b         echo cells of these libraries only: raw,cometkit,sockjs,socketio,ckio
+//   BENCH_PROFILE=DIR      a Chromium CPU profile of each echo cell and loopback row, written to
+//                          DIR as <lib>-<server>-<transport>.cpuprofile or loopback-<lib>-<size>.cpuprofile,
+//                          each with a self-time summary (.txt)
 //   BENCH_SKIP_BUILD=1     use the builds already in target/ (release server, target/bench/pkg)
 //   BENCH_PKG=DIR          another --target web package of cometkit (with BENCH_SKIP_BUILD=1)
 //   COMETKIT_SERVER_BIN=P  another cometkit-server binary (default: target/release/cometkit-server)
@@ -256,6 +259,36 @@ async function nativeBenches() {
   return text.split('\n').filter((l) => l.startsWith('BENCH ')).map((l) => JSON.parse(l.slice(6)));
 }
 
+const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : null;
+
+async function startProfile(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+  await cdp.send('Profiler.start');
+  return cdp;
+}
+
+// Writes the profile and its top self-time functions (a summary to read without DevTools).
+async function stopProfile(cdp, name) {
+  const { profile } = await cdp.send('Profiler.stop');
+  await cdp.detach().catch(() => {});
+  mkdirSync(PROFILE_DIR, { recursive: true });
+  writeFileSync(path.join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+  const self = new Map();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const dt = profile.timeDeltas || [];
+  (profile.samples || []).forEach((id, i) => {
+    const f = byId.get(id).callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${path.basename(f.url || '')}:${f.lineNumber + 1}:${f.columnNumber + 1}`;
+    self.set(key, (self.get(key) || 0) + (dt[i] || 0));
+  });
+  const total = [...self.values()].reduce((a, b) => a + b, 0) || 1;
+  const lines = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 60)
+    .map(([k, us]) => `${(us / 1000).toFixed(1).padStart(9)} ms ${((100 * us) / total).toFixed(1).padStart(5)} %  ${k}`);
+  writeFileSync(path.join(PROFILE_DIR, `${name}.txt`), `${lines.join('\n')}\n`);
+}
+
 const LIBS = new Set((process.env.BENCH_LIBS || '').split(',').map((s) => s.trim()).filter(Boolean));
 
 async function echoSection(pageUrl, servers, sio) {
@@ -278,9 +311,11 @@ async function echoSection(pageUrl, servers, sio) {
   for (let r = 0; r < ROUNDS; r++) {
     const t = Date.now();
     for (const cell of results) {
+      const profiler = PROFILE_DIR ? await startProfile(pages[cell.lib].page) : null;
       const res = await call(pages[cell.lib].page, 'echo', {
         url: cell.url, transport: cell.transport, sizes: SIZES, rttCapMs: RTT_CAP_MS, floodCapMs: FLOOD_CAP_MS,
       }, 90_000);
+      if (profiler) await stopProfile(profiler, `${cell.lib}-${cell.server}-${cell.transport}`);
       cell.runs.push(res);
       if (res.error) log(`echo ${cell.lib}@${cell.server} ${cell.transport}: ${res.error}`);
     }
@@ -446,9 +481,11 @@ async function loopbackSection(pageUrl, rust) {
   for (const c of cases) for (const lib of libs) rows.push({ lib, ...c, runs: [] });
   for (let r = 0; r < ROUNDS; r++) {
     for (const row of rows) {
+      const profiler = PROFILE_DIR ? await startProfile(pages[row.lib].page) : null;
       const res = await call(pages[row.lib].page, 'loopback', {
         url: `${rust}/sockjs/echo`, size: row.size, count: row.count, window: row.window, rtt: row.rtt,
       });
+      if (profiler) await stopProfile(profiler, `loopback-${row.lib}-${row.size}`);
       row.runs.push(res);
       if (res.error) log(`loopback ${row.lib} ${row.size}: ${res.error}`);
     }

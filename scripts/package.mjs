@@ -34,6 +34,9 @@
 //    page that level was the largest part of the time to a ready library. package.json's
 //    `files` and `sideEffects` follow. A bundler package keeps its snippets: the application's
 //    bundler does this itself.
+// 7. Public names. Minifying renames the classes and functions the snippets export (marked as
+//    in step 1), and their `name` with them; `keepExportNames` gives each its name back, so
+//    `Socket.name` is "Socket" and devtools show `Socket {...}`.
 //
 // Every step is idempotent: running the script twice leaves the package as one run does.
 
@@ -496,6 +499,29 @@ export async function bundleWebEntry(pkgDir, outName) {
   return true;
 }
 
+/**
+ * Minifying renames a module's top-level classes and functions (`class Socket` becomes
+ * `class M`, exported `as Socket`), and with them their `name`: devtools would show `M {...}`
+ * and `Socket.name` would be "M". For each of `names` exported under a different local name,
+ * `code` gets `Object.defineProperty(M,"name",{value:"Socket"})` before its export clause.
+ * Returns [code, names fixed].
+ */
+export function keepExportNames(code, names) {
+  const wanted = new Set(names);
+  const clause = [...code.matchAll(/export\s*\{([^}]*)\}/g)].pop();
+  if (!clause || wanted.size === 0) return [code, []];
+  const fixes = [];
+  const fixed = [];
+  for (const item of clause[1].split(',')) {
+    const m = item.trim().match(/^([\w$]+)\s+as\s+([\w$]+)$/);
+    if (!m || m[1] === m[2] || !wanted.has(m[2])) continue;
+    fixes.push(`Object.defineProperty(${m[1]},"name",{value:${JSON.stringify(m[2])}});`);
+    fixed.push(m[2]);
+  }
+  if (fixes.length === 0) return [code, []];
+  return [code.slice(0, clause.index) + fixes.join('') + code.slice(clause.index), fixed];
+}
+
 /** The whole post-processing of one package directory. */
 export async function packageDir(pkgDir, { outName = 'cometkit', minifyJs = true, log = () => {} } = {}) {
   const entry = `${outName}.js`;
@@ -509,6 +535,7 @@ export async function packageDir(pkgDir, { outName = 'cometkit', minifyJs = true
       if (slim.dropped.length > 0) log(`dropped ${slim.dropped.length} glue imports the wasm no longer has`);
     }
   }
+  const publicNames = snippetExports(pkgDir).flatMap((e) => e.names);
   const exported = addSnippetExports(pkgDir, entry);
   if (exported.length > 0) log(`re-exported from snippets: ${exported.join(', ')}`);
   const fixed = fixDeclarations(pkgDir);
@@ -523,6 +550,15 @@ export async function packageDir(pkgDir, { outName = 'cometkit', minifyJs = true
       after += a;
     }
     log(`minified JS: ${before} -> ${after} bytes`);
+    const named = new Set();
+    for (const file of filesUnder(pkgDir, '.js')) {
+      if (path.relative(pkgDir, file).split(path.sep).includes('node_modules')) continue;
+      const [code, fixed] = keepExportNames(readFileSync(file, 'utf8'), publicNames);
+      if (fixed.length === 0) continue;
+      writeFileSync(file, code);
+      for (const n of fixed) named.add(n);
+    }
+    if (named.size > 0) log(`kept the names of ${[...named].join(', ')}`);
   }
 }
 

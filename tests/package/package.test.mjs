@@ -88,6 +88,9 @@ test('the packaged entry re-exports the marked classes, minified, and stays impo
     assert.equal(new mod.Socket().readyState, 0);
     assert.ok(new mod.SocketError() instanceof Error);
     assert.deepEqual(mod.greet(1), { answerProperty: 2 });
+    for (const name of ['Socket', 'SocketError', 'CometWebSocket']) {
+      assert.equal(mod[name].name, name, 'a marked class keeps its name through minification');
+    }
 
     const dts = readFileSync(path.join(dir, 'cometkit.d.ts'), 'utf8');
     assert.ok(dts.startsWith(`${DISPOSABLE_REFERENCE}\n`), 'the .d.ts references the lib it needs');
@@ -109,6 +112,8 @@ test('a bundler package keeps its snippets, listed in package.json', async () =>
     assert.match(entry, /\.\/snippets\/cometkit-0a1b2c\/js\/socket\.js/);
     const snippet = readFileSync(path.join(dir, 'snippets/cometkit-0a1b2c/js/socket.js'), 'utf8');
     assert.match(snippet, /readyState/);
+    const socket = await import(pathToFileURL(path.join(dir, 'snippets/cometkit-0a1b2c/js/socket.js')).href);
+    assert.equal(socket.Socket.name, 'Socket', 'a marked class keeps its name through minification');
     const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
     assert.deepEqual(pkg.files, ['cometkit_bg.wasm', 'cometkit.js', 'cometkit.d.ts', 'snippets']);
     assert.deepEqual(pkg.sideEffects, ['./snippets/*']);
