@@ -222,7 +222,16 @@ function connectSection(r) {
     out.push('|---|---:|---:|---:|---:|---:|');
     out.push(`| library ready | ${num(med(a.ready))} | ${spr(a.ready)} | ${num(med(b.ready))} | ${spr(b.ready)} | ${times(ratio(med(a.ready), med(b.ready)))} |`);
     out.push(`| first connect | ${num(med(a.first))} | ${spr(a.first)} | ${num(med(b.first))} | ${spr(b.first)} | ${times(ratio(med(a.first), med(b.first)))} |`);
+    const pre = cold.cometkitPreload;
+    if (pre) {
+      out.push(`| library ready, the page preloads the wasm | ${num(med(pre.ready))} | ${spr(pre.ready)} | ${num(med(b.ready))} | ${spr(b.ready)} | ${times(ratio(med(pre.ready), med(b.ready)))} |`);
+    }
     out.push('');
+    if (pre) {
+      out.push('"The page preloads the wasm": the same page with `<link rel="preload" href=".../cometkit_bg.wasm" '
+        + 'as="fetch" type="application/wasm" crossorigin>` in its head (README, "Loading"), so the wasm is fetched '
+        + 'while the modules load instead of after them.', '');
+    }
   }
   if (fb) {
     out.push('### Fallback when WebSocket does not work', '');

@@ -160,7 +160,14 @@ function pageServer(port) {
       return;
     }
     res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream', 'Cache-Control': 'no-store' });
-    res.end(readFileSync(file));
+    let body = readFileSync(file);
+    if (p === '/bench.html' && new URL(req.url, 'http://x').searchParams.get('preload') === '1') {
+      // As README's "Loading" section advises a page: the wasm is fetched beside the modules,
+      // not after them.
+      body = body.toString('utf8').replace('<head>',
+        '<head>\n  <link rel="preload" href="/pkg/cometkit_bg.wasm" as="fetch" type="application/wasm" crossorigin>');
+    }
+    res.end(body);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -223,11 +230,11 @@ function pooled(samples) {
 let browser;
 const pageErrors = [];
 
-async function openPage(pageUrl, lib, hook = 'none') {
+async function openPage(pageUrl, lib, hook = 'none', extra = '') {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(`${lib}/${hook}: ${e}`));
-  await page.goto(`${pageUrl}/bench.html?lib=${lib}&hook=${hook}`, { timeout: 20_000 });
+  await page.goto(`${pageUrl}/bench.html?lib=${lib}&hook=${hook}${extra}`, { timeout: 20_000 });
   await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 20_000 });
   const ready = await page.evaluate(() => document.body.dataset.ready);
   if (ready !== 'true') throw new Error(`bench page ${lib}/${hook} failed: ${await page.textContent('#status')}`);
@@ -359,14 +366,16 @@ async function connectSection(pageUrl, servers, sio) {
     await call(pages[lib].page, 'connect', { url, transport: null, n: 1 }); // warm-up, not counted
   }
   // Cold start: a fresh page, the library loaded and initialised, then its first connection.
-  const cold = { cometkit: { ready: [], first: [] }, sockjs: { ready: [], first: [] } };
+  // `cometkitPreload`: the same page with the wasm preloaded by a <link> in its head.
+  const cold = { cometkit: { ready: [], first: [] }, cometkitPreload: { ready: [], first: [] }, sockjs: { ready: [], first: [] } };
   for (let r = 0; r < ROUNDS; r++) {
-    for (const lib of ['cometkit', 'sockjs']) {
-      const p = await openPage(pageUrl, lib);
+    for (const key of Object.keys(cold)) {
+      const lib = key === 'sockjs' ? 'sockjs' : 'cometkit';
+      const p = await openPage(pageUrl, lib, 'none', key === 'cometkitPreload' ? '&preload=1' : '');
       const info = await call(p.page, 'info');
       const first = await call(p.page, 'connect', { url: servers[0].echo, transport: null, n: 1 });
-      cold[lib].ready.push(info.readyAt);
-      cold[lib].first.push(first.p50);
+      cold[key].ready.push(info.readyAt);
+      cold[key].first.push(first.p50);
       await p.close();
     }
   }
