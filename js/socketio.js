@@ -288,6 +288,8 @@ export class SocketIO extends Emitter {
   #anyOut = [];
   #flags = {};
   #queue = null;
+  // Emits waiting for their ack with `retries` on, oldest first; only the first is in flight.
+  #retry = [];
 
   constructor(io, nsp, opts) {
     super();
@@ -300,6 +302,13 @@ export class SocketIO extends Emitter {
     this.auth = opts.auth;
     this._autoConnect = opts.autoConnect !== false;
     this._ackTimeout = opts.ackTimeout === undefined ? io.opts.ackTimeout : opts.ackTimeout;
+    const retries = opts.retries === undefined ? io.opts.retries : opts.retries;
+    if (retries != null && !(Number.isInteger(retries) && retries >= 0)) {
+      throw error("invalid", "option `retries` must be a non-negative integer");
+    }
+    this._retries = retries || 0;
+    const bound = io.opts.maxBufferedPackets;
+    this._retryBound = Number.isInteger(bound) && bound >= 0 ? bound : 1024;
   }
 
   get disconnected() {
@@ -393,6 +402,10 @@ export class SocketIO extends Emitter {
     this.#flags = {};
     let ack;
     if (typeof args[args.length - 1] === "function") ack = args.pop();
+    if (this._retries && !flags.fromQueue && !flags.volatile) {
+      this.#enqueue(event, args, ack, flags);
+      return this;
+    }
     const timeout = flags.timeout === undefined ? this._ackTimeout : flags.timeout;
     const all = [event, ...args];
     const found = { binary: false, blob: false };
@@ -400,9 +413,9 @@ export class SocketIO extends Emitter {
     if (found.blob || this.#queue) {
       // Blobs are read first; later emits wait behind them so the order holds.
       const run = () =>
-        readBlobs(all).then((a) => this.#send(a, { binary: found.binary }, ack, timeout, flags.volatile));
+        readBlobs(all).then((a) => this.#send(a, { binary: found.binary }, ack, timeout, flags.volatile, flags.fromQueue));
       const q = (this.#queue || Promise.resolve()).then(run).catch((e) => {
-        if (ack && timeout !== undefined) call(this, ack, [e]);
+        if (ack && (timeout !== undefined || flags.fromQueue)) call(this, ack, [e]);
         else queueMicrotask(() => {
           throw e;
         });
@@ -413,19 +426,67 @@ export class SocketIO extends Emitter {
       });
       return this;
     }
-    this.#send(all, found, ack, timeout, flags.volatile);
+    this.#send(all, found, ack, timeout, flags.volatile, flags.fromQueue);
     return this;
   }
 
-  #send(all, found, ack, timeout, volatile) {
+  // socket.io-client's `retries`: each emit waits in order until the server acknowledges it;
+  // a try that fails (its ack deadline passed, or the connection dropped) is sent again, up to
+  // `retries` more times, and only then does the emit's callback get the error. The queue holds
+  // at most `maxBufferedPackets` emits (socket.io-client's has no bound): beyond it `emit`
+  // throws.
+  #enqueue(event, args, ack, flags) {
+    if (this.#retry.length >= this._retryBound) {
+      throw error("invalid", "emit: the retry queue is full (maxBufferedPackets)");
+    }
+    // Arguments that cannot be sent fail now, not at their first try.
+    const all = [event, ...args];
+    const found = { binary: false, blob: false };
+    scan(all, new Set(), found);
+    if (!found.blob) encode(all, found);
+    const packet = { tries: 0, pending: false, event, args, flags };
+    packet.done = (err, ...answer) => {
+      if (this.#retry[0] !== packet) return;
+      packet.pending = false;
+      if (err && packet.tries <= this._retries) return this.#drain(false);
+      this.#retry.shift();
+      if (ack) call(this, ack, err ? [err] : [null, ...answer]);
+      this.#drain(false);
+    };
+    this.#retry.push(packet);
+    this.#drain(false);
+  }
+
+  // Sends the first queued emit unless it is in flight (`force`: again, after a reconnection).
+  #drain(force) {
+    const packet = this.#retry[0];
+    if (!packet || !this.connected || (packet.pending && !force)) return;
+    packet.pending = true;
+    packet.tries++;
+    this.#flags = Object.assign({}, packet.flags, { fromQueue: true });
+    try {
+      this.emit(packet.event, ...packet.args, packet.done);
+    } catch (e) {
+      // Refused by the core (a message over maxPayload): no try can succeed.
+      this.#flags = {};
+      packet.tries = Infinity;
+      packet.done(e);
+    }
+  }
+
+  #send(all, found, ack, timeout, volatile, fromQueue) {
     const [json, bins, size] = encode(all, found);
     const id = this.io._emit(this.nsp, json, bins, size, !!ack, timeout, !!volatile);
-    if (id >= 0) this.#acks.set(id, { fn: ack, withError: timeout !== undefined });
+    // A retried emit's own callback always takes the error first.
+    if (id >= 0) this.#acks.set(id, { fn: ack, withError: timeout !== undefined || !!fromQueue });
     for (const fn of this.#anyOut) call(this, fn, all);
   }
 
   emitWithAck(event, ...args) {
-    const withError = (this.#flags.timeout === undefined ? this._ackTimeout : this.#flags.timeout) !== undefined;
+    // With `retries` every callback takes the error first, as in socket.io-client.
+    const withError =
+      (this.#flags.timeout === undefined ? this._ackTimeout : this.#flags.timeout) !== undefined ||
+      (!!this._retries && !this.#flags.volatile);
     return new Promise((resolve, reject) => {
       args.push(withError ? (err, v) => (err ? reject(err) : resolve(v)) : (v) => resolve(v));
       try {
@@ -442,6 +503,8 @@ export class SocketIO extends Emitter {
         this.id = a;
         this.connected = true;
         this.recovered = b;
+        // The emit in flight is sent again: its ack failed with the connection.
+        this.#drain(true);
         this._fire("connect", []);
         break;
       case 1: {

@@ -69,6 +69,12 @@ async fn ack_timeouts() {
 }
 
 #[wasm_bindgen_test]
+async fn retries_deliver_in_order_across_a_cut() {
+    scenario("retries", &["websocket"]).await;
+    scenario("retries", &["polling"]).await;
+}
+
+#[wasm_bindgen_test]
 async fn namespaces_and_auth_refusal() {
     for t in ALL {
         scenario("namespaces", &[t]).await;

@@ -60,7 +60,10 @@ export interface SocketIOManagerOptions {
   multiplex?: boolean;
   /** Default ack deadline in ms; callbacks then take an error first. */
   ackTimeout?: number;
-  /** Most events buffered while disconnected (default 1024); beyond it `emit` throws. */
+  /** Default `retries` of the namespace sockets. */
+  retries?: number;
+  /** Most events buffered while disconnected (default 1024); beyond it `emit` throws. With
+   * `retries`, also the most emits waiting for their ack. */
   maxBufferedPackets?: number;
   /** Most bytes of such events (default 1048576). */
   maxBufferedBytes?: number;
@@ -74,6 +77,13 @@ export interface SocketIOSocketOptions {
   autoConnect?: boolean;
   /** Ack deadline in ms for this namespace. */
   ackTimeout?: number;
+  /**
+   * Delivery with retries (socket.io-client's option): each emit is sent when the one before it
+   * was acknowledged, and a try that fails (its ack deadline passed, or the connection dropped)
+   * is sent again, up to this many more times; then its callback gets the error. Callbacks
+   * take the error first. 0 (the default) sends at once without waiting.
+   */
+  retries?: number;
 }
 
 /** A listener of any arguments (parameters checked bivariantly, so a listener may declare

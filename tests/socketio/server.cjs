@@ -22,6 +22,9 @@ const io = new Server(server, {
   connectionStateRecovery: { maxDisconnectionDuration: 60000, skipMiddlewares: true },
 });
 
+// Deliveries of each `flaky` key, across connections (a retried emit may come on a new one).
+const deliveries = new Map();
+
 function common(socket) {
   socket.on("echo", (...args) => {
     const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
@@ -75,6 +78,17 @@ function common(socket) {
   });
   // Disconnects the namespace socket from the server side.
   socket.on("kick", () => socket.disconnect());
+  // Acknowledges only the `need`-th delivery of `key` (earlier ones go unanswered), with the
+  // number of deliveries so far; `cut` also cuts the connection at the first delivery.
+  socket.on("flaky", (key, need, cut, ack) => {
+    const n = (deliveries.get(key) || 0) + 1;
+    deliveries.set(key, n);
+    if (n >= need) ack(key, n);
+    else if (cut && n === 1) {
+      socket.conn.transport.close();
+      socket.conn.close();
+    }
+  });
 }
 
 io.on("connection", common);

@@ -149,6 +149,52 @@ const scenarios = {
     }
   },
 
+  // `retries`: emits acknowledged one after another, failed tries sent again (also across a
+  // reconnection), the error only once the retries are spent.
+  async retries(io, url, transports) {
+    const key = Math.random().toString(36).slice(2);
+    const s = open(io, url, transports, { retries: 2, ackTimeout: 300 });
+    try {
+      await connected(s);
+      const answers = [];
+      const done = new Promise((resolve) => {
+        // The third delivery of `a` is acknowledged; `b` is sent only after that.
+        s.emit("flaky", key + "a", 3, false, (...args) => answers.push(["a", ...args]));
+        s.emit("ack", "b", (...args) => {
+          answers.push(["b", ...args]);
+          resolve();
+        });
+      });
+      await done;
+      eq(answers, [["a", null, key + "a", 3], ["b", null, "b"]], "in order, error first, after retries");
+      // Two retries are not enough for a fourth delivery: the error, once.
+      let failures = 0;
+      const [err] = await new Promise((r) =>
+        s.emit("flaky", key + "c", 4, false, (...a) => {
+          failures++;
+          r(a);
+        }),
+      );
+      check(err instanceof Error && err.kind === "timeout", "error after the retries: " + err);
+      eq(failures, 1, "the callback runs once");
+      // A delivery that cuts the connection is sent again once connected again.
+      const gone = once(s, "disconnect");
+      const answer = s.emitWithAck("flaky", key + "d", 2, true);
+      await gone;
+      eq(await answer, key + "d", "retried after reconnecting");
+      // Arguments JSON cannot hold fail at once, not at their first try.
+      let thrown = null;
+      try {
+        s.emit("ack", 1n);
+      } catch (e) {
+        thrown = e;
+      }
+      check(thrown && thrown.kind === "invalid", "a BigInt argument throws");
+    } finally {
+      s.io.free();
+    }
+  },
+
   async namespaces(io, url, transports) {
     // Not forceNew: the namespaces below share this manager.
     const root = open(io, url, transports, { forceNew: false });

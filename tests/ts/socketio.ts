@@ -36,6 +36,7 @@ const socket: SocketIO<ServerToClient, ClientToServer> = io<ServerToClient, Clie
     timeout: 10000,
     withCredentials: true,
     ackTimeout: 2000,
+    retries: 3,
   },
 );
 
