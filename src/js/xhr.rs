@@ -238,28 +238,21 @@ fn build(response: Response, strict: bool) -> Option<JsValue> {
     } else {
         ResponseData::None
     };
-    let object = response_object(
-        response.status(),
-        response.status_text(),
-        response.ok(),
-        response.url(),
-        response.headers(),
-        response.raw(),
-        data,
-    );
-    match object {
-        Some(object) => Some(object),
-        // Not strict: the same object without `data`.
-        None if !strict => response_object(
+    let object = |data| {
+        response_object(
             response.status(),
             response.status_text(),
             response.ok(),
             response.url(),
             response.headers(),
             response.raw(),
-            ResponseData::None,
-        ),
-        None => None,
+            data,
+        )
+    };
+    match object(data) {
+        // Not strict: the same object without `data`.
+        None if !strict => object(ResponseData::None),
+        built => built,
     }
 }
 
