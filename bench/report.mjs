@@ -91,7 +91,9 @@ function echoSection(r) {
       + `sequential round trips (send one, wait for its echo; at most ${c.rttCapMs} ms of them), then a `
       + 'pipelined flood with a bounded window of unanswered messages (the same window for every client: '
       + `${c.sizes.map((s) => `${sizeName(s.size)}: ${s.count} messages, window ${s.window}`).join('; ')}; `
-      + `at most ${c.floodCapMs} ms, after which the rate counts what came back in time). `
+      + `at most ${c.floodCapMs} ms, after which the rate counts what came back in time), after an uncounted `
+      + 'warm-up flood of a fifth as many messages, so that each client and the server run their hot path '
+      + 'optimised when the measured flood starts (cold starts are in section 2). '
       + 'msgs/s counts echoed messages; MB/s is payload one way (the echo moves as much back). '
       + 'p50/p99 pool the round-trip samples of every round (n in the last column). '
       + 'The ceiling is the browser\'s own WebSocket on the same server\'s raw endpoint '
