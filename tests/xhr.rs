@@ -431,6 +431,18 @@ async fn response_types() {
     let bytes = resp.bytes().unwrap();
     assert_eq!(bytes.len(), 300);
     assert!(bytes.iter().enumerate().all(|(i, b)| *b == (i % 256) as u8));
+    // Bytes 0x80-0xFF are no UTF-8: each malformed sequence becomes U+FFFD, as in Rust.
+    assert_eq!(resp.text().unwrap(), String::from_utf8_lossy(&bytes));
+
+    let resp = within(
+        "arraybuffer text with a BOM and a bad byte",
+        Request::get(&common::url("/text?body=%EF%BB%BFa%FFb%E2%82"))
+            .response_type(ResponseType::ArrayBuffer)
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.text().as_deref(), Some("\u{feff}a\u{fffd}b\u{fffd}"));
 
     let resp = within(
         "arraybuffer text",

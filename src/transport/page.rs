@@ -22,9 +22,16 @@ extern "C" {
 // `js_sys::global()` probes four names through four of them.
 #[wasm_bindgen(
     inline_js = "export function cometkit_global() { return globalThis; }\n\
-export function cometkit_location() { return globalThis.location; }"
+export function cometkit_location() { return globalThis.location; }\n\
+export function cometkit_utf8(buffer) { return new TextDecoder('utf-8', { ignoreBOM: true }).decode(buffer); }"
 )]
 extern "C" {
+    /// The bytes of `buffer` as UTF-8 text, each malformed sequence replaced by U+FFFD (as
+    /// `String::from_utf8_lossy`, without copying the bytes into wasm); a BOM is kept.
+    #[cfg(feature = "_xhr")]
+    #[wasm_bindgen(js_name = cometkit_utf8)]
+    pub(crate) fn utf8_lossy(buffer: &js_sys::ArrayBuffer) -> String;
+
     #[wasm_bindgen(js_name = cometkit_global)]
     fn global_this() -> Object;
 

@@ -992,8 +992,9 @@ impl Response {
         if let Some(s) = self.body.as_string() {
             Some(s)
         } else {
-            self.bytes()
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
+            self.body
+                .dyn_ref::<ArrayBuffer>()
+                .map(crate::transport::page::utf8_lossy)
         }
     }
 
