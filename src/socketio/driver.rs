@@ -451,6 +451,9 @@ impl<F: Face> Inner<F> {
     /// manager does).
     pub(crate) fn disconnect(&mut self, nsp: &str) {
         self.client.disconnect(nsp);
+        // The DISCONNECT goes out before the engine's close packet: a closing engine refuses
+        // sends (which surfaced as an error note on every last disconnect).
+        self.pump();
         if self.client.is_idle() && !self.closing {
             self.closing = true;
             self.engine.close(now());
