@@ -16,12 +16,9 @@
 //! let go when the engine closes for good.
 //!
 //! The driver serves one of two faces ([`Face`]): the JavaScript manager of `io()`
-//! (`src/js/socketio.rs`), which takes event arguments parsed into JavaScript values, or a
-//! Rust facade, which would take them as JSON text and bytes. The face is a type
+//! (`src/js/socketio.rs`), which takes event arguments parsed into JavaScript values, or the
+//! Rust facade ([`super::client`]), which takes them as JSON text and bytes. The face is a type
 //! parameter, so each build carries the code of the face it uses and no other.
-
-// Only the JavaScript face drives it so far.
-#![cfg_attr(not(feature = "js"), allow(dead_code))]
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -491,6 +488,11 @@ impl<F: Face> Inner<F> {
     #[cfg(feature = "js")]
     pub(crate) fn transport(&self) -> Option<&'static str> {
         self.engine.transport().map(Transport::name)
+    }
+
+    /// The transport of the open connection, by kind.
+    pub(crate) fn transport_kind(&self) -> Option<Transport> {
+        self.engine.transport()
     }
 
     /// Releases every browser resource at once (the JS object was freed).
