@@ -12,6 +12,7 @@
 //! | image ping (GET beacon through `<img>`) | [`transport::ping`] | `ping(url, params, opts)` |
 //! | JSONP (script injection) | [`transport::jsonp`] | `jsonp(url, opts)` |
 //! | SockJS socket over the best transport available, with fallback and reconnect | `client::Socket` | `new Socket(url, opts)` |
+//! | Socket.IO v5 client (Engine.IO v4: WebSocket, XHR, XDR-style and JSONP polling) | `socketio::{io, Manager, Socket}` | `io(url, opts)` |
 //!
 //! Layout: [`protocol`] is pure Rust (parsers, encoders, validation) with no browser access and
 //! no clock, tested natively; [`transport`] has one file per browser primitive; `client` is the

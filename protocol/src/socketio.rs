@@ -403,6 +403,113 @@ pub fn last_string_arg(json: &str) -> Option<String> {
     }
 }
 
+/// The event names socket.io-client keeps for itself; `emit` refuses them.
+pub const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+/// Checks that `json` is one JSON value of the kind `open` starts (`b'['` an array, `b'{'` an
+/// object), with nothing after it; `what` names it in the [`Error::invalid`].
+fn check_one(json: &str, open: u8, what: &'static str) -> Result<(), Error> {
+    let mut reader = Json::new(json);
+    let starts = json.trim_start().as_bytes().first() == Some(&open);
+    if !starts || reader.skip_value().and(reader.end()).is_err() {
+        return Err(Error::invalid(what));
+    }
+    Ok(())
+}
+
+/// Checks that `json` is the text of one JSON array (the arguments of an emit or an ack).
+pub fn check_array(json: &str) -> Result<(), Error> {
+    check_one(
+        json,
+        b'[',
+        "Socket.IO arguments must be the text of a JSON array",
+    )
+}
+
+/// Checks that `json` is the text of one JSON object (a namespace's `auth`).
+pub fn check_object(json: &str) -> Result<(), Error> {
+    check_one(
+        json,
+        b'{',
+        "Socket.IO auth must be the text of a JSON object",
+    )
+}
+
+/// An event's arguments as they go on the wire, `["event", ...args]`, from its name and the
+/// JSON text of the array of its other arguments. Fails with [`Error::invalid`] for an empty
+/// or reserved name ([`RESERVED_EVENTS`]), or `args` that is not one JSON array.
+///
+/// ```
+/// use cometkit_protocol::socketio::event_json;
+///
+/// assert_eq!(event_json("chat", r#"["hi", 1]"#)?, r#"["chat","hi", 1]"#);
+/// assert_eq!(event_json("ping", " [ ] ")?, r#"["ping"]"#);
+/// assert!(event_json("connect", "[]").is_err());
+/// # Ok::<(), cometkit_protocol::Error>(())
+/// ```
+pub fn event_json(event: &str, args: &str) -> Result<String, Error> {
+    if event.is_empty() {
+        return Err(Error::invalid("a Socket.IO event name must not be empty"));
+    }
+    if RESERVED_EVENTS.contains(&event) {
+        return Err(Error::invalid(crate::error::concat(&[
+            "\"",
+            event,
+            "\" is a reserved Socket.IO event name",
+        ])));
+    }
+    check_array(args)?;
+    let inner = args.trim().get(1..).unwrap_or("").trim_start();
+    let mut out = String::with_capacity(event.len() + args.len() + 4);
+    out.push('[');
+    crate::sockjs::quote_into(&mut out, event);
+    if !inner.starts_with(']') {
+        out.push(',');
+    }
+    out.push_str(inner);
+    Ok(out)
+}
+
+/// Splits a server event's arguments `["event", ...args]` into the name (a number name as
+/// its decimal text) and the JSON text of the array of the other arguments, as sent.
+///
+/// ```
+/// use cometkit_protocol::socketio::split_event;
+///
+/// assert_eq!(split_event(r#"["chat","hi",{"a":1}]"#)?, ("chat".to_string(), r#"["hi",{"a":1}]"#.to_string()));
+/// assert_eq!(split_event(r#"[7]"#)?, ("7".to_string(), "[]".to_string()));
+/// # Ok::<(), cometkit_protocol::Error>(())
+/// ```
+pub fn split_event(json: &str) -> Result<(String, String), Error> {
+    check_payload(PacketType::Event, json)?;
+    let mut reader = Json::new(json);
+    reader.expect(b'[', "Socket.IO: an event is a JSON array")?;
+    let name = match reader.string() {
+        Ok(name) => name.into_owned(),
+        Err(_) => {
+            let mut s = String::new();
+            push_u64(&mut s, reader.uint()?);
+            s
+        }
+    };
+    let rest = if reader.eat(b',') {
+        let mut s = String::with_capacity(json.len() - reader.pos() + 1);
+        s.push('[');
+        s.push_str(json.get(reader.pos()..).unwrap_or("]").trim_end());
+        s
+    } else {
+        String::from("[]")
+    };
+    Ok((name, rest))
+}
+
 /// Checks that `json` is what a packet of `kind` carries from a server: CONNECT an object,
 /// CONNECT_ERROR an object or a string, EVENT an array starting with a string or an integer
 /// (the event name), ACK an array, DISCONNECT nothing.

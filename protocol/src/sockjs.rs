@@ -593,6 +593,11 @@ impl<'a> Json<'a> {
         Json { text, pos: 0 }
     }
 
+    /// Where the reader is (a byte offset into the text).
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
     fn at(text: &'a str, pos: usize) -> Self {
         Json { text, pos }
     }

@@ -3,9 +3,10 @@
 
 use cometkit_protocol::engineio::{self, CloseReason, Data, Engine, Transport};
 use cometkit_protocol::socketio::{
-    check_payload, decode, encode, find_placeholders, last_string_arg, parse_header, placeholder,
-    Client, Config, Decoder, DisconnectReason, Emit, Emitted, Event, Header, Incoming, Outgoing,
-    PacketType, Payload, Reassembly,
+    check_array, check_object, check_payload, decode, encode, event_json, find_placeholders,
+    last_string_arg, parse_header, placeholder, split_event, Client, Config, Decoder,
+    DisconnectReason, Emit, Emitted, Event, Header, Incoming, Outgoing, PacketType, Payload,
+    Reassembly,
 };
 
 fn p(json: &str) -> Payload {
@@ -934,5 +935,67 @@ fn every_ack_resolves_exactly_once_under_random_operations() {
         wanted.sort();
         assert_eq!(resolved, wanted);
         assert_eq!(c.poll_timeout(), None);
+    }
+}
+
+#[test]
+fn event_json_joins_and_split_event_splits_what_the_rust_api_exchanges() {
+    // Out: a name and an arguments array become the wire array, whitespace kept inside.
+    assert_eq!(event_json("chat", "[]").unwrap(), r#"["chat"]"#);
+    assert_eq!(event_json("chat", " [ ] ").unwrap(), r#"["chat"]"#);
+    assert_eq!(
+        event_json("chat", r#"[1, "two", {"3":[4]}]"#).unwrap(),
+        r#"["chat",1, "two", {"3":[4]}]"#
+    );
+    assert_eq!(event_json("é\"\n", "[null]").unwrap(), r#"["é\"\n",null]"#);
+    for bad in ["", "{}", "1", "[1", "[1]]", "[1] x", "\"[]\"", "[01]"] {
+        let e = event_json("chat", bad).unwrap_err();
+        assert!(e.is_invalid(), "{bad:?}: {e:?}");
+    }
+    assert!(event_json("", "[]").unwrap_err().is_invalid());
+    for name in [
+        "connect",
+        "connect_error",
+        "disconnect",
+        "disconnecting",
+        "newListener",
+        "removeListener",
+    ] {
+        let e = event_json(name, "[]").unwrap_err();
+        assert!(e.message().contains(name), "{e:?}");
+    }
+    // In: the name (a number name as text) and the rest as sent.
+    assert_eq!(
+        split_event(r#"["chat"]"#).unwrap(),
+        ("chat".into(), "[]".into())
+    );
+    assert_eq!(
+        split_event(r#"[ "chat" , 1 ,"x" ] "#).unwrap(),
+        ("chat".into(), r#"[ 1 ,"x" ]"#.into())
+    );
+    assert_eq!(
+        split_event(r#"["a\u00e9\"",{"_placeholder":true,"num":0}]"#).unwrap(),
+        ("aé\"".into(), r#"[{"_placeholder":true,"num":0}]"#.into())
+    );
+    assert_eq!(
+        split_event("[42,true]").unwrap(),
+        ("42".into(), "[true]".into())
+    );
+    for bad in [
+        "", "[]", "[1.5]", "[null]", "{}", "[\"a\",]", "[\"a\"", "[\"a\"]x",
+    ] {
+        assert!(split_event(bad).unwrap_err().is_protocol(), "{bad:?}");
+    }
+    // Round trip.
+    let (name, rest) = split_event(&event_json("ev", r#"[1,[2],"3"]"#).unwrap()).unwrap();
+    assert_eq!((name.as_str(), rest.as_str()), ("ev", r#"[1,[2],"3"]"#));
+    // Auth and ack arguments.
+    assert!(check_object(r#" {"token":"x"} "#).is_ok());
+    for bad in ["", "[]", "{", "{} {}", "\"{}\""] {
+        assert!(check_object(bad).unwrap_err().is_invalid(), "{bad:?}");
+    }
+    assert!(check_array(" [1, {}] ").is_ok());
+    for bad in ["", "{}", "[", "[] []", "\"[]\""] {
+        assert!(check_array(bad).unwrap_err().is_invalid(), "{bad:?}");
     }
 }

@@ -21,7 +21,7 @@ use crate::protocol::backoff::Backoff;
 use crate::protocol::engineio::{self, Transport};
 use crate::protocol::session::Reconnect;
 use crate::protocol::socketio::{self, Emit, Emitted};
-use crate::socketio::driver::{JsArgs, Note, Settings, Shared};
+use crate::socketio::driver::{Face, JsArgs, Note, Settings, Shared};
 use crate::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -255,7 +255,32 @@ pub fn io() -> js_sys::Function {
     io_function()
 }
 
-fn deliver(target: &JsValue, note: Note) {
+/// The JavaScript face of the driver: notes go to the JavaScript `Manager`, arguments are
+/// parsed into JavaScript values.
+#[derive(Clone)]
+struct JsManager(JsValue);
+
+impl Face for JsManager {
+    type Args = JsArgs;
+
+    fn js(args: &JsArgs) -> &JsArgs {
+        args
+    }
+
+    fn decode(json: JsValue, bins: Vec<JsValue>, is_event: bool) -> Result<JsArgs, Error> {
+        JsArgs::parse(json, bins, is_event)
+    }
+
+    fn no_args() -> JsArgs {
+        JsArgs::new(JsValue::UNDEFINED, None, 0)
+    }
+
+    fn deliver(&self, note: Note<JsArgs>) {
+        deliver(&self.0, note)
+    }
+}
+
+fn deliver(target: &JsValue, note: Note<JsArgs>) {
     let u = JsValue::UNDEFINED;
     match note {
         Note::Connect {
@@ -270,30 +295,34 @@ fn deliver(target: &JsValue, note: Note) {
             &message.into(),
             &data.map_or(u, JsValue::from),
         ),
-        Note::Disconnect { nsp, reason } => deliver_js(target, 2, &nsp, &reason.into(), &u),
+        Note::Disconnect { nsp, reason } => {
+            deliver_js(target, 2, &nsp, &reason.as_str().into(), &u)
+        }
         Note::Event { nsp, args, ack } => deliver_js(
             target,
             3,
             &nsp,
-            &args,
+            &args.into_value(),
             &ack.map_or(u, |id| JsValue::from(id as f64)),
         ),
-        Note::Ack { nsp, id, args } => deliver_js(target, 4, &nsp, &(id as f64).into(), &args),
+        Note::Ack { nsp, id, args } => {
+            deliver_js(target, 4, &nsp, &(id as f64).into(), &args.into_value())
+        }
         Note::AckFailed { nsp, id, error } => {
             deliver_js(target, 5, &nsp, &(id as f64).into(), &error.into())
         }
-        Note::Open(transport) => deliver_js(target, 6, "", &transport.into(), &u),
-        Note::Upgrade(transport) => deliver_js(target, 7, "", &transport.into(), &u),
+        Note::Open(transport) => deliver_js(target, 6, "", &transport.name().into(), &u),
+        Note::Upgrade(transport) => deliver_js(target, 7, "", &transport.name().into(), &u),
         Note::Error(error) => deliver_js(target, 8, "", &error.into(), &u),
         Note::ReconnectAttempt(n) => deliver_js(target, 9, "", &n.into(), &u),
-        Note::Closed(reason) => deliver_js(target, 10, "", &reason.into(), &u),
+        Note::Closed(reason) => deliver_js(target, 10, "", &reason.as_str().into(), &u),
     }
 }
 
 /// The Rust core of one JavaScript Socket.IO `Manager`. Not part of the public API.
 #[wasm_bindgen(skip_typescript)]
 pub struct SioCore {
-    shared: Rc<Shared>,
+    shared: Rc<Shared<JsManager>>,
 }
 
 impl Drop for SioCore {
@@ -403,7 +432,7 @@ impl Cores {
     pub fn socketio(&self, url: String, options: JsValue) -> Result<SioCore, JsValue> {
         let settings = read_settings(url, &options)?;
         Ok(SioCore {
-            shared: Shared::start(settings, deliver)?,
+            shared: Shared::start(settings)?,
         })
     }
 }
@@ -423,7 +452,7 @@ impl SioCore {
         });
         let result = self
             .shared
-            .with(|inner| inner.connect(nsp, auth, target))
+            .with(|inner| inner.connect(nsp, auth, JsManager(target)))
             .ok_or_else(busy)?;
         self.shared.deliver();
         result.map_err(JsValue::from)

@@ -14,12 +14,15 @@
 //! Browser callbacks hold the state only weakly. The JavaScript manager is held strongly only
 //! while the connection is wanted (so a socket only its listeners know keeps delivering), and
 //! let go when the engine closes for good.
-
-// Only the JavaScript core drives it so far (no Rust facade yet).
-#![cfg_attr(not(feature = "js"), allow(dead_code))]
+//!
+//! The driver serves one of two faces ([`Face`]): the JavaScript manager of `io()`
+//! (`src/js/socketio.rs`), which takes event arguments parsed into JavaScript values, or the
+//! Rust facade ([`super::client`]), which takes them as JSON text and bytes. The face is a type
+//! parameter, so each build carries the code of the face it uses and no other.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -35,7 +38,8 @@ use crate::protocol::engineio::{
     self, Action, CloseReason, Data, Engine, Message, Packet, Transport, TransportId,
 };
 use crate::protocol::socketio::{
-    self, Args, Client, Emit, Emitted, Header, Incoming, Outgoing, PacketType, Payload, Reassembly,
+    self, Args, Client, DisconnectReason, Emit, Emitted, Header, Incoming, Outgoing, PacketType,
+    Payload, Reassembly,
 };
 use crate::transport::exchange::{Exchange, Mode};
 use crate::transport::jsonp::polling::{post_no_cors, ScriptFrame};
@@ -55,6 +59,7 @@ extern "C" {
     pub(crate) fn byte_length(v: &JsValue) -> f64;
     #[wasm_bindgen(js_name = headLength)]
     fn head_length(s: &JsString) -> u32;
+    #[cfg(feature = "js")]
     #[wasm_bindgen(js_name = decodeArgs)]
     fn decode_args(json: &JsValue, bins: &Array, is_event: bool) -> JsValue;
     #[wasm_bindgen(js_name = lastString)]
@@ -105,6 +110,34 @@ impl JsArgs {
         }
     }
 
+    /// Incoming arguments parsed in JavaScript (the JavaScript face): the JSON array, binary
+    /// placeholders replaced by the attachments.
+    #[cfg(feature = "js")]
+    pub(crate) fn parse(
+        json: JsValue,
+        bins: Vec<JsValue>,
+        is_event: bool,
+    ) -> Result<JsArgs, Error> {
+        let bins: Array = bins.into_iter().collect();
+        let value = decode_args(&json, &bins, is_event);
+        if value.is_null() {
+            return Err(Error::protocol(
+                "Socket.IO: arguments are not a JSON array (with a name first) or name a missing attachment",
+            ));
+        }
+        Ok(JsArgs {
+            value,
+            bins: None,
+            size: 0,
+        })
+    }
+
+    /// The JavaScript value: the JSON text going out, the parsed array coming in.
+    #[cfg(feature = "js")]
+    pub(crate) fn into_value(self) -> JsValue {
+        self.value
+    }
+
     fn attachment_bytes(&self) -> impl Iterator<Item = u64> + '_ {
         self.bins
             .iter()
@@ -125,12 +158,12 @@ impl Args for JsArgs {
     }
 }
 
-/// What the JavaScript manager is told.
-pub(crate) enum Note {
+/// What the face is told; `A` is its event arguments ([`Face::Args`]).
+pub(crate) enum Note<A> {
     /// The engine opened on this transport.
-    Open(&'static str),
+    Open(Transport),
     /// The connection moved to this transport.
-    Upgrade(&'static str),
+    Upgrade(Transport),
     Connect {
         nsp: String,
         sid: String,
@@ -143,17 +176,17 @@ pub(crate) enum Note {
     },
     Disconnect {
         nsp: String,
-        reason: &'static str,
+        reason: DisconnectReason,
     },
     Event {
         nsp: String,
-        args: JsValue,
+        args: A,
         ack: Option<u64>,
     },
     Ack {
         nsp: String,
         id: u64,
-        args: JsValue,
+        args: A,
     },
     AckFailed {
         nsp: String,
@@ -165,11 +198,26 @@ pub(crate) enum Note {
     /// A new connection will be tried (attempt counts from 1).
     ReconnectAttempt(u32),
     /// The engine closed for good (why).
-    Closed(&'static str),
+    Closed(CloseReason),
 }
 
-/// Dispatches one note on the JavaScript manager.
-pub(crate) type Deliver = fn(&JsValue, Note);
+/// The side the driver serves: where its notes go, and how it holds event and ack arguments.
+/// Implemented by the note target (the JavaScript manager's handle, or the Rust facade's
+/// state), which the driver holds while the connection is wanted.
+pub(crate) trait Face: Clone + 'static {
+    /// Event and ack arguments, both ways.
+    type Args: Args + Debug;
+    /// Outgoing arguments as the driver sends them.
+    fn js(args: &Self::Args) -> &JsArgs;
+    /// The arguments of a server event (`is_event`: the name first) or ack: `json` (a
+    /// JavaScript string) and its binary attachments (`ArrayBuffer`s). Fails with a protocol
+    /// error when they do not fit.
+    fn decode(json: JsValue, bins: Vec<JsValue>, is_event: bool) -> Result<Self::Args, Error>;
+    /// Empty arguments (a placeholder the machine never reads).
+    fn no_args() -> Self::Args;
+    /// Tells the face `note`; called with no borrow of the state held.
+    fn deliver(&self, note: Note<Self::Args>);
+}
 
 /// A spawned local task, aborted when dropped.
 struct Task(AbortHandle);
@@ -212,10 +260,15 @@ enum Input {
     Timer,
 }
 
-#[derive(Clone)]
-struct Sink(Weak<Shared>);
+struct Sink<F: Face>(Weak<Shared<F>>);
 
-impl Sink {
+impl<F: Face> Clone for Sink<F> {
+    fn clone(&self) -> Self {
+        Sink(self.0.clone())
+    }
+}
+
+impl<F: Face> Sink<F> {
     fn input(&self, input: Input) {
         if let Some(shared) = self.0.upgrade() {
             shared.input(input);
@@ -243,24 +296,23 @@ struct Link {
 }
 
 /// The state of one manager and what arrived while it was borrowed.
-pub(crate) struct Shared {
-    inner: RefCell<Inner>,
+pub(crate) struct Shared<F: Face> {
+    inner: RefCell<Inner<F>>,
     deferred: RefCell<VecDeque<Input>>,
     delivering: Cell<bool>,
 }
 
 /// The state of one manager; see the module docs.
-pub(crate) struct Inner {
+pub(crate) struct Inner<F: Face> {
     settings: Settings,
     engine: Engine<JsMsg>,
-    client: Client<JsArgs>,
+    client: Client<F::Args>,
     reassembly: Reassembly<JsValue, JsValue>,
     links: Vec<Link>,
     timer: Option<(u64, Timeout)>,
-    sink: Sink,
-    notes: VecDeque<Note>,
-    target: Option<JsValue>,
-    deliver: Deliver,
+    sink: Sink<F>,
+    notes: VecDeque<Note<F::Args>>,
+    target: Option<F>,
     /// An upgrade to WebSocket worked on an earlier connection (engine.io-client's
     /// `rememberUpgrade`): the next engine tries the WebSocket first.
     websocket_worked: bool,
@@ -283,14 +335,14 @@ fn too_large() -> Error {
     Error::invalid("the message is larger than the server's maxPayload")
 }
 
-impl Shared {
+impl<F: Face> Shared<F> {
     /// A driver for `settings`; nothing connects before the first namespace does. Fails for
     /// a bad URL, option, or an `http:` URL under a `secureOnly` policy.
-    pub(crate) fn start(settings: Settings, deliver: Deliver) -> Result<Rc<Shared>, Error> {
+    pub(crate) fn start(settings: Settings) -> Result<Rc<Shared<F>>, Error> {
         crate::security::check_url(&settings.url, None)?;
         let engine = new_engine(&settings, false)?;
         let client = Client::new(settings.client);
-        Ok(Rc::new_cyclic(|weak: &Weak<Shared>| Shared {
+        Ok(Rc::new_cyclic(|weak: &Weak<Shared<F>>| Shared {
             inner: RefCell::new(Inner {
                 settings,
                 engine,
@@ -301,7 +353,6 @@ impl Shared {
                 sink: Sink(weak.clone()),
                 notes: VecDeque::new(),
                 target: None,
-                deliver,
                 websocket_worked: false,
                 closing: false,
                 dead: false,
@@ -313,7 +364,7 @@ impl Shared {
 
     /// Runs `f` on the state, then handles whatever arrived meanwhile. `None` when the state
     /// is already borrowed up the stack.
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> Option<R> {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Inner<F>) -> R) -> Option<R> {
         let mut inner = self.inner.try_borrow_mut().ok()?;
         let result = f(&mut inner);
         loop {
@@ -339,7 +390,7 @@ impl Shared {
         }
     }
 
-    /// Delivers the pending notes to the JavaScript manager; never nested.
+    /// Delivers the pending notes to the face; never nested.
     pub(crate) fn deliver(&self) {
         if self.delivering.replace(true) {
             return;
@@ -353,10 +404,10 @@ impl Shared {
                 } else {
                     inner.target.clone()?
                 };
-                Some((inner.deliver, target, note))
+                Some((target, note))
             });
             match next {
-                Some(Some((deliver, target, note))) => deliver(&target, note),
+                Some(Some((target, note))) => target.deliver(note),
                 _ => break,
             }
         }
@@ -364,14 +415,14 @@ impl Shared {
     }
 }
 
-impl Inner {
-    /// Connects namespace `nsp` with `auth` (a JSON object's text); `target` is the manager
+impl<F: Face> Inner<F> {
+    /// Connects namespace `nsp` with `auth` (a JSON object's text); `target` is the face
     /// the notes go to. Starts a new engine when the last one was closed.
     pub(crate) fn connect(
         &mut self,
         nsp: &str,
-        auth: Option<JsArgs>,
-        target: JsValue,
+        auth: Option<F::Args>,
+        target: F,
     ) -> Result<(), Error> {
         if self.dead {
             return Err(Error::invalid("the Socket.IO manager was freed"));
@@ -397,6 +448,9 @@ impl Inner {
     /// manager does).
     pub(crate) fn disconnect(&mut self, nsp: &str) {
         self.client.disconnect(nsp);
+        // The DISCONNECT goes out before the engine's close packet: a closing engine refuses
+        // sends (which surfaced as an error note on every last disconnect).
+        self.pump();
         if self.client.is_idle() && !self.closing {
             self.closing = true;
             self.engine.close(now());
@@ -415,7 +469,7 @@ impl Inner {
 
     /// Emits on `nsp`. Fails for a namespace not active, a full buffer, or a message larger
     /// than the server's `maxPayload` (checked here, before it is given an ack id).
-    pub(crate) fn emit(&mut self, nsp: &str, args: JsArgs, how: Emit) -> Result<Emitted, Error> {
+    pub(crate) fn emit(&mut self, nsp: &str, args: F::Args, how: Emit) -> Result<Emitted, Error> {
         self.check_size(nsp, &args)?;
         let result = self.client.emit(now(), nsp, args, how);
         self.pump();
@@ -423,7 +477,7 @@ impl Inner {
     }
 
     /// Answers the server's event `id` on `nsp`.
-    pub(crate) fn ack(&mut self, nsp: &str, id: u64, args: JsArgs) -> Result<(), Error> {
+    pub(crate) fn ack(&mut self, nsp: &str, id: u64, args: F::Args) -> Result<(), Error> {
         self.check_size(nsp, &args)?;
         let result = self.client.ack(nsp, id, args);
         self.pump();
@@ -431,8 +485,14 @@ impl Inner {
     }
 
     /// The transport of the open connection.
+    #[cfg(feature = "js")]
     pub(crate) fn transport(&self) -> Option<&'static str> {
         self.engine.transport().map(Transport::name)
+    }
+
+    /// The transport of the open connection, by kind.
+    pub(crate) fn transport_kind(&self) -> Option<Transport> {
+        self.engine.transport()
     }
 
     /// Releases every browser resource at once (the JS object was freed).
@@ -444,7 +504,8 @@ impl Inner {
         self.target = None;
     }
 
-    fn check_size(&self, nsp: &str, args: &JsArgs) -> Result<(), Error> {
+    fn check_size(&self, nsp: &str, args: &F::Args) -> Result<(), Error> {
+        let args = F::js(args);
         let Some(max) = self.engine.handshake().map(|h| h.max_payload) else {
             return Ok(());
         };
@@ -553,7 +614,7 @@ impl Inner {
         })
     }
 
-    fn transmit(&mut self, out: Outgoing<JsArgs>) {
+    fn transmit(&mut self, out: Outgoing<F::Args>) {
         let header = out.header();
         let result = match out {
             Outgoing::Connect {
@@ -561,7 +622,8 @@ impl Inner {
                 auth,
                 recovery,
             } => {
-                let auth = auth.map(|a| Payload::text(a.value.as_string().unwrap_or_default()));
+                let auth =
+                    auth.map(|a| Payload::text(F::js(&a).value.as_string().unwrap_or_default()));
                 socketio::encode(&Outgoing::Connect {
                     nsp,
                     auth,
@@ -589,7 +651,8 @@ impl Inner {
         Ok(())
     }
 
-    fn send_args(&mut self, header: &Header, args: JsArgs) -> Result<(), Error> {
+    fn send_args(&mut self, header: &Header, args: F::Args) -> Result<(), Error> {
+        let args = F::js(&args);
         let mut text = String::new();
         header.encode(&mut text);
         let size = text.len() + args.size;
@@ -810,12 +873,12 @@ impl Inner {
                 }
                 self.reassembly = Reassembly::new(socketio::DEFAULT_MAX_ATTACHMENTS);
                 self.client.handle_engine_open(now());
-                self.notes.push_back(Note::Open(transport.name()));
+                self.notes.push_back(Note::Open(transport));
             }
             E::Message(message) => self.incoming(message),
             E::Upgraded(transport) => {
                 self.websocket_worked = true;
-                self.notes.push_back(Note::Upgrade(transport.name()));
+                self.notes.push_back(Note::Upgrade(transport));
             }
             E::UpgradeFailed(_) => {}
             E::Error(e) | E::Rejected { error: e, .. } => self.notes.push_back(Note::Error(e)),
@@ -835,7 +898,7 @@ impl Inner {
                 while let Some(event) = self.client.poll_event() {
                     self.client_event(event);
                 }
-                self.notes.push_back(Note::Closed(reason.as_str()));
+                self.notes.push_back(Note::Closed(reason));
             }
         }
     }
@@ -860,7 +923,7 @@ impl Inner {
             }
         };
         match complete.and_then(|c| match c {
-            Some((header, json, bins)) => decode_incoming(header, json, bins).map(Some),
+            Some((header, json, bins)) => decode_incoming::<F>(header, json, bins).map(Some),
             None => Ok(None),
         }) {
             Ok(Some(packet)) => self.client.handle_packet(now(), packet),
@@ -869,7 +932,7 @@ impl Inner {
         }
     }
 
-    fn client_event(&mut self, event: socketio::Event<JsArgs>) {
+    fn client_event(&mut self, event: socketio::Event<F::Args>) {
         use socketio::Event as C;
         self.notes.push_back(match event {
             C::Connect {
@@ -882,53 +945,32 @@ impl Inner {
                 recovered,
             },
             C::ConnectError { nsp, message, data } => Note::ConnectError { nsp, message, data },
-            C::Disconnect { nsp, reason } => Note::Disconnect {
-                nsp,
-                reason: reason.as_str(),
-            },
-            C::Event { nsp, args, ack } => Note::Event {
-                nsp,
-                args: args.value,
-                ack,
-            },
-            C::Ack { nsp, id, args } => Note::Ack {
-                nsp,
-                id,
-                args: args.value,
-            },
+            C::Disconnect { nsp, reason } => Note::Disconnect { nsp, reason },
+            C::Event { nsp, args, ack } => Note::Event { nsp, args, ack },
+            C::Ack { nsp, id, args } => Note::Ack { nsp, id, args },
             C::AckFailed { nsp, id, error } => Note::AckFailed { nsp, id, error },
         });
     }
 }
 
 /// A Socket.IO packet complete with its attachments, as the client machine takes it: the
-/// CONNECT family read in Rust (small JSON), event and ack arguments parsed in JavaScript.
-fn decode_incoming(
+/// CONNECT family read in Rust (small JSON), event and ack arguments as the face holds them.
+fn decode_incoming<F: Face>(
     header: Header,
     json: JsValue,
     bins: Vec<JsValue>,
-) -> Result<Incoming<JsArgs>, Error> {
+) -> Result<Incoming<F::Args>, Error> {
     let kind = header.kind;
     if matches!(
         kind,
         PacketType::Connect | PacketType::ConnectError | PacketType::Disconnect
     ) {
         let text = json.as_string().unwrap_or_default();
-        return socketio::incoming(header, &text, |_| JsArgs::new(JsValue::UNDEFINED, None, 0));
+        // These carry no arguments: the closure is never called.
+        return socketio::incoming(header, &text, |_| F::no_args());
     }
     let is_event = matches!(kind, PacketType::Event | PacketType::BinaryEvent);
-    let bins: Array = bins.into_iter().collect();
-    let value = decode_args(&json, &bins, is_event);
-    if value.is_null() {
-        return Err(Error::protocol(
-            "Socket.IO: arguments are not a JSON array (with a name first) or name a missing attachment",
-        ));
-    }
-    let args = JsArgs {
-        value,
-        bins: None,
-        size: 0,
-    };
+    let args = F::decode(json, bins, is_event)?;
     let nsp = header.nsp;
     if is_event {
         return Ok(Incoming::Event {
