@@ -95,7 +95,9 @@
 //! - events a recovering server sends before its CONNECT answer are delivered right after the
 //!   `connect` event (socket.io-client delivers them just before it);
 //! - JSONP and XDR-style polling are kept (socket.io-client dropped them) as fallbacks;
-//! - no `retries` option, no `Manager`/`Socket` constructors exported (only `io`), no
+//! - `retries` (JS only, in `js/socketio.js`) bounds its queue by `maxBufferedPackets`, and
+//!   its emits' callbacks always take the error first;
+//! - no `Manager`/`Socket` constructors exported (only `io`), no
 //!   `parser`/`transportOptions`/`extraHeaders` options.
 //!
 //! The Rust API differs from socket.io-client further in the ways listed under its heading
