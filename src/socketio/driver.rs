@@ -934,6 +934,17 @@ impl<F: Face> Inner<F> {
 
     fn client_event(&mut self, event: socketio::Event<F::Args>) {
         use socketio::Event as C;
+        // The server ended or refused a namespace: with none left, the connection closes, as
+        // socket.io-client's manager closes once its last socket is destroyed (a later
+        // `connect()` opens a new one). Otherwise it would stay open and ping for nothing.
+        let ended = matches!(
+            event,
+            C::ConnectError { .. }
+                | C::Disconnect {
+                    reason: socketio::DisconnectReason::Server,
+                    ..
+                }
+        );
         self.notes.push_back(match event {
             C::Connect {
                 nsp,
@@ -950,6 +961,10 @@ impl<F: Face> Inner<F> {
             C::Ack { nsp, id, args } => Note::Ack { nsp, id, args },
             C::AckFailed { nsp, id, error } => Note::AckFailed { nsp, id, error },
         });
+        if ended && self.client.is_idle() && !self.closing {
+            self.closing = true;
+            self.engine.close(now());
+        }
     }
 }
 

@@ -332,9 +332,13 @@ const scenarios = {
     try {
       await connected(s);
       const gone = once(s, "disconnect");
+      const closed = once(s.io, "close");
       s.emit("kick");
       eq((await gone)[0], "io server disconnect", "reason");
       check(!s.active && !s.connected, "not active after a server disconnect");
+      // With no namespace left the connection closes, as socket.io-client's does.
+      await closed;
+      eq(s.io.transport, null, "no transport once the last namespace was ended by the server");
       // Reconnecting by hand works.
       s.connect();
       await connected(s);
