@@ -127,6 +127,26 @@ export function fixDeclarations(pkgDir) {
 /** wasm-pack's first line naming the module's own declarations (read by Deno): kept. */
 const SELF_TYPES = /^\/\* @ts-self-types="[^"]*" \*\/\n?/;
 
+/** `minified` with the `@ts-self-types` line of `original` (when it had one) first again. */
+function keepSelfTypes(original, minified) {
+  const selfTypes = original.match(SELF_TYPES)?.[0].trimEnd();
+  return selfTypes ? `${selfTypes}\n${minified}` : minified;
+}
+
+// esbuild's minification for every JS file of a package, bundled or not. Nothing is lowered
+// (hand-written snippets may use any syntax; the minifier could write `??`/`?.` for patterns
+// it recognises: ES2020, older than every browser that runs wasm-bindgen's reference-types
+// output). No `mangleProps`: property names stay as they are.
+const MINIFY = {
+  format: 'esm',
+  target: 'esnext',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  minifyIdentifiers: true,
+  legalComments: 'none',
+  charset: 'utf8',
+};
+
 /** True for esbuild's output: one line (after a kept self-types comment). */
 function isMinified(code) {
   return !code.replace(SELF_TYPES, '').trimEnd().includes('\n');
@@ -143,23 +163,8 @@ export async function minify(pkgDir) {
     if (path.relative(pkgDir, file).split(path.sep).includes('node_modules')) continue;
     const code = readFileSync(file, 'utf8');
     if (isMinified(code)) continue;
-    const out = await transform(code, {
-      loader: 'js',
-      format: 'esm',
-      // Nothing is lowered (hand-written snippets may use any syntax). The minifier could write
-      // `??`/`?.` for patterns it recognises: ES2020, older than every browser that runs
-      // wasm-bindgen's reference-types output.
-      target: 'esnext',
-      minifyWhitespace: true,
-      minifySyntax: true,
-      minifyIdentifiers: true,
-      // No `mangleProps`: property names stay as they are.
-      legalComments: 'none',
-      charset: 'utf8',
-      sourcefile: path.basename(file),
-    });
-    const selfTypes = code.match(SELF_TYPES)?.[0].trimEnd();
-    const minified = selfTypes ? `${selfTypes}\n${out.code}` : out.code;
+    const out = await transform(code, { ...MINIFY, loader: 'js', sourcefile: path.basename(file) });
+    const minified = keepSelfTypes(code, out.code);
     writeFileSync(file, minified);
     results.push([path.relative(pkgDir, file), Buffer.byteLength(code), Buffer.byteLength(minified)]);
   }
@@ -218,14 +223,13 @@ function nameBytes(text) {
  * byte for byte the same. `importModule(module)` may return a new module name for every import
  * of that module, `importName(module, name)` a new name for one import, `exportName(name)` a
  * new name for one export (undefined: unchanged). Returns { bytes, imports, exports }: what
- * was renamed (Map old -> new) and the module's import list ([module, name] after renaming).
+ * was renamed (Map old -> new).
  */
 export function rewriteWasmNames(bytes, { importModule = () => undefined, importName = () => undefined, exportName = () => undefined } = {}) {
   if (bytes.length < 8 || bytes.readUInt32LE(0) !== 0x6d736100) throw new Error('not a wasm module');
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   const renamedImports = new Map();
   const renamedExports = new Map();
-  const importList = [];
   const parts = [bytes.subarray(0, 8)];
   let pos = 8;
   while (pos < bytes.length) {
@@ -262,7 +266,6 @@ export function rewriteWasmNames(bytes, { importModule = () => undefined, import
         const nextName = importName(module, name);
         if (nextName !== undefined) renamedImports.set(name, nextName);
         const nextModule = importModule(module) ?? module;
-        importList.push([nextModule, nextName ?? name]);
         out.push(...nameBytes(nextModule), ...nameBytes(nextName ?? name), ...bytes.subarray(descStart, p));
       } else {
         [len, p] = leb(bytes, p);
@@ -279,16 +282,7 @@ export function rewriteWasmNames(bytes, { importModule = () => undefined, import
     parts.push(Buffer.from([id, ...lebBytes(out.length), ...out]));
     pos = end;
   }
-  return { bytes: Buffer.concat(parts), imports: renamedImports, exports: renamedExports, importList };
-}
-
-/**
- * The wasm `bytes` with every import of module `glue` whose name `rename` maps to a new name
- * renamed; everything else byte for byte the same. Returns { bytes, renamed: Map(old -> new) }.
- */
-export function renameWasmImports(bytes, glue, rename) {
-  const out = rewriteWasmNames(bytes, { importName: (module, name) => (module === glue ? rename(name) : undefined) });
-  return { bytes: out.bytes, renamed: out.imports };
+  return { bytes: Buffer.concat(parts), imports: renamedImports, exports: renamedExports };
 }
 
 /** Exports only wasm-bindgen's glue calls (allocator, externref table, closures, class frees). */
@@ -469,21 +463,13 @@ export async function bundleWebEntry(pkgDir, outName) {
     entryPoints: [entry],
     bundle: true,
     write: false,
-    format: 'esm',
     platform: 'neutral',
-    // As in `minify`: nothing lowered, no property mangling; `import.meta.url` (the wasm's
-    // default location) stays as it is, since the bundle keeps the entry's place.
-    target: 'esnext',
-    minifyWhitespace: true,
-    minifySyntax: true,
-    minifyIdentifiers: true,
-    legalComments: 'none',
-    charset: 'utf8',
+    // `import.meta.url` (the wasm's default location) stays as it is, since the bundle keeps
+    // the entry's place.
+    ...MINIFY,
     logLevel: 'silent',
   });
-  const selfTypes = code.match(SELF_TYPES)?.[0].trimEnd();
-  const bundled = out.outputFiles[0].text;
-  writeFileSync(entry, selfTypes ? `${selfTypes}\n${bundled}` : bundled);
+  writeFileSync(entry, keepSelfTypes(code, out.outputFiles[0].text));
   rmSync(snippets, { recursive: true, force: true });
   const pkgFile = path.join(pkgDir, 'package.json');
   if (existsSync(pkgFile)) {

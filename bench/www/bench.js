@@ -323,7 +323,6 @@ function payload(size) {
   return tag + 'x'.repeat(Math.max(0, size - 1));
 }
 
-/** Sequential round trips: send one, wait for its echo, `count` times (bounded by `capMs`). */
 /** Sequential Socket.IO acks: `emit('ack', m, callback)` until the callback, `count` times. */
 async function ackTrips(c, size, count, capMs) {
   const m = payload(size);
@@ -344,6 +343,7 @@ async function ackTrips(c, size, count, capMs) {
   return { ...summary(samples), samples };
 }
 
+/** Sequential round trips: send one, wait for its echo, `count` times (bounded by `capMs`). */
 async function roundTrips(c, size, count, capMs) {
   const m = payload(size);
   const samples = [];
