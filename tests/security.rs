@@ -30,7 +30,6 @@ use cometkit::js::jsonp::jsonp as js_jsonp;
 use cometkit::js::ping::ping as js_ping;
 use cometkit::js::security::set_defaults as js_set_defaults;
 use cometkit::js::xdr::xdr_request as js_xdr_request;
-use cometkit::js::xhr::request as js_request;
 use cometkit::security::{self, Defaults, SecureOnly, Xsrf};
 use cometkit::transport::eventsource::{EventSource, EventSourceOptions, Polyfill};
 use cometkit::transport::jsonp::Jsonp;
@@ -720,4 +719,9 @@ fn secure_only_per_call_in_open_web_socket_and_open_event_source() {
     let o = JsValue::from(ws);
     let free: Function = Reflect::get(&o, &"free".into()).unwrap().unchecked_into();
     free.call0(&o).unwrap();
+}
+
+/// The JS `request()` as JavaScript sees it: a promise.
+async fn js_request(opts: JsValue) -> Result<JsValue, JsValue> {
+    wasm_bindgen_futures::JsFuture::from(cometkit::js::xhr::request(opts)).await
 }

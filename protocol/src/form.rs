@@ -1,157 +1,17 @@
 //! HTML form encoding without a browser: the
 //! [`application/x-www-form-urlencoded`](https://url.spec.whatwg.org/#application/x-www-form-urlencoded)
-//! serializer, the `text/plain` form encoding, and the HTML rules for which form controls are
-//! submitted and with what value ("constructing the entry list").
+//! serializer, the `text/plain` form encoding, and the line-break normalisation both apply to
+//! a form's entries.
 //!
-//! The XHR transport only reads each control's state out of the DOM into a [`FormControl`];
-//! every decision is made here, so the rules are tested natively.
+//! Which controls a form submits, and with what value ("constructing the entry list"), is the
+//! browser's own: the XHR transport takes it from `new FormData(form)`, which follows the HTML
+//! standard exactly (including its newer rules, such as `dirname`) and costs no code here.
 //!
 //! The other direction, for a server: [`form_decode`] and [`form_field`] read an urlencoded
 //! body or a query string (the SockJS server takes JSONP callbacks and `jsonp_send` form
 //! bodies through them).
 
 use crate::url::{push_percent, split_byte};
-
-/// What kind of element a form control is.
-///
-/// ```
-/// use cometkit_protocol::form::{form_entries, ControlTag, FormControl};
-///
-/// let mut button = FormControl::new(ControlTag::Button, "", "go");
-/// button.value = Some("1".into());
-/// let mut note = FormControl::new(ControlTag::TextArea, "", "note");
-/// note.value = Some("a\nb".into());
-/// // Buttons are never submitted; a textarea's line breaks become CRLF.
-/// let entries = form_entries(&[button, note]);
-/// assert_eq!(entries, [("note".to_string(), "a\r\nb".to_string())]);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ControlTag {
-    /// `<input>`; its `type` state is in [`FormControl::input_type`].
-    Input,
-    /// `<button>`.
-    Button,
-    /// `<select>`.
-    Select,
-    /// `<textarea>`.
-    TextArea,
-    /// Anything else listed in `form.elements` (`<fieldset>`, `<output>`, `<object>`, custom
-    /// elements): never submitted by these rules.
-    Other,
-}
-
-/// The state of one form control, as read from the DOM.
-///
-/// ```
-/// use cometkit_protocol::form::{form_entries, urlencode, ControlTag, FormControl};
-///
-/// let mut name = FormControl::new(ControlTag::Input, "text", "name");
-/// name.value = Some("Ada Lovelace".into());
-/// let mut news = FormControl::new(ControlTag::Input, "checkbox", "news");
-/// news.checked = true; // no value attribute: submits "on"
-/// let body = urlencode(&form_entries(&[name, news]));
-/// assert_eq!(body, "name=Ada+Lovelace&news=on");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FormControl {
-    /// The element kind.
-    pub tag: ControlTag,
-    /// For inputs, the `type` state as the `type` property reports it (lowercase; unknown
-    /// types read as `"text"`). Ignored for other tags.
-    pub input_type: String,
-    /// The `name` attribute (empty when absent).
-    pub name: String,
-    /// True when the control is disabled, including through a disabled `<fieldset>`
-    /// (`:disabled` matches).
-    pub disabled: bool,
-    /// True when the control has a `<datalist>` ancestor (such controls are never submitted).
-    pub in_datalist: bool,
-    /// Checkedness of a checkbox or radio button.
-    pub checked: bool,
-    /// The control's current value (the `value` property). For checkboxes and radio buttons,
-    /// the `value` *attribute* instead, `None` when absent (then `"on"` is sent).
-    pub value: Option<String>,
-    /// For `<select>`: the values of the options that are selected and not disabled.
-    pub selected: Vec<String>,
-    /// For `<input type=file>`: the names of the chosen files.
-    pub files: Vec<String>,
-}
-
-impl FormControl {
-    /// A control of `tag` named `name` with every other field at its default (enabled,
-    /// unchecked, no value, nothing selected, no files).
-    pub fn new(tag: ControlTag, input_type: &str, name: &str) -> FormControl {
-        FormControl {
-            tag,
-            input_type: input_type.to_owned(),
-            name: name.to_owned(),
-            disabled: false,
-            in_datalist: false,
-            checked: false,
-            value: None,
-            selected: Vec::new(),
-            files: Vec::new(),
-        }
-    }
-}
-
-/// Appends the name/value pairs `control` contributes to a form submitted without a submitter
-/// button, following the HTML "constructing the entry list" rules as converted for the
-/// urlencoded and text/plain encodings (a file contributes its file name; a file input with
-/// no file contributes an empty string):
-///
-/// - skipped: disabled controls, controls inside a `<datalist>`, controls without a name,
-///   every kind of button (`<button>`, `submit`, `reset`, `button`, `image`), unchecked
-///   checkboxes and radio buttons, and elements that are not submittable;
-/// - `<select>`: one pair per selected, enabled option;
-/// - checkbox/radio: the `value` attribute, or `"on"`;
-/// - `<input type=hidden name=_charset_>`: `"UTF-8"`;
-/// - anything else: the control's value.
-pub fn push_control_entries(control: &FormControl, out: &mut Vec<(String, String)>) {
-    if control.disabled || control.in_datalist || control.name.is_empty() {
-        return;
-    }
-    let name = &control.name;
-    match control.tag {
-        ControlTag::Button | ControlTag::Other => {}
-        ControlTag::Select => {
-            out.extend(control.selected.iter().map(|v| (name.clone(), v.clone())));
-        }
-        ControlTag::TextArea => out.push((name.clone(), control.value.clone().unwrap_or_default())),
-        ControlTag::Input => match control.input_type.as_str() {
-            "submit" | "reset" | "button" | "image" => {}
-            "checkbox" | "radio" => {
-                if control.checked {
-                    let value = control.value.as_deref().unwrap_or("on");
-                    out.push((name.clone(), value.to_owned()));
-                }
-            }
-            "file" => {
-                if control.files.is_empty() {
-                    out.push((name.clone(), String::new()));
-                } else {
-                    out.extend(control.files.iter().map(|f| (name.clone(), f.clone())));
-                }
-            }
-            "hidden" if name.eq_ignore_ascii_case("_charset_") => {
-                out.push((name.clone(), "UTF-8".to_owned()));
-            }
-            _ => out.push((name.clone(), control.value.clone().unwrap_or_default())),
-        },
-    }
-}
-
-/// The name/value pairs a whole form submits, in control order (see [`push_control_entries`]),
-/// with line breaks normalised to CRLF as form submission does.
-pub fn form_entries(controls: &[FormControl]) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for control in controls {
-        push_control_entries(control, &mut out);
-    }
-    out.into_iter()
-        .map(|(n, v)| (normalize_newlines(&n), normalize_newlines(&v)))
-        .collect()
-}
 
 /// Replaces every CR not followed by LF, and every LF not preceded by CR, with CRLF.
 pub fn normalize_newlines(s: &str) -> String {
@@ -191,7 +51,7 @@ fn push_urlencoded(out: &mut String, s: &str) {
 
 /// Serializes pairs as `application/x-www-form-urlencoded` (what `URLSearchParams.toString()`
 /// produces): `name=value` joined by `&`, each side byte-serialized (space as `+`). Newlines
-/// are left as given; [`form_entries`] has already normalised a form's.
+/// are left as given (see [`normalize_newlines`]).
 pub fn urlencode(pairs: &[(String, String)]) -> String {
     let mut out = String::new();
     for (i, (name, value)) in pairs.iter().enumerate() {
@@ -285,12 +145,6 @@ mod tests {
             .collect()
     }
 
-    fn input(ty: &str, name: &str, value: &str) -> FormControl {
-        let mut c = FormControl::new(ControlTag::Input, ty, name);
-        c.value = Some(value.to_owned());
-        c
-    }
-
     #[test]
     fn urlencodes_like_url_search_params() {
         // Expected strings from `new URLSearchParams(pairs).toString()` in a browser.
@@ -322,97 +176,6 @@ mod tests {
         assert_eq!(
             text_plain(&p(&[("a", "1 2"), ("b", "x=y")])),
             "a=1 2\r\nb=x=y\r\n"
-        );
-    }
-
-    #[test]
-    fn plain_inputs_and_textareas_send_their_value() {
-        let mut ta = FormControl::new(ControlTag::TextArea, "", "msg");
-        ta.value = Some("line1\nline2".into());
-        let controls = [
-            input("text", "t", "hello"),
-            input("email", "e", ""),
-            input("hidden", "h", "v"),
-            ta,
-        ];
-        assert_eq!(
-            form_entries(&controls),
-            p(&[
-                ("t", "hello"),
-                ("e", ""),
-                ("h", "v"),
-                ("msg", "line1\r\nline2")
-            ])
-        );
-    }
-
-    #[test]
-    fn skips_disabled_unnamed_datalist_and_buttons() {
-        let mut disabled = input("text", "d", "x");
-        disabled.disabled = true;
-        let mut in_list = input("text", "l", "x");
-        in_list.in_datalist = true;
-        let controls = [
-            disabled,
-            in_list,
-            input("text", "", "unnamed"),
-            input("submit", "s", "Send"),
-            input("reset", "r", "x"),
-            input("button", "b", "x"),
-            input("image", "i", "x"),
-            FormControl::new(ControlTag::Button, "", "btn"),
-            FormControl::new(ControlTag::Other, "", "fieldset"),
-            input("text", "kept", "yes"),
-        ];
-        assert_eq!(form_entries(&controls), p(&[("kept", "yes")]));
-    }
-
-    #[test]
-    fn checkboxes_and_radios_need_checkedness() {
-        let mut on = FormControl::new(ControlTag::Input, "checkbox", "c1");
-        on.checked = true;
-        let mut valued = input("checkbox", "c2", "yes");
-        valued.checked = true;
-        let off = input("checkbox", "c3", "no");
-        let mut radio = input("radio", "r", "b");
-        radio.checked = true;
-        let radio_off = input("radio", "r", "a");
-        let mut empty_value = input("checkbox", "c4", "");
-        empty_value.checked = true;
-        assert_eq!(
-            form_entries(&[on, valued, off, radio_off, radio, empty_value]),
-            p(&[("c1", "on"), ("c2", "yes"), ("r", "b"), ("c4", "")])
-        );
-    }
-
-    #[test]
-    fn selects_give_one_pair_per_selected_option() {
-        let mut multi = FormControl::new(ControlTag::Select, "", "m");
-        multi.selected = vec!["a".into(), "c".into()];
-        let none = FormControl::new(ControlTag::Select, "", "n");
-        assert_eq!(form_entries(&[multi, none]), p(&[("m", "a"), ("m", "c")]));
-    }
-
-    #[test]
-    fn files_become_file_names() {
-        let empty = FormControl::new(ControlTag::Input, "file", "f");
-        let mut two = FormControl::new(ControlTag::Input, "file", "g");
-        two.files = vec!["a.txt".into(), "b.png".into()];
-        assert_eq!(
-            form_entries(&[empty, two]),
-            p(&[("f", ""), ("g", "a.txt"), ("g", "b.png")])
-        );
-    }
-
-    #[test]
-    fn charset_hidden_field() {
-        let controls = [
-            input("hidden", "_Charset_", "ignored"),
-            input("text", "_charset_", "kept"),
-        ];
-        assert_eq!(
-            form_entries(&controls),
-            p(&[("_Charset_", "UTF-8"), ("_charset_", "kept")])
         );
     }
 

@@ -2,8 +2,10 @@
 //! [`XMLHttpRequest`](https://developer.mozilla.org/docs/Web/API/XMLHttpRequest) returning a
 //! Promise.
 
-use futures_util::StreamExt;
-use js_sys::{ArrayBuffer, Function, Object, Reflect};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{ArrayBuffer, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{AbortSignal, Blob, FormData, HtmlFormElement, UrlSearchParams};
@@ -12,7 +14,9 @@ use crate::js::opts;
 use crate::protocol::headers::is_json_mime;
 use crate::protocol::{response_object, ResponseData};
 use crate::transport::listener::Listener;
-use crate::transport::xhr::{AbortHandle, Body, Progress, Request, Response, ResponseType};
+use crate::transport::xhr::{
+    AbortHandle, Body, Driver, Progress, Request, Response, ResponseType, Step,
+};
 use crate::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -126,38 +130,100 @@ export function request<T = unknown>(opts: RequestOptions): Promise<XhrResponse<
 /// `"network"` (connection failure or CORS rejection), `"protocol"` (a JSON Content-Type with
 /// an unparsable body) or `"invalid"` (bad options; nothing was sent).
 // Declared by hand above (overloads by response type).
+//
+// No Rust future: the XHR's event handlers drive the request (`Request::start_driven`) and
+// settle the promise themselves, so a page that only makes requests carries no async executor.
 #[wasm_bindgen(js_name = request, skip_typescript)]
-pub async fn request(
-    #[wasm_bindgen(unchecked_param_type = "RequestOptions")] opts: JsValue,
-) -> Result<JsValue, JsValue> {
-    let (mut req, on_chunk, signal) = prepare(&opts)?;
+pub fn request(#[wasm_bindgen(unchecked_param_type = "RequestOptions")] opts: JsValue) -> Promise {
+    Promise::new(&mut |resolve, reject| {
+        if let Err(e) = begin(&opts, resolve, &reject) {
+            let _ = reject.call1(&JsValue::NULL, &e.into());
+        }
+    })
+}
 
+/// A request in flight: what settles its promise, and what must live until then.
+struct Pending {
+    driver: Driver,
+    resolve: Function,
+    reject: Function,
+    on_chunk: Option<Function>,
+    // Removes itself from the `signal` when dropped.
+    _on_abort: Option<Listener>,
+}
+
+/// Shared by the request's event handler (through `on_change`) and nothing else: the request
+/// keeps itself alive until it settles, as a browser's own pending XHR does.
+type Slot = Rc<RefCell<Option<Pending>>>;
+
+/// Checks the options and sends the request; `Err` when nothing was sent.
+fn begin(opts: &JsValue, resolve: Function, reject: &Function) -> Result<(), Error> {
+    let (mut req, on_chunk, signal) = prepare(opts)?;
     let handle = AbortHandle::new();
     req = req.abort_handle(&handle);
-    // Lives until the request settles; dropping it removes the listener from the signal.
-    let _on_abort = match &signal {
+    let on_abort = match &signal {
         Some(signal) if signal.aborted() => {
-            return Err(Error::abort("request aborted by its AbortSignal").into())
+            return Err(Error::abort("request aborted by its AbortSignal"))
         }
         Some(signal) => Some(Listener::new(signal, "abort", move |_| handle.abort())),
         None => None,
     };
-
-    let response = match on_chunk {
-        None => req.send().await?,
-        Some(f) => {
-            let mut stream = req.stream().await?;
-            while let Some(chunk) = stream.next().await {
-                f.call1(&JsValue::NULL, &JsValue::from_str(&chunk?))?;
-            }
-            stream
-                .response()
-                .ok_or_else(|| Error::abort("request aborted"))?
-        }
+    let slot: Slot = Rc::default();
+    let on_change = {
+        let slot = slot.clone();
+        Rc::new(move || pump(&slot))
     };
-    build(response, true).ok_or_else(|| {
-        Error::protocol("response has a JSON Content-Type but its body is not valid JSON").into()
-    })
+    let driver = req.start_driven(on_chunk.is_some(), on_change)?;
+    if let Ok(mut s) = slot.try_borrow_mut() {
+        *s = Some(Pending {
+            driver,
+            resolve,
+            reject: reject.clone(),
+            on_chunk,
+            _on_abort: on_abort,
+        });
+    }
+    Ok(())
+}
+
+/// Carries out what the request has come to: streamed chunks to `onChunk`, then the promise
+/// settled. Safe to re-enter (an `onChunk` that aborts the request).
+fn pump(slot: &Slot) {
+    loop {
+        let (step, on_chunk) = match slot.try_borrow() {
+            Ok(s) => match s.as_ref() {
+                Some(p) => (p.driver.step(), p.on_chunk.clone()),
+                None => return,
+            },
+            Err(_) => return,
+        };
+        let outcome = match step {
+            Step::Pending => return,
+            Step::Chunk(text) => match on_chunk {
+                Some(f) => match f.call1(&JsValue::NULL, &JsValue::from_str(&text)) {
+                    Ok(_) => continue,
+                    // Thrown by `onChunk`: the request is aborted and rejects with it.
+                    Err(thrown) => Err(thrown),
+                },
+                None => continue,
+            },
+            Step::Done(Ok(response)) => build(response, true).ok_or_else(|| {
+                Error::protocol("response has a JSON Content-Type but its body is not valid JSON")
+                    .into()
+            }),
+            Step::Done(Err(e)) => Err(e.into()),
+        };
+        // Taken out before anything is called: dropping the driver aborts an unfinished XHR,
+        // whose handler comes back here and finds nothing.
+        let Some(p) = slot.try_borrow_mut().ok().and_then(|mut s| s.take()) else {
+            return;
+        };
+        let _ = match outcome {
+            Ok(v) => p.resolve.call1(&JsValue::NULL, &v),
+            Err(e) => p.reject.call1(&JsValue::NULL, &e),
+        };
+        return;
+    }
 }
 
 /// Reads and checks every option (synchronously: the `?`s stay out of the request's async

@@ -34,12 +34,12 @@ use js_sys::{ArrayBuffer, JsString, Reflect, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    Element, Event, FormData, HtmlFormElement, ProgressEvent, XmlHttpRequest,
-    XmlHttpRequestResponseType, XmlHttpRequestUpload,
+    Event, FormData, HtmlFormElement, ProgressEvent, XmlHttpRequest, XmlHttpRequestResponseType,
+    XmlHttpRequestUpload,
 };
 
 use crate::error::HttpResponse;
-use crate::protocol::form::{self, ControlTag, FormControl};
+use crate::protocol::form;
 pub use crate::protocol::headers::Headers;
 use crate::protocol::{headers, url};
 use crate::security::{self, SecureOnly, Xsrf, XsrfChoice};
@@ -115,7 +115,9 @@ pub enum Body {
     /// A form element, serialised per its `enctype` (urlencoded, `multipart/form-data`, or
     /// `text/plain`) like a submission without a submitter button. With `GET` or `HEAD` the
     /// urlencoded fields are appended to the URL's query instead, as a GET form does. The
-    /// form's `formdata` event only fires for `multipart/form-data`.
+    /// browser builds the form's entry list (`new FormData(form)`), so the fields are those
+    /// its own submission sends (Chromium's include controls inside a `<datalist>`, which HTML
+    /// leaves out) and the form's `formdata` event fires as for a submission.
     Form(HtmlFormElement),
     /// Any value `xhr.send()` accepts (`Blob`, `ArrayBuffer`, a typed array,
     /// `URLSearchParams`, ...), passed through unchanged; the browser picks the Content-Type.
@@ -384,7 +386,7 @@ impl Request {
     /// a bad CSRF setting (nothing is sent). Dropping the future aborts the request.
     pub async fn send(self) -> Result<Response, Error> {
         let response_type = self.response_type;
-        let driver = self.start(false)?;
+        let driver = self.start(false, None)?;
         poll_fn(|cx| driver.poll_until(cx, false)).await?;
         let response = Response::from_xhr(&driver.shared.xhr, response_type);
         check_status(response)
@@ -399,7 +401,7 @@ impl Request {
         if self.response_type != ResponseType::Text {
             return Err(Error::invalid("streaming needs the text response type"));
         }
-        let driver = self.start(true)?;
+        let driver = self.start(true, None)?;
         poll_fn(|cx| driver.poll_until(cx, true)).await?;
         let xhr = &driver.shared.xhr;
         let status = xhr.status().unwrap_or(0);
@@ -421,8 +423,24 @@ impl Request {
         })
     }
 
+    /// Sends the request without a future, for the JavaScript `request()`: `on_change` is called
+    /// from the XHR's event handlers after each change of its state, and
+    /// [`Driver::step`] then says what happened. Dropping the driver aborts the request.
+    /// Streaming needs [`ResponseType::Text`].
+    #[cfg(feature = "js")]
+    pub(crate) fn start_driven(
+        self,
+        streaming: bool,
+        on_change: Rc<dyn Fn()>,
+    ) -> Result<Driver, Error> {
+        if streaming && self.response_type != ResponseType::Text {
+            return Err(Error::invalid("streaming needs the text response type"));
+        }
+        self.start(streaming, Some(on_change))
+    }
+
     /// Validates everything, opens and sends the XHR, and returns the driver that owns it.
-    fn start(self, streaming: bool) -> Result<Driver, Error> {
+    fn start(self, streaming: bool, on_change: Option<Rc<dyn Fn()>>) -> Result<Driver, Error> {
         if self.abort.as_ref().is_some_and(AbortHandle::is_aborted) {
             return Err(Error::abort("request aborted before it was sent"));
         }
@@ -480,6 +498,8 @@ impl Request {
             streaming,
             upload: self.upload,
             download: self.download,
+            response_type: self.response_type,
+            on_change,
             st: RefCell::new(State::default()),
         });
         let closure = {
@@ -577,21 +597,21 @@ fn prepare_body(
         Some(Body::Form(f)) => {
             let enctype = f.enctype();
             if bodyless {
-                let query = form::urlencode(&form::form_entries(&read_form(&f)));
+                let query = form::urlencode(&form_pairs(&f)?);
                 *target = url::append_query_str(target, &query);
                 (Prepared::None, None)
             } else if enctype == "multipart/form-data" {
-                let data = FormData::new_with_form(&f)
-                    .map_err(|_| Error::invalid("cannot read the form's data"))?;
+                let data =
+                    FormData::new_with_form(&f).map_err(|_| Error::invalid(UNREADABLE_FORM))?;
                 (Prepared::FormData(data), None)
             } else if enctype == "text/plain" {
                 (
-                    Prepared::Text(form::text_plain(&form::form_entries(&read_form(&f)))),
+                    Prepared::Text(form::text_plain(&form_pairs(&f)?)),
                     Some(TEXT_PLAIN),
                 )
             } else {
                 (
-                    Prepared::Text(form::urlencode(&form::form_entries(&read_form(&f)))),
+                    Prepared::Text(form::urlencode(&form_pairs(&f)?)),
                     Some(FORM_URLENCODED),
                 )
             }
@@ -601,88 +621,34 @@ fn prepare_body(
 
 /// Reads each control of `form` (`form.elements`, in tree order) into the pure description
 /// the submission rules in [`form`] work on.
-fn read_form(form: &HtmlFormElement) -> Vec<FormControl> {
-    let elements = form.elements();
-    let mut controls = Vec::new();
-    for i in 0..elements.length() {
-        if let Some(el) = elements.item(i) {
-            controls.push(read_control(&el));
-        }
-    }
-    controls
-}
-
-/// A property of a DOM object read untyped: one `Reflect.get` import serves every control
-/// type instead of a typed getter (and an `instanceof` check) per element interface.
-fn prop(obj: &JsValue, key: &str) -> JsValue {
-    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn prop_string(obj: &JsValue, key: &str) -> String {
-    prop(obj, key).as_string().unwrap_or_default()
-}
-
-fn read_control(el: &Element) -> FormControl {
-    let name = el.get_attribute("name").unwrap_or_default();
-    // `form.elements` lists only HTML form controls, so the tag name tells the interface
-    // (upper case in HTML documents, lower case in XHTML ones).
-    let tag = el.tag_name();
-    let is = |t: &str| tag.eq_ignore_ascii_case(t);
-    let mut control = if is("input") {
-        let ty = prop_string(el, "type");
-        let mut c = FormControl::new(ControlTag::Input, &ty, &name);
-        match ty.as_str() {
-            "checkbox" | "radio" => {
-                c.checked = prop(el, "checked").is_truthy();
-                c.value = el.get_attribute("value");
-            }
-            "file" => c.files = file_names(el),
-            _ => c.value = Some(prop_string(el, "value")),
-        }
-        c
-    } else if is("select") {
-        let mut c = FormControl::new(ControlTag::Select, "", &name);
-        let selected = js_sys::Array::from(&prop(el, "selectedOptions"));
-        for option in selected.iter() {
-            if !is_disabled(option.unchecked_ref()) {
-                c.selected.push(prop_string(&option, "value"));
-            }
-        }
-        c
-    } else if is("textarea") {
-        let mut c = FormControl::new(ControlTag::TextArea, "", &name);
-        c.value = Some(prop_string(el, "value"));
-        c
-    } else if is("button") {
-        FormControl::new(ControlTag::Button, "", &name)
-    } else {
-        FormControl::new(ControlTag::Other, "", &name)
+/// The name/value pairs a form submits with the urlencoded or `text/plain` encoding. The
+/// browser builds the entry list (`new FormData(form)`: which controls count and with what value,
+/// as a submission without a submitter button); a file contributes its file name and line breaks
+/// become CRLF, as the HTML standard's conversion to name/value pairs says.
+fn form_pairs(form: &HtmlFormElement) -> Result<Vec<(String, String)>, Error> {
+    let data = FormData::new_with_form(form).map_err(|_| Error::invalid(UNREADABLE_FORM))?;
+    let text = |v: JsValue| match v.as_string() {
+        Some(s) => s,
+        // A `File`: its name.
+        None => Reflect::get(&v, &JsValue::from_str("name"))
+            .ok()
+            .and_then(|n| n.as_string())
+            .unwrap_or_default(),
     };
-    control.disabled = is_disabled(el);
-    control.in_datalist = el.closest("datalist").ok().flatten().is_some();
-    control
-}
-
-/// Disabled by its own attribute, a disabled `<fieldset>` or `<optgroup>`.
-fn is_disabled(el: &Element) -> bool {
-    el.matches(":disabled").unwrap_or(false)
-}
-
-/// The names of the files chosen in a file input (read through `files` without binding the
-/// `FileList` API).
-fn file_names(input: &JsValue) -> Vec<String> {
-    let files = prop(input, "files");
-    if !files.is_object() {
-        return Vec::new();
-    }
-    js_sys::Array::from(&files)
+    Ok(js_sys::Array::from(&data)
         .iter()
-        .filter_map(|file| prop(&file, "name").as_string())
-        .collect()
+        .map(|entry| {
+            let entry: js_sys::Array = entry.unchecked_into();
+            (
+                form::normalize_newlines(&text(entry.get(0))),
+                form::normalize_newlines(&text(entry.get(1))),
+            )
+        })
+        .collect())
 }
 
-/// Fails unless `target` parses as a URL relative to the page, as `xhr.open` resolves it (an
-/// empty URL is the page itself there, so it is accepted).
+const UNREADABLE_FORM: &str = "cannot read the form's data";
+
 fn validate_url(target: &str) -> Result<(), Error> {
     crate::transport::page::resolve(target)
         .map(|_| ())
@@ -714,6 +680,10 @@ const EVENTS: [&str; 6] = [
 struct Shared {
     xhr: XmlHttpRequest,
     streaming: bool,
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    response_type: ResponseType,
+    /// Called after every change of `st` (a driven request: [`Request::start_driven`]).
+    on_change: Option<Rc<dyn Fn()>>,
     upload: Option<Box<dyn Fn(Progress)>>,
     download: Option<Box<dyn Fn(Progress)>>,
     st: RefCell<State>,
@@ -766,6 +736,9 @@ impl Shared {
         };
         if let Some(w) = waker {
             w.wake();
+        }
+        if let Some(f) = &self.on_change {
+            f();
         }
     }
 
@@ -862,13 +835,55 @@ fn on_event(shared: &Shared, event: &Event) {
 
 /// Owns a request in flight: the XHR (through `shared`), its listener closure, and the
 /// registrations. Dropping it removes every listener and aborts an unfinished request.
-struct Driver {
+/// What a driven request ([`Request::start_driven`]) has come to.
+#[cfg(feature = "js")]
+pub(crate) enum Step {
+    /// Nothing new.
+    Pending,
+    /// The next piece of a streamed body.
+    Chunk(String),
+    /// The end: the response (2xx or 304) or the error, as [`Request::send`] gives them.
+    Done(Result<Response, Error>),
+}
+
+pub(crate) struct Driver {
     shared: Rc<Shared>,
     closure: Closure<dyn Fn(Event)>,
     upload: Option<XmlHttpRequestUpload>,
 }
 
 impl Driver {
+    /// The next step of a driven request. A stream's chunks come before its end; the body of
+    /// a status other than 2xx/304 is not streamed but waited for, as [`Request::stream`]
+    /// does.
+    #[cfg(feature = "js")]
+    pub(crate) fn step(&self) -> Step {
+        let Ok(mut st) = self.shared.st.try_borrow_mut() else {
+            return Step::Pending;
+        };
+        let xhr = &self.shared.xhr;
+        let streamed = st.headers && is_success(xhr.status().unwrap_or(0));
+        if streamed {
+            if let Some(chunk) = st.next_chunk() {
+                return Step::Chunk(chunk);
+            }
+        }
+        if st.failed {
+            return Step::Done(Err(st
+                .error
+                .take()
+                .unwrap_or_else(|| Error::abort(ABORTED))));
+        }
+        if !st.done {
+            return Step::Pending;
+        }
+        drop(st);
+        Step::Done(check_status(Response::from_xhr(
+            xhr,
+            self.shared.response_type,
+        )))
+    }
+
     /// Ready when the request finished (or, with `headers`, once status and headers are in);
     /// `Err` on a terminal failure.
     fn poll_until(&self, cx: &mut Context<'_>, headers: bool) -> Poll<Result<(), Error>> {
