@@ -415,7 +415,7 @@ async fn nonce_is_set_on_the_pending_script() {
         ("params", obj(&[("key", JsValue::from_str(&key))]).into()),
         ("nonce", JsValue::from_str("n0nce-abc")),
     ]);
-    let call = cometkit::js::jsonp::jsonp(jsonp_url("mode=slow&ms=500").into(), Some(opts));
+    let call = js_jsonp(jsonp_url("mode=slow&ms=500").into(), Some(opts));
     let inspect = async {
         TimeoutFuture::new(100).await;
         script_nonce(&key)
@@ -474,7 +474,7 @@ async fn js_api_resolves_with_the_callback_argument() {
         ("callbackParam", JsValue::from_str("jp")),
         ("timeout", JsValue::from(5000)),
     ]);
-    let value = cometkit::js::jsonp::jsonp(jsonp_url("cbparam=jp").into(), Some(opts))
+    let value = js_jsonp(jsonp_url("cbparam=jp").into(), Some(opts))
         .await
         .unwrap();
     assert_eq!(text(&value, "n").as_deref(), Some("2"));
@@ -486,14 +486,10 @@ async fn js_api_resolves_with_the_callback_argument() {
         &Array::of2(&"r".into(), &"2".into()),
     );
     let opts = obj(&[("params", pairs.into())]);
-    let value = cometkit::js::jsonp::jsonp(jsonp_url("").into(), Some(opts))
-        .await
-        .unwrap();
+    let value = js_jsonp(jsonp_url("").into(), Some(opts)).await.unwrap();
     assert_eq!(text(&value, "r").as_deref(), Some("2"));
     // No options at all.
-    let value = cometkit::js::jsonp::jsonp(jsonp_url("z=1").into(), None)
-        .await
-        .unwrap();
+    let value = js_jsonp(jsonp_url("z=1").into(), None).await.unwrap();
     assert_eq!(text(&value, "z").as_deref(), Some("1"));
 }
 
@@ -504,16 +500,14 @@ async fn js_api_resolves_with_the_callback_argument() {
 async fn js_api_accepts_number_and_boolean_params() {
     let params = obj(&[("n", JsValue::from(2)), ("flag", JsValue::TRUE)]);
     let opts = obj(&[("params", params.into())]);
-    let value = cometkit::js::jsonp::jsonp(jsonp_url("").into(), Some(opts))
-        .await
-        .unwrap();
+    let value = js_jsonp(jsonp_url("").into(), Some(opts)).await.unwrap();
     assert_eq!(text(&value, "n").as_deref(), Some("2"));
     assert_eq!(text(&value, "flag").as_deref(), Some("true"));
 }
 
 #[wasm_bindgen_test]
 async fn js_api_rejects_with_error_kinds() {
-    let call = |url: String, opts: Option<Object>| cometkit::js::jsonp::jsonp(url.into(), opts);
+    let call = |url: String, opts: Option<Object>| js_jsonp(url.into(), opts);
     let err = call(jsonp_url("mode=nocall"), None).await.unwrap_err();
     assert_eq!(js_kind(&err), "protocol");
     assert!(err.is_instance_of::<js_sys::Error>());
@@ -543,9 +537,7 @@ async fn js_api_rejects_with_error_kinds() {
             "message names {key}"
         );
     }
-    let err = cometkit::js::jsonp::jsonp(JsValue::from(42), None)
-        .await
-        .unwrap_err();
+    let err = js_jsonp(JsValue::from(42), None).await.unwrap_err();
     assert_eq!(js_kind(&err), "invalid");
     let err = call("ftp://127.0.0.1/jsonp".into(), None)
         .await
@@ -561,7 +553,7 @@ async fn abort_signal_cancels_the_call() {
         ("params", obj(&[("key", JsValue::from_str(&key))]).into()),
         ("signal", signal_aborting_after(100)),
     ]);
-    let err = cometkit::js::jsonp::jsonp(jsonp_url("mode=slow&ms=800").into(), Some(opts))
+    let err = js_jsonp(jsonp_url("mode=slow&ms=800").into(), Some(opts))
         .await
         .unwrap_err();
     assert_eq!(js_kind(&err), "abort");
@@ -572,7 +564,7 @@ async fn abort_signal_cancels_the_call() {
         ("params", obj(&[("key", JsValue::from_str(&key2))]).into()),
         ("signal", aborted_signal()),
     ]);
-    let err = cometkit::js::jsonp::jsonp(jsonp_url("").into(), Some(opts))
+    let err = js_jsonp(jsonp_url("").into(), Some(opts))
         .await
         .unwrap_err();
     assert_eq!(js_kind(&err), "abort");
@@ -642,4 +634,9 @@ async fn no_leaks_after_many_calls() {
     let page_errors = stop_counting(&errors);
     assert!(gone, "left: {:?}", new_globals(&before));
     assert_eq!(page_errors, 0);
+}
+
+/// The JS `jsonp()` as JavaScript sees it: a promise.
+fn js_jsonp(url: JsValue, opts: Option<Object>) -> wasm_bindgen_futures::JsFuture {
+    cometkit::js::jsonp::jsonp(url, opts).into()
 }

@@ -26,10 +26,8 @@ mod common;
 
 use std::future::Future;
 
-use cometkit::js::jsonp::jsonp as js_jsonp;
 use cometkit::js::ping::ping as js_ping;
 use cometkit::js::security::set_defaults as js_set_defaults;
-use cometkit::js::xdr::xdr_request as js_xdr_request;
 use cometkit::security::{self, Defaults, SecureOnly, Xsrf};
 use cometkit::transport::eventsource::{EventSource, EventSourceOptions, Polyfill};
 use cometkit::transport::jsonp::Jsonp;
@@ -724,4 +722,14 @@ fn secure_only_per_call_in_open_web_socket_and_open_event_source() {
 /// The JS `request()` as JavaScript sees it: a promise.
 async fn js_request(opts: JsValue) -> Result<JsValue, JsValue> {
     wasm_bindgen_futures::JsFuture::from(cometkit::js::xhr::request(opts)).await
+}
+
+/// The JS `jsonp()` as JavaScript sees it: a promise.
+fn js_jsonp(url: JsValue, opts: Option<Object>) -> wasm_bindgen_futures::JsFuture {
+    cometkit::js::jsonp::jsonp(url, opts).into()
+}
+
+/// The JS `xdrRequest()` as JavaScript sees it: a promise.
+fn js_xdr_request(opts: JsValue) -> wasm_bindgen_futures::JsFuture {
+    cometkit::js::xdr::xdr_request(opts).into()
 }

@@ -1,18 +1,15 @@
 //! `jsonp(url, opts?)` for JavaScript: [`crate::transport::jsonp`] behind a Promise, with an
 //! optional `AbortSignal`.
 
-use std::future::Future;
-use std::pin::{pin, Pin};
-use std::task::Poll;
+use std::rc::Rc;
 
-use futures_channel::oneshot;
-use futures_util::future::poll_fn;
+use js_sys::Promise;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::AbortSignal;
 
 use crate::js::opts;
-use crate::transport::jsonp::Jsonp;
+use crate::transport::jsonp::{result_of, Jsonp};
 use crate::transport::listener::Listener;
 use crate::Error;
 
@@ -63,13 +60,33 @@ export function jsonp<T = unknown>(url: string, opts?: JsonpOptions): Promise<T>
 /// Only use JSONP with servers you trust: the response runs as script in your page.
 // Declared by hand above (generic result).
 #[wasm_bindgen(js_name = jsonp, skip_typescript)]
-pub async fn jsonp(
+pub fn jsonp(
     #[wasm_bindgen(unchecked_param_type = "string")] url: JsValue,
     #[wasm_bindgen(unchecked_optional_param_type = "JsonpOptions")] opts: Option<js_sys::Object>,
-) -> Result<JsValue, JsValue> {
+) -> Promise {
     let opts: JsValue = opts.map(JsValue::from).unwrap_or(JsValue::UNDEFINED);
-    let (request, signal) = build(url, &opts)?;
-    Ok(with_signal(signal, request).await?)
+    start(url, &opts).unwrap_or_else(|e| Promise::reject(&e.into()))
+}
+
+// No Rust future: the call's own promise settles the result. Its only cancel is the signal's.
+fn start(url: JsValue, opts: &JsValue) -> Result<Promise, Error> {
+    let (request, signal) = build(url, opts)?;
+    if signal.as_ref().is_some_and(AbortSignal::aborted) {
+        return Err(Error::abort(
+            "JSONP call aborted by its signal before it started",
+        ));
+    }
+    let call = Rc::new(request.start()?);
+    // Removed from the signal when the call settles.
+    let on_abort = signal.map(|signal| {
+        let call = call.clone();
+        Listener::new(&signal, "abort", move |_| call.cancel())
+    });
+    let done = call.done();
+    Ok(crate::js::then(&done, move |outcome| {
+        drop((on_abort, call));
+        result_of(&outcome, "JSONP call aborted by its signal")
+    }))
 }
 
 fn build(url: JsValue, opts: &JsValue) -> Result<(Jsonp, Option<AbortSignal>), Error> {
@@ -107,37 +124,4 @@ fn build(url: JsValue, opts: &JsValue) -> Result<(Jsonp, Option<AbortSignal>), E
         )
     };
     Ok((request, signal))
-}
-
-/// Runs `request` until it ends or `signal` aborts; an abort drops the request's future, which
-/// cleans up the script and the callback.
-async fn with_signal(signal: Option<AbortSignal>, request: Jsonp) -> Result<JsValue, Error> {
-    let Some(signal) = signal else {
-        return request.send().await;
-    };
-    if signal.aborted() {
-        return Err(Error::abort(
-            "JSONP call aborted by its signal before it started",
-        ));
-    }
-    let (tx, rx) = oneshot::channel::<()>();
-    let mut tx = Some(tx);
-    let _listener = Listener::new(&signal, "abort", move |_| {
-        if let Some(tx) = tx.take() {
-            let _ = tx.send(());
-        }
-    });
-    // The call first, then the signal, like `select`, but without `Select`'s formatted panic.
-    let mut send = pin!(request.send());
-    let mut rx = rx;
-    poll_fn(|cx| {
-        if let Poll::Ready(result) = send.as_mut().poll(cx) {
-            return Poll::Ready(result);
-        }
-        match Pin::new(&mut rx).poll(cx) {
-            Poll::Ready(_) => Poll::Ready(Err(Error::abort("JSONP call aborted by its signal"))),
-            Poll::Pending => Poll::Pending,
-        }
-    })
-    .await
 }

@@ -28,6 +28,29 @@ pub mod xdr;
 #[cfg(feature = "xhr")]
 pub mod xhr;
 
+/// `promise.then(f)` for the request exports that need no Rust future: `f` turns what
+/// `promise` resolved to into the result or the error (a rejection). `promise` must be one that
+/// always settles (the snippets' `done` promises do: every outcome, cancel included, resolves
+/// them), because the callback frees itself when called and only then.
+#[cfg(any(feature = "xdr", feature = "jsonp"))]
+pub(crate) fn then(
+    promise: &js_sys::Promise,
+    f: impl FnOnce(wasm_bindgen::JsValue) -> Result<wasm_bindgen::JsValue, crate::Error> + 'static,
+) -> js_sys::Promise {
+    use wasm_bindgen::{closure::Closure, prelude::wasm_bindgen, JsCast, JsValue};
+    #[wasm_bindgen]
+    extern "C" {
+        // A promise with an untyped `then` (js-sys's wants a typed closure).
+        type Thenable;
+        #[wasm_bindgen(method)]
+        fn then(this: &Thenable, f: &JsValue) -> js_sys::Promise;
+    }
+    let settle = Closure::once_into_js(move |value: JsValue| -> JsValue {
+        f(value).unwrap_or_else(|e| js_sys::Promise::reject(&e.into()).into())
+    });
+    promise.unchecked_ref::<Thenable>().then(&settle)
+}
+
 // Every build with a hand-written class: the classes import `js/core.js`, and wasm-bindgen
 // ships a snippet file only when Rust code binds to it (an `eventsource`-only package once
 // lacked it).

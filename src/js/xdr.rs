@@ -1,12 +1,13 @@
 //! `xdrRequest(opts)` and `corsSupport()` for JavaScript: [`crate::transport::xdr`] and
 //! [`crate::transport::cors`].
 
+use js_sys::Promise;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
 use crate::js::opts;
 use crate::transport::cors;
-use crate::transport::xdr::XdrRequest;
+use crate::transport::xdr::{self, XdrRequest};
 use crate::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -42,12 +43,19 @@ export type CorsSupport = "xhr" | "xdr" | "none";
 /// GET/POST, a body with GET, a URL that is not http(s) or not the page's scheme; nothing is
 /// sent), `"http"` (non-2xx status, XHR path), `"network"`, or `"timeout"`.
 #[wasm_bindgen(js_name = xdrRequest, unchecked_return_type = "XhrResponse<unknown, string>")]
-pub async fn xdr_request(
+pub fn xdr_request(
     #[wasm_bindgen(unchecked_param_type = "XdrRequestOptions")] opts: JsValue,
-) -> Result<JsValue, JsValue> {
-    let request = build(&opts)?;
-    let response = request.send().await?;
-    Ok(crate::js::xhr::response_to_js(response))
+) -> Promise {
+    // No Rust future: the exchange's own promise settles the result.
+    let exchange = match build(&opts).and_then(XdrRequest::start) {
+        Ok(exchange) => exchange,
+        Err(e) => return Promise::reject(&e.into()),
+    };
+    let done = exchange.done();
+    crate::js::then(&done, move |outcome| {
+        let status = exchange.outcome(&outcome);
+        xdr::response(&exchange, status).map(crate::js::xhr::response_to_js)
+    })
 }
 
 fn build(opts: &JsValue) -> Result<XdrRequest, Error> {

@@ -130,9 +130,19 @@ impl Exchange {
         // `done` never rejects; it resolves to a number.
         let outcome = JsFuture::from(self.js.done())
             .await
-            .ok()
-            .and_then(|v| v.as_f64())
-            .unwrap_or(0.0);
+            .unwrap_or(JsValue::NULL);
+        self.outcome(&outcome)
+    }
+
+    /// The promise `done`: it never rejects, and resolves to what [`Exchange::outcome`] reads.
+    #[cfg(all(feature = "js", feature = "xdr"))]
+    pub(crate) fn done(&self) -> Promise {
+        self.js.done()
+    }
+
+    /// The status (2xx) or the error, from what `done` resolved to.
+    pub(crate) fn outcome(&self, outcome: &JsValue) -> Result<u16, Error> {
+        let outcome = outcome.as_f64().unwrap_or(0.0);
         match outcome as i32 {
             s @ 200..=299 => Ok(s as u16),
             s @ 100..=599 => Err(Error::http(HttpResponse::new(

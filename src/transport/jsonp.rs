@@ -109,13 +109,20 @@ async fn load(
     timeout_ms: u32,
 ) -> Outcome {
     let call = Cancel(start_load(window, src, name, nonce, timeout_ms));
-    let outcome: Array = call.outcome().await.unchecked_into();
-    match outcome.get(0).as_f64() {
-        Some(0.0) => Outcome::Called(outcome.get(1)),
-        Some(1.0) => Outcome::Loaded,
-        Some(2.0) => Outcome::Failed,
-        Some(3.0) => Outcome::TimedOut,
-        _ => Outcome::Cancelled,
+    Outcome::of(&call.outcome().await)
+}
+
+impl Outcome {
+    /// What the `done` promise of a load resolved to.
+    fn of(outcome: &JsValue) -> Outcome {
+        let outcome: &Array = outcome.unchecked_ref();
+        match outcome.get(0).as_f64() {
+            Some(0.0) => Outcome::Called(outcome.get(1)),
+            Some(1.0) => Outcome::Loaded,
+            Some(2.0) => Outcome::Failed,
+            Some(3.0) => Outcome::TimedOut,
+            _ => Outcome::Cancelled,
+        }
     }
 }
 
@@ -223,6 +230,29 @@ impl Jsonp {
     ///
     /// Dropping the future cancels the call and cleans up (see the module docs).
     pub async fn send(self) -> Result<JsValue, Error> {
+        let (window, src, name) = self.prepare()?;
+        let outcome = load(&window, &src, &name, self.nonce.as_deref(), self.timeout_ms).await;
+        result(outcome, "JSONP call was cancelled")
+    }
+
+    /// Starts the call without a future (for the JavaScript `jsonp()`): its `done` promise
+    /// resolves to what [`result_of`] reads; cancelling it (or dropping the [`Call`]) ends the
+    /// call as cancelled.
+    #[cfg(feature = "js")]
+    pub(crate) fn start(self) -> Result<Call, Error> {
+        let (window, src, name) = self.prepare()?;
+        Ok(Call(Cancel(start_load(
+            &window,
+            &src,
+            &name,
+            self.nonce.as_deref(),
+            self.timeout_ms,
+        ))))
+    }
+
+    /// Checks everything: the window, the script URL with its parameters and a fresh callback
+    /// name, and that name.
+    fn prepare(&self) -> Result<(Window, String, String), Error> {
         rules::check_callback_param(&self.callback_param).map_err(Error::invalid)?;
         let window = page::window().ok_or_else(|| Error::invalid("JSONP needs a window"))?;
         if window.document().is_none() {
@@ -243,26 +273,45 @@ impl Jsonp {
         }
         let name = fresh_name(&window)?;
         query.set(&self.callback_param, &name);
+        Ok((window, url.href(), name))
+    }
+}
 
-        match load(
-            &window,
-            &url.href(),
-            &name,
-            self.nonce.as_deref(),
-            self.timeout_ms,
-        )
-        .await
-        {
-            Outcome::Called(value) => Ok(value),
-            Outcome::Loaded => Err(Error::protocol("JSONP response did not call the callback")),
-            Outcome::Failed => Err(Error::network(
-                "JSONP script failed to load (network error, HTTP error status or blocked)",
-            )),
-            Outcome::TimedOut => Err(Error::timeout(
-                "JSONP response did not arrive within the timeout",
-            )),
-            Outcome::Cancelled => Err(Error::abort("JSONP call was cancelled")),
-        }
+/// A JSONP call started by [`Jsonp::start`]; dropping it cancels the call.
+#[cfg(feature = "js")]
+pub(crate) struct Call(Cancel);
+
+#[cfg(feature = "js")]
+impl Call {
+    /// Resolves once, to what [`result_of`] reads; never rejects.
+    pub(crate) fn done(&self) -> Promise {
+        self.0 .0.done()
+    }
+
+    /// Ends the call now (its `done` then resolves as cancelled, unless it had settled).
+    pub(crate) fn cancel(&self) {
+        self.0 .0.cancel();
+    }
+}
+
+/// The result of a call whose `done` resolved to `outcome`; `cancelled` says why a
+/// cancelled one ended.
+#[cfg(feature = "js")]
+pub(crate) fn result_of(outcome: &JsValue, cancelled: &'static str) -> Result<JsValue, Error> {
+    result(Outcome::of(outcome), cancelled)
+}
+
+fn result(outcome: Outcome, cancelled: &'static str) -> Result<JsValue, Error> {
+    match outcome {
+        Outcome::Called(value) => Ok(value),
+        Outcome::Loaded => Err(Error::protocol("JSONP response did not call the callback")),
+        Outcome::Failed => Err(Error::network(
+            "JSONP script failed to load (network error, HTTP error status or blocked)",
+        )),
+        Outcome::TimedOut => Err(Error::timeout(
+            "JSONP response did not arrive within the timeout",
+        )),
+        Outcome::Cancelled => Err(Error::abort(cancelled)),
     }
 }
 

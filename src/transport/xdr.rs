@@ -117,6 +117,13 @@ impl XdrRequest {
     /// rejection, or (real XDR) any non-2xx answer; [`Timeout`](crate::ErrorKind::Timeout).
     /// Dropping the future aborts the request.
     pub async fn send(self) -> Result<Response, Error> {
+        let exchange = self.start()?;
+        let status = exchange.finish().await;
+        response(&exchange, status)
+    }
+
+    /// Checks everything and starts the exchange (see [`send`](XdrRequest::send)).
+    pub(crate) fn start(self) -> Result<Exchange, Error> {
         let method = if self.method.eq_ignore_ascii_case("GET") {
             Method::Get
         } else if self.method.eq_ignore_ascii_case("POST") {
@@ -137,7 +144,7 @@ impl XdrRequest {
             .body
             .as_deref()
             .map_or(JsValue::NULL, JsValue::from_str);
-        let exchange = Exchange::start(
+        Exchange::start(
             method.as_str(),
             &url,
             &body,
@@ -145,19 +152,21 @@ impl XdrRequest {
             false,
             None,
             self.timeout_ms,
-        )?;
-        let status = exchange.finish().await?;
-        // What XDR exposes: status, status text and body, no headers.
-        Ok(Response::from_text(
-            status,
-            exchange.status_text(),
-            Headers::new(),
-            exchange.text(),
-        ))
+        )
     }
 }
 
-/// `url` resolved against the page; must be http(s) and have the page's scheme.
+/// The response of a finished exchange: what XDR exposes (status, status text and body, no
+/// headers).
+pub(crate) fn response(exchange: &Exchange, status: Result<u16, Error>) -> Result<Response, Error> {
+    Ok(Response::from_text(
+        status?,
+        exchange.status_text(),
+        Headers::new(),
+        exchange.text(),
+    ))
+}
+
 fn resolve_same_scheme(url: &str) -> Result<String, Error> {
     let location = page::location()
         .filter(|l| l.is_object())
