@@ -28,15 +28,13 @@
 //! receiving task, its sending task) and the timer; dropping them releases every XHR, script,
 //! iframe, EventSource and WebSocket. Browser callbacks hold the state only weakly.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Poll, Waker};
 
-use futures_util::future::{abortable, AbortHandle};
 use gloo_timers::callback::Timeout;
 use js_sys::JsString;
 
@@ -45,6 +43,7 @@ use wasm_bindgen::JsValue;
 
 use crate::protocol::ladder::TransportKind;
 use crate::protocol::session::{Action, Event, OpId, ReadyState, Session};
+use crate::transport::pending::Pending;
 use crate::transport::websocket::Conn;
 use crate::Error;
 
@@ -59,28 +58,14 @@ fn closed() -> Error {
     Error::invalid("send: the socket is closed")
 }
 
-/// A spawned local task, aborted when dropped (the future is then dropped at its next wake-up,
-/// which releases whatever it holds).
-pub(crate) struct Task(AbortHandle);
+/// A receiving loop (requests, polls or EventSources one after another, each started when the
+/// one before ends): its state, held only here. Dropping it ends the loop and releases what is
+/// in flight; the loop's browser callbacks hold the state weakly.
+pub(crate) struct Receiver(#[allow(dead_code)] Rc<dyn Any>);
 
-impl Task {
-    pub(crate) fn spawn(future: impl Future<Output = ()> + 'static) -> Task {
-        Task::spawn_boxed(Box::pin(future))
-    }
-
-    // One non-generic instantiation of the spawning machinery for every task.
-    fn spawn_boxed(future: Pin<Box<dyn Future<Output = ()>>>) -> Task {
-        let (future, handle) = abortable(future);
-        wasm_bindgen_futures::spawn_local(async move {
-            let _ = future.await;
-        });
-        Task(handle)
-    }
-}
-
-impl Drop for Task {
-    fn drop(&mut self) {
-        self.0.abort();
+impl Receiver {
+    pub(crate) fn new(state: Rc<dyn Any>) -> Receiver {
+        Receiver(state)
     }
 }
 
@@ -176,11 +161,11 @@ struct Active {
     kind: TransportKind,
     send_url: Option<String>,
     /// The receiving side: a request loop or the EventSource reader (none for WebSocket).
-    _receiver: Option<Task>,
+    _receiver: Option<Receiver>,
     /// The WebSocket (WebSocket transport only); closed when dropped.
     ws: Option<Conn>,
     /// The payload POST in flight, if any.
-    sender: Option<Task>,
+    sender: Option<Pending>,
 }
 
 /// The state of one socket and what arrived while it was borrowed; see the module docs.
@@ -197,7 +182,7 @@ pub(crate) struct Inner {
     session: JsSession,
     sink: Sink,
     settings: Settings,
-    info: Option<(OpId, Task)>,
+    info: Option<(OpId, Option<Pending>)>,
     active: Option<Active>,
     /// The armed timer and the session deadline it stands for.
     timer: Option<(u64, Timeout)>,
@@ -608,33 +593,37 @@ impl Inner {
     fn open(&mut self, id: OpId, kind: TransportKind, url: String, send_url: Option<String>) {
         self.active = None;
         let credentials = self.settings.with_credentials;
-        let sink = &self.sink;
-        let (receiver, ws) = match kind {
-            TransportKind::WebSocket => match websocket::open(id, &url, sink) {
+        let (receiver, ws) = if kind == TransportKind::WebSocket {
+            match websocket::open(id, &url, &self.sink) {
                 Ok(conn) => (None, Some(conn)),
                 Err(e) => {
                     let now = self.now();
                     return self.session.handle_transport_failed(now, id, e);
                 }
-            },
-            TransportKind::XhrStreaming | TransportKind::XhrPolling => (
-                Some(http::receive(
+            }
+        } else {
+            // The first receiving request's URL; the later ones ask the session through the
+            // sink.
+            let next = self.session.receive_url(id).unwrap_or_else(|| url.clone());
+            let sink = &self.sink;
+            let receiver = match kind {
+                TransportKind::XdrStreaming | TransportKind::XdrPolling => {
+                    Some(http::receive(id, kind, url, &next, http::Flavor::Xdr, sink))
+                }
+                TransportKind::EventSource => {
+                    Some(eventsource::receive(id, url, &next, credentials, sink))
+                }
+                TransportKind::JsonpPolling => jsonp::receive(id, url, &next, sink),
+                _ => Some(http::receive(
                     id,
                     kind,
                     url,
+                    &next,
                     http::Flavor::Cors(credentials),
                     sink,
                 )),
-                None,
-            ),
-            TransportKind::XdrStreaming | TransportKind::XdrPolling => (
-                Some(http::receive(id, kind, url, http::Flavor::Xdr, sink)),
-                None,
-            ),
-            TransportKind::EventSource => {
-                (Some(eventsource::receive(id, url, credentials, sink)), None)
-            }
-            TransportKind::JsonpPolling => (Some(jsonp::receive(id, url, sink)), None),
+            };
+            (receiver, None)
         };
         self.active = Some(Active {
             id,
@@ -663,11 +652,11 @@ impl Inner {
             return;
         };
         let sink = &self.sink;
-        active.sender = Some(match active.kind {
+        active.sender = match active.kind {
             TransportKind::XdrStreaming | TransportKind::XdrPolling => {
                 http::send(id, url, payload, http::Flavor::Xdr, sink)
             }
-            TransportKind::JsonpPolling => jsonp::send(id, url, payload, sink),
+            TransportKind::JsonpPolling => Some(jsonp::send(id, url, payload, sink)),
             _ => http::send(
                 id,
                 url,
@@ -675,6 +664,6 @@ impl Inner {
                 http::Flavor::Cors(self.settings.with_credentials),
                 sink,
             ),
-        });
+        };
     }
 }

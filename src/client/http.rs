@@ -11,99 +11,152 @@
 //! response that ends without a single frame fails the transport: a SockJS server always sends
 //! at least one (`o`, `h`, `a`, `c`), and re-requesting would otherwise spin.
 
-use std::cell::Cell;
-use std::rc::Rc;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
 
-use js_sys::{Function, JsString};
+use js_sys::JsString;
 use wasm_bindgen::prelude::*;
 
 use crate::protocol::ladder::TransportKind;
 use crate::protocol::session::OpId;
 use crate::transport::cors::{self, CorsSupport};
 use crate::transport::exchange::{Exchange, Mode};
+use crate::transport::pending::Pending;
 use crate::Error;
 
-use super::driver::{Sink, Task};
+use super::driver::{Receiver, Sink};
 
 pub(crate) use crate::transport::exchange::Mode as Flavor;
 
 const NO_FRAME: &str = "SockJS response ended without a frame";
 
-/// `GET <base>/info`, reported as [`Sink::info`]. A CORS XHR when the browser speaks CORS, else
-/// within XDR's limits.
-pub(crate) fn fetch_info(id: OpId, url: String, credentials: bool, sink: &Sink) -> Task {
-    let sink = sink.clone();
-    Task::spawn(async move {
-        let mode = if cors::detect() == CorsSupport::Xdr {
-            Mode::Xdr
-        } else {
-            Mode::Cors(credentials)
-        };
-        let result = match Exchange::start("GET", &url, &JsValue::NULL, mode, false, None, 0) {
-            Ok(exchange) => exchange.finish().await.map(|_| exchange.text()),
-            Err(e) => Err(e),
-        };
-        sink.info(id, result);
-    })
+/// Runs `then` with the exchange once it has finished (`Err` for a failed one), or at once
+/// with the error when it could not start (inside the driver the input waits its turn).
+fn run(
+    started: Result<Exchange, Error>,
+    then: impl FnOnce(Result<&Exchange, Error>) + 'static,
+) -> Option<Pending> {
+    match started {
+        Ok(exchange) => Some(Pending::new(&exchange.done(), move |outcome| {
+            then(exchange.outcome(&outcome).map(|_| &exchange))
+        })),
+        Err(e) => {
+            then(Err(e));
+            None
+        }
+    }
 }
 
-/// The receiving loop of `kind`: its first request at `first`, each later one at the URL the
-/// session gives for it (with the resume extension, carrying what was received).
+/// `GET <base>/info`, reported as [`Sink::info`]. A CORS XHR when the browser speaks CORS, else
+/// within XDR's limits.
+pub(crate) fn fetch_info(id: OpId, url: String, credentials: bool, sink: &Sink) -> Option<Pending> {
+    let mode = if cors::detect() == CorsSupport::Xdr {
+        Mode::Xdr
+    } else {
+        Mode::Cors(credentials)
+    };
+    let sink = sink.clone();
+    run(
+        Exchange::start("GET", &url, &JsValue::NULL, mode, false, None, 0),
+        move |result| sink.info(id, result.map(Exchange::text)),
+    )
+}
+
+/// A receiving loop of requests, one at a time; see [`receive`].
+struct Loop {
+    id: OpId,
+    first: String,
+    mode: Mode,
+    streaming: bool,
+    sink: Sink,
+    /// Frames of the current request.
+    frames: Cell<u32>,
+    /// Called with each frame of every request of the loop.
+    on_frame: Closure<dyn Fn(JsValue)>,
+    /// The request in flight.
+    current: RefCell<Option<Pending>>,
+}
+
+/// The receiving loop of `kind`: its first request at `url`, each later one at the URL the
+/// session gives for it (with the resume extension, carrying what was received); `first` is
+/// the transport's own URL. Dropping the receiver aborts the request in flight.
 pub(crate) fn receive(
     id: OpId,
     kind: TransportKind,
     first: String,
+    url: &str,
     mode: Mode,
     sink: &Sink,
-) -> Task {
-    let sink = sink.clone();
-    let streaming = kind.spec().streaming;
-    Task::spawn(async move {
-        // One callback for every request of the loop; it counts the frames of the current one.
-        let frames = Rc::new(Cell::new(0u32));
-        let on_frame = {
-            let (sink, frames) = (sink.clone(), frames.clone());
-            Closure::<dyn Fn(JsValue)>::new(move |frame: JsValue| {
-                frames.set(frames.get().saturating_add(1));
-                sink.frame(id, frame);
-            })
+) -> Receiver {
+    let state = Rc::new_cyclic(|weak: &Weak<Loop>| {
+        let weak = weak.clone();
+        Loop {
+            id,
+            first,
+            mode,
+            streaming: kind.spec().streaming,
+            sink: sink.clone(),
+            frames: Cell::new(0),
+            on_frame: Closure::new(move |frame: JsValue| {
+                if let Some(state) = weak.upgrade() {
+                    state.frames.set(state.frames.get().saturating_add(1));
+                    state.sink.frame(state.id, frame);
+                }
+            }),
+            current: RefCell::new(None),
+        }
+    });
+    request(&state, url);
+    Receiver::new(state)
+}
+
+fn request(state: &Rc<Loop>, url: &str) {
+    state.frames.set(0);
+    let weak = Rc::downgrade(state);
+    let started = Exchange::start(
+        "POST",
+        url,
+        &JsValue::NULL,
+        state.mode,
+        state.streaming,
+        Some(state.on_frame.as_ref().unchecked_ref()),
+        0,
+    );
+    let pending = run(started, move |result| {
+        let Some(state) = weak.upgrade() else {
+            return;
         };
-        let on_frame: &Function = on_frame.as_ref().unchecked_ref();
-        // Each request asks for its URL: with the resume extension it carries an ack.
-        while let Some(url) = sink.receive_url(id, &first) {
-            frames.set(0);
-            let result = match Exchange::start(
-                "POST",
-                &url,
-                &JsValue::NULL,
-                mode,
-                streaming,
-                Some(on_frame),
-                0,
-            ) {
-                Ok(exchange) => exchange.finish().await.map(drop),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = result {
-                return sink.failed(id, e);
+        match result {
+            Err(e) => state.sink.failed(state.id, e),
+            Ok(_) if state.frames.get() == 0 => {
+                state.sink.failed(state.id, Error::protocol(NO_FRAME))
             }
-            if frames.get() == 0 {
-                return sink.failed(id, Error::protocol(NO_FRAME));
+            // Each request asks for its URL: with the resume extension it carries an ack.
+            Ok(_) => {
+                if let Some(url) = state.sink.receive_url(state.id, &state.first) {
+                    request(&state, &url);
+                }
             }
         }
-    })
+    });
+    if let Ok(mut current) = state.current.try_borrow_mut() {
+        *current = pending;
+    }
 }
 
 /// POSTs `payload` (a JSON array of strings, as `text/plain`) to `url` (`…/xhr_send`),
 /// reported as [`Sink::send_done`]: delivered on a 2xx answer. The payload stays a JavaScript
 /// string.
-pub(crate) fn send(id: OpId, url: String, payload: JsString, mode: Mode, sink: &Sink) -> Task {
+pub(crate) fn send(
+    id: OpId,
+    url: String,
+    payload: JsString,
+    mode: Mode,
+    sink: &Sink,
+) -> Option<Pending> {
     let sink = sink.clone();
-    Task::spawn(async move {
-        let ok = match Exchange::start("POST", &url, &payload, mode, false, None, 0) {
-            Ok(exchange) => exchange.finish().await.is_ok(),
-            Err(_) => false,
-        };
-        sink.send_done(id, ok);
-    })
+    run(
+        Exchange::start("POST", &url, &payload, mode, false, None, 0),
+        move |result| sink.send_done(id, result.is_ok()),
+    )
 }

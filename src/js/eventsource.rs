@@ -28,17 +28,15 @@
 //! collection frees the core. `free()` releases everything at once.
 
 use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::{Rc, Weak};
 
-use futures_util::future::{abortable, AbortHandle};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::js::opts;
 use crate::transport::eventsource::{
-    self, EventSourceOptions, Out, Polyfill, Shared, SseEvent, DEFAULT_LAST_EVENT_ID_PARAM,
+    self, EventSourceOptions, Out, Polyfill, PolyfillDriver, Shared, SseEvent,
+    DEFAULT_LAST_EVENT_ID_PARAM,
 };
 use crate::Error;
 
@@ -253,24 +251,21 @@ pub fn open_event_source(url: JsValue, options: JsValue) -> Result<CometEventSou
     });
     let weak = Rc::downgrade(&link);
     let out: Out = Rc::new(move |event| deliver(&weak, event));
-    let driver: Pin<Box<dyn Future<Output = ()>>> = Box::pin(eventsource::polyfill(
+    let driver = Rc::new(eventsource::polyfill(
         url.clone(),
         options,
         shared.clone(),
         out,
     ));
-    let (driver, abort) = abortable(driver);
     let core = EventSourceCore {
         shared,
         link: link.clone(),
-        abort,
+        driver: RefCell::new(Some(driver.clone())),
     };
     let target = CometEventSource::new(&JsValue::NULL, core.into(), &url, with_credentials);
-    // Set before the driver first runs (a later microtask), so no event can be missed.
+    // Set before the driver starts, so no event can be missed.
     *link.target.borrow_mut() = Some(target.clone());
-    wasm_bindgen_futures::spawn_local(async move {
-        let _ = driver.await;
-    });
+    driver.start();
     Ok(target)
 }
 
@@ -318,8 +313,8 @@ fn deliver(link: &Weak<Link>, event: SseEvent) {
 pub struct EventSourceCore {
     shared: Rc<Shared>,
     link: Rc<Link>,
-    /// Ends the driver task, which drops the request and the timer.
-    abort: AbortHandle,
+    /// The driver; dropping it aborts the request and clears the timer.
+    driver: RefCell<Option<Rc<PolyfillDriver>>>,
 }
 
 #[wasm_bindgen]
@@ -329,7 +324,9 @@ impl EventSourceCore {
     pub fn close(&self) {
         self.shared.close();
         self.link.target.borrow_mut().take();
-        self.abort.abort();
+        // Dropped outside the borrow (a listener may be closing it from inside a turn).
+        let driver = self.driver.try_borrow_mut().ok().and_then(|mut d| d.take());
+        drop(driver);
     }
 
     /// 0 connecting, 1 open, 2 closed.

@@ -37,18 +37,11 @@ pub(crate) fn then(
     promise: &js_sys::Promise,
     f: impl FnOnce(wasm_bindgen::JsValue) -> Result<wasm_bindgen::JsValue, crate::Error> + 'static,
 ) -> js_sys::Promise {
-    use wasm_bindgen::{closure::Closure, prelude::wasm_bindgen, JsCast, JsValue};
-    #[wasm_bindgen]
-    extern "C" {
-        // A promise with an untyped `then` (js-sys's wants a typed closure).
-        type Thenable;
-        #[wasm_bindgen(method)]
-        fn then(this: &Thenable, f: &JsValue) -> js_sys::Promise;
-    }
+    use wasm_bindgen::{closure::Closure, JsValue};
     let settle = Closure::once_into_js(move |value: JsValue| -> JsValue {
         f(value).unwrap_or_else(|e| js_sys::Promise::reject(&e.into()).into())
     });
-    promise.unchecked_ref::<Thenable>().then(&settle)
+    crate::transport::pending::then(promise, &settle)
 }
 
 // Every build with a hand-written class: the classes import `js/core.js`, and wasm-bindgen

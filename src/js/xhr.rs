@@ -199,6 +199,7 @@ fn pump(slot: &Slot) {
         };
         let outcome = match step {
             Step::Pending => return,
+            Step::Headers => continue,
             Step::Chunk(text) => match on_chunk {
                 Some(f) => match f.call1(&JsValue::NULL, &JsValue::from_str(&text)) {
                     Ok(_) => continue,

@@ -23,16 +23,12 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt::Debug;
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::{Rc, Weak};
 
-use futures_util::future::{abortable, AbortHandle};
 use gloo_timers::callback::Timeout;
 use js_sys::{Array, JsString, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
 use crate::protocol::engineio::{
     self, Action, CloseReason, Data, Engine, Message, Packet, Transport, TransportId,
@@ -44,6 +40,7 @@ use crate::protocol::socketio::{
 use crate::transport::exchange::{Exchange, Mode};
 use crate::transport::jsonp::polling::{post_no_cors, ScriptFrame};
 use crate::transport::page::now_ms as now;
+use crate::transport::pending::Pending;
 use crate::transport::websocket::{Conn, Raw};
 use crate::Error;
 
@@ -219,29 +216,6 @@ pub(crate) trait Face: Clone + 'static {
     fn deliver(&self, note: Note<Self::Args>);
 }
 
-/// A spawned local task, aborted when dropped.
-struct Task(AbortHandle);
-
-impl Task {
-    fn spawn(future: impl Future<Output = ()> + 'static) -> Task {
-        Task::spawn_boxed(Box::pin(future))
-    }
-
-    fn spawn_boxed(future: Pin<Box<dyn Future<Output = ()>>>) -> Task {
-        let (future, handle) = abortable(future);
-        wasm_bindgen_futures::spawn_local(async move {
-            let _ = future.await;
-        });
-        Task(handle)
-    }
-}
-
-impl Drop for Task {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// A JSONP poll in flight, cancelled (script and callback removed) when dropped.
 struct Cancel(InFlight);
 
@@ -291,8 +265,8 @@ struct Link {
     id: TransportId,
     ws: Option<Conn>,
     frame: Option<Rc<ScriptFrame>>,
-    poll: Option<Task>,
-    send: Option<Task>,
+    poll: Option<Pending>,
+    send: Option<Pending>,
 }
 
 /// The state of one manager and what arrived while it was borrowed.
@@ -732,9 +706,10 @@ impl<F: Face> Inner<F> {
                 },
             };
             let index = self.settings.engine.jsonp_index;
-            Task::spawn(async move {
-                let poll = Cancel(jsonp_poll(frame.window(), &url, index));
-                let outcome = JsFuture::from(poll.0.done()).await.unwrap_or(JsValue::NULL);
+            let poll = Cancel(jsonp_poll(frame.window(), &url, index));
+            let done = poll.0.done();
+            Pending::new(&done, move |outcome| {
+                drop((poll, frame));
                 let result = match outcome.dyn_into::<JsString>() {
                     Ok(payload) => Ok(payload),
                     Err(other) => Err(match other.as_f64() {
@@ -749,15 +724,14 @@ impl<F: Face> Inner<F> {
             })
         } else {
             let mode = self.mode(transport);
-            Task::spawn(async move {
-                // No timeout of its own: the engine's deadlines bound a silent poll.
-                let result =
-                    match Exchange::start("GET", &url, &JsValue::NULL, mode, false, None, 0) {
-                        Ok(exchange) => exchange.finish().await.map(|_| exchange.body()),
-                        Err(e) => Err(e),
-                    };
-                sink.input(Input::Polled(id, result));
-            })
+            // No timeout of its own: the engine's deadlines bound a silent poll.
+            match Exchange::start("GET", &url, &JsValue::NULL, mode, false, None, 0) {
+                Ok(exchange) => Pending::new(&exchange.done(), move |outcome| {
+                    let result = exchange.outcome(&outcome).map(|_| exchange.body());
+                    sink.input(Input::Polled(id, result));
+                }),
+                Err(e) => return self.engine.handle_poll_failed(now(), id, e),
+            }
         };
         self.link(id).poll = Some(task);
     }
@@ -844,19 +818,18 @@ impl<F: Face> Inner<F> {
         let sink = self.sink.clone();
         let task = if transport == Transport::JsonpPolling {
             let form = JsString::from(engineio::jsonp_post_body(&String::from(body)).as_str());
-            Task::spawn(async move {
-                let result = post_no_cors(&url, &form).await;
-                sink.input(Input::Sent(id, result));
+            post_no_cors(&url, &form, move |result| {
+                sink.input(Input::Sent(id, result))
             })
         } else {
             let mode = self.mode(transport);
-            Task::spawn(async move {
-                let result = match Exchange::start("POST", &url, &body, mode, false, None, 0) {
-                    Ok(exchange) => exchange.finish().await.map(|_| ()),
-                    Err(e) => Err(e),
-                };
-                sink.input(Input::Sent(id, result));
-            })
+            match Exchange::start("POST", &url, &body, mode, false, None, 0) {
+                Ok(exchange) => Pending::new(&exchange.done(), move |outcome| {
+                    let result = exchange.outcome(&outcome).map(|_| ());
+                    sink.input(Input::Sent(id, result));
+                }),
+                Err(e) => return self.engine.handle_send_done(now(), id, Err(e)),
+            }
         };
         self.link(id).send = Some(task);
     }

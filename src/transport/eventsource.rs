@@ -27,25 +27,22 @@
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::future::Future;
-use std::pin::{pin, Pin};
-use std::rc::Rc;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use futures_channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
-use futures_util::future::{pending, select, Either};
 use futures_util::stream::{Stream, StreamExt};
-use gloo_timers::future::TimeoutFuture;
+use gloo_timers::callback::Timeout;
 use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Event, MessageEvent};
 
-use crate::error::HttpResponse;
 use crate::protocol::eventsource::{Action, Config, Event as MachineEvent, Machine, RequestId};
 use crate::protocol::headers;
 use crate::security::SecureOnly;
 use crate::transport::listener::Listener;
-use crate::transport::xhr::{Body, Request, ResponseStream};
+use crate::transport::xhr::{Body, Driver, Request, Step};
 use crate::Error;
 
 pub use crate::protocol::eventsource::{ReadyState, DEFAULT_MAX_RETRY_DELAY_MS, DEFAULT_RETRY_MS};
@@ -418,21 +415,36 @@ pub(crate) fn create_native(
         .map_err(|_| Error::invalid("the browser refused the EventSource URL"))
 }
 
-/// The polyfill at `url` (already resolved by [`prepare`]): connects, streams and
-/// reconnects until a fatal error, reporting through `shared` and `out`. Dropping the future
-/// aborts its request and clears its timer.
+/// The polyfill at `url` (already resolved by [`prepare`]): once [started](PolyfillDriver::start)
+/// it connects, streams and reconnects until a fatal error, reporting through `shared` and
+/// `out`. Dropping it aborts its request and clears its timer.
 pub(crate) fn polyfill(
     url: String,
     options: EventSourceOptions,
     shared: Rc<Shared>,
     out: Out,
-) -> impl Future<Output = ()> {
+) -> PolyfillDriver {
     for t in &options.event_types {
         shared.add_type(t);
     }
     let origin = origin_of(&url);
     let (config, machine) = split_options(url, options);
-    drive(config, machine, origin, shared, out)
+    PolyfillDriver(Rc::new_cyclic(|me| Poly {
+        config,
+        origin,
+        shared,
+        out,
+        st: RefCell::new(PolyState {
+            machine,
+            conn: None,
+            timer: None,
+            done: false,
+        }),
+        busy: Cell::new(false),
+        again: Cell::new(false),
+        timer_fired: Cell::new(false),
+        me: me.clone(),
+    }))
 }
 
 /// The origin of `url` (the polyfill's `MessageEvent.origin`: the request URL's).
@@ -470,8 +482,9 @@ pub struct EventSource {
 
 enum Engine {
     Native(Native),
-    /// The driver future; `None` once it finished.
-    Polyfill(Option<Pin<Box<dyn Future<Output = ()>>>>),
+    /// The polyfill's driver, which runs on the browser's callbacks (held: dropping it stops
+    /// the polyfill).
+    Polyfill(#[allow(dead_code)] PolyfillDriver),
     Closed,
 }
 
@@ -509,12 +522,10 @@ impl EventSource {
                     tx.close_channel();
                 }
             });
-            Engine::Polyfill(Some(Box::pin(self::polyfill(
-                url.clone(),
-                options,
-                shared.clone(),
-                out,
-            ))))
+            let driver = self::polyfill(url.clone(), options, shared.clone(), out);
+            // Its events go to the channel, which exists already.
+            driver.start();
+            Engine::Polyfill(driver)
         } else {
             Engine::Native(Native::open(&url, &options, shared.clone(), tx)?)
         };
@@ -534,8 +545,7 @@ impl EventSource {
     }
 
     /// The next event; `None` once the source is closed (by [`close`](Self::close) or after a
-    /// fatal error). The polyfill makes progress only while it is being polled, so keep
-    /// reading.
+    /// fatal error). Both engines run on the browser's callbacks; events wait here until read.
     pub async fn next(&mut self) -> Option<SseEvent> {
         StreamExt::next(self).await
     }
@@ -598,13 +608,6 @@ impl Stream for EventSource {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SseEvent>> {
         let this = self.get_mut();
-        if let Engine::Polyfill(slot) = &mut this.engine {
-            if let Some(driver) = slot {
-                if driver.as_mut().poll(cx).is_ready() {
-                    *slot = None;
-                }
-            }
-        }
         let poll = this.rx.poll_next_unpin(cx);
         if poll.is_pending() && !this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             this.waker = Some(cx.waker().clone());
@@ -815,142 +818,220 @@ fn split_options(url: String, o: EventSourceOptions) -> (RequestConfig, Machine)
     )
 }
 
-/// The request under way.
-enum Conn {
-    /// Waiting for the response headers.
-    Opening(Pin<Box<dyn Future<Output = Result<ResponseStream, Error>>>>),
-    /// Reading the response.
-    Streaming(ResponseStream),
+/// The polyfill at work: the machine, the request in flight and the one timer, driven by the
+/// request's and the timer's callbacks (no future; see [`Poly::turn`]). Dropping it aborts the
+/// request and clears the timer.
+pub(crate) struct PolyfillDriver(Rc<Poly>);
+
+impl PolyfillDriver {
+    /// Connects. Events may follow at once (a request the browser refuses to start), so the
+    /// caller sets up where they go first.
+    pub(crate) fn start(&self) {
+        if let Ok(mut st) = self.0.st.try_borrow_mut() {
+            st.machine.connect(now());
+        }
+        self.0.turn();
+    }
 }
 
-/// What the driver waited for.
-enum Input {
-    Response(Result<ResponseStream, Error>),
-    Chunk(Option<Result<String, Error>>),
-    Timeout,
-}
-
-/// The polyfill: carries out the machine's actions, delivers its events, and feeds it what the
-/// request and the timer do, until the source is closed (or the future dropped, which aborts
-/// the request and clears the timer).
-///
-/// `origin` is reported on messages: the request URL's (the XHR stream does not expose the URL
-/// after redirects).
-async fn drive(
+/// See [`PolyfillDriver`].
+struct Poly {
     config: RequestConfig,
-    mut machine: Machine,
+    /// `MessageEvent.origin`: the request URL's (the XHR stream does not expose the URL after
+    /// redirects).
     origin: String,
     shared: Rc<Shared>,
     out: Out,
-) {
-    let mut conn: Option<(RequestId, Conn)> = None;
-    machine.connect(now());
-    loop {
-        while let Some(action) = machine.poll_action() {
+    st: RefCell<PolyState>,
+    /// A turn is running up the stack ([`Poly::turn`]).
+    busy: Cell<bool>,
+    /// Something happened during that turn: it goes round again.
+    again: Cell<bool>,
+    /// The timer fired.
+    timer_fired: Cell<bool>,
+    me: Weak<Poly>,
+}
+
+struct PolyState {
+    machine: Machine,
+    /// The request under way.
+    conn: Option<(RequestId, Driver)>,
+    /// The armed timer and the machine deadline it stands for.
+    timer: Option<(u64, Timeout)>,
+    /// Closed: nothing runs any more.
+    done: bool,
+}
+
+/// What one step of [`Poly::turn`] hands over for delivery, outside the state's borrow.
+struct Turned {
+    events: Vec<MachineEvent>,
+    last_event_id: String,
+    closed: bool,
+    /// Finished or aborted requests and a fired timer, dropped with no borrow held.
+    _released: Vec<Driver>,
+}
+
+impl Poly {
+    /// Feeds the machine what the request and the timer did, carries out its actions,
+    /// delivers its events and re-arms the timer, until nothing is left. Called by every
+    /// callback; a call while a turn runs up the stack (a listener's doing) only asks that turn
+    /// to go round again, so events never nest or reorder.
+    fn turn(&self) {
+        if self.busy.replace(true) {
+            self.again.set(true);
+            return;
+        }
+        loop {
+            self.again.set(false);
+            let Some(turned) = self.step() else {
+                break;
+            };
+            let stopped = self.deliver(turned.events, turned.closed);
+            if !stopped {
+                let mut id = self.shared.last_event_id.borrow_mut();
+                if *id != turned.last_event_id {
+                    *id = turned.last_event_id;
+                }
+            }
+            if stopped || turned.closed || self.shared.state.get() == ReadyState::Closed {
+                self.stop();
+                break;
+            }
+            if !self.again.get() {
+                break;
+            }
+        }
+        self.busy.set(false);
+    }
+
+    /// One pass under the state's borrow; `None` once closed.
+    fn step(&self) -> Option<Turned> {
+        let mut guard = self.st.try_borrow_mut().ok()?;
+        let st = &mut *guard;
+        if st.done {
+            return None;
+        }
+        let now = now();
+        let mut released = Vec::new();
+        if self.timer_fired.replace(false) {
+            st.timer = None;
+            st.machine.handle_timeout(now);
+        }
+        while let Some((id, driver)) = &st.conn {
+            let id = *id;
+            match driver.step() {
+                Step::Pending => break,
+                Step::Headers => {
+                    let head = driver.head();
+                    st.machine.handle_response(now, id, head);
+                }
+                Step::Chunk(text) => st.machine.handle_chunk(now, id, &text),
+                Step::Done(result) => {
+                    released.extend(st.conn.take().map(|(_, d)| d));
+                    match result {
+                        Ok(_) => st.machine.handle_end(now, id),
+                        Err(error) => st.machine.handle_error(now, id, error),
+                    }
+                }
+            }
+        }
+        while let Some(action) = st.machine.poll_action() {
             match action {
                 Action::Open {
                     id,
                     url,
                     last_event_id_header,
                 } => {
-                    let request = config.request(&url, last_event_id_header.as_deref());
-                    conn = Some((id, Conn::Opening(Box::pin(request.stream()))));
+                    released.extend(st.conn.take().map(|(_, d)| d));
+                    let request = self.config.request(&url, last_event_id_header.as_deref());
+                    let me = self.me.clone();
+                    let on_change = Rc::new(move || {
+                        if let Some(poly) = me.upgrade() {
+                            poly.turn();
+                        }
+                    });
+                    match request.start_driven(true, on_change) {
+                        Ok(driver) => st.conn = Some((id, driver)),
+                        Err(error) => st.machine.handle_error(now, id, error),
+                    }
                 }
                 Action::Abort { id } => {
-                    if conn.as_ref().is_some_and(|(current, _)| *current == id) {
-                        conn = None;
+                    if st.conn.as_ref().is_some_and(|(current, _)| *current == id) {
+                        released.extend(st.conn.take().map(|(_, d)| d));
                     }
                 }
             }
         }
-        shared.set(machine.ready_state());
-        while let Some(event) = machine.poll_event() {
-            if shared.state.get() == ReadyState::Closed
-                && machine.ready_state() != ReadyState::Closed
-            {
-                // A listener closed the source: deliver nothing more.
-                machine.close();
-                return;
+        self.shared.set(st.machine.ready_state());
+        let events = std::iter::from_fn(|| st.machine.poll_event()).collect();
+        let closed = st.machine.ready_state() == ReadyState::Closed;
+        match st.machine.poll_timeout() {
+            Some(due) if !st.timer.as_ref().is_some_and(|(at, _)| *at == due) => {
+                // +1: a timer that fires a fraction early would find the deadline not reached.
+                let ms =
+                    u32::try_from(due.saturating_sub(now).saturating_add(1)).unwrap_or(u32::MAX);
+                let me = self.me.clone();
+                st.timer = Some((
+                    due,
+                    Timeout::new(ms, move || {
+                        if let Some(poly) = me.upgrade() {
+                            poly.timer_fired.set(true);
+                            poly.turn();
+                        }
+                    }),
+                ));
             }
-            out(match event {
+            Some(_) => {}
+            None => st.timer = None,
+        }
+        Some(Turned {
+            events,
+            last_event_id: st.machine.last_event_id().to_owned(),
+            closed,
+            _released: released,
+        })
+    }
+
+    /// Delivers `events` in order; `true` when a listener closed the source (nothing more is
+    /// delivered, not even the rest of these).
+    fn deliver(&self, events: Vec<MachineEvent>, machine_closed: bool) -> bool {
+        for event in events {
+            if self.shared.state.get() == ReadyState::Closed && !machine_closed {
+                return true;
+            }
+            (self.out)(match event {
                 MachineEvent::Open => SseEvent::Open,
                 MachineEvent::Error { fatal, error } => SseEvent::Error { fatal, error },
                 MachineEvent::Message(event) => {
-                    shared
+                    self.shared
                         .last_event_id
                         .borrow_mut()
                         .clone_from(&event.last_event_id);
-                    if !shared.wants(&event.event_type) {
+                    if !self.shared.wants(&event.event_type) {
                         continue;
                     }
                     SseEvent::Message(SseMessage {
                         event_type: event.event_type,
                         data: event.data,
                         last_event_id: event.last_event_id,
-                        origin: origin.clone(),
+                        origin: self.origin.clone(),
                     })
                 }
             });
         }
-        // An id sent without data still moves the last event ID.
-        let id = machine.last_event_id();
-        if *shared.last_event_id.borrow() != id {
-            shared.last_event_id.borrow_mut().replace_range(.., id);
-        }
-        if machine.ready_state() == ReadyState::Closed || shared.state.get() == ReadyState::Closed {
-            return;
-        }
-        let current = conn.as_ref().map(|(id, _)| *id);
-        let input = next_input(conn.as_mut().map(|(_, c)| c), machine.poll_timeout()).await;
-        let now = now();
-        match (input, current) {
-            (Input::Timeout, _) => machine.handle_timeout(now),
-            (Input::Response(Ok(stream)), Some(id)) => {
-                let response = HttpResponse::new(
-                    stream.status(),
-                    stream.status_text(),
-                    stream.headers().clone(),
-                    "",
-                    None,
-                );
-                conn = Some((id, Conn::Streaming(stream)));
-                machine.handle_response(now, id, response);
-            }
-            (Input::Chunk(Some(Ok(text))), Some(id)) => machine.handle_chunk(now, id, &text),
-            (Input::Response(Err(error)) | Input::Chunk(Some(Err(error))), Some(id)) => {
-                conn = None;
-                machine.handle_error(now, id, error);
-            }
-            (Input::Chunk(None), Some(id)) => {
-                conn = None;
-                machine.handle_end(now, id);
-            }
-            // Request news arrive only while there is a request.
-            (Input::Response(_) | Input::Chunk(_), None) => {}
-        }
+        false
     }
-}
 
-/// Waits for the request's next step or the timer at `deadline`, whichever comes first.
-async fn next_input(conn: Option<&mut Conn>, deadline: Option<u64>) -> Input {
-    let io = async {
-        match conn {
-            Some(Conn::Opening(response)) => Input::Response(response.await),
-            Some(Conn::Streaming(stream)) => Input::Chunk(stream.next().await),
-            None => pending().await,
-        }
-    };
-    let timer = async {
-        match deadline {
-            Some(at) => {
-                let ms = at.saturating_sub(now());
-                TimeoutFuture::new(u32::try_from(ms).unwrap_or(u32::MAX)).await;
-                Input::Timeout
+    /// Closed for good: the machine, the request and the timer are done with.
+    fn stop(&self) {
+        let released = match self.st.try_borrow_mut() {
+            Ok(mut st) => {
+                st.done = true;
+                st.machine.close();
+                (st.conn.take(), st.timer.take())
             }
-            None => pending().await,
-        }
-    };
-    match select(pin!(io), pin!(timer)).await {
-        Either::Left((input, _)) | Either::Right((input, _)) => input,
+            Err(_) => (None, None),
+        };
+        drop(released);
     }
 }

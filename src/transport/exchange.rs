@@ -16,6 +16,7 @@
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
+#[cfg(feature = "_xdr")]
 use wasm_bindgen_futures::JsFuture;
 
 use crate::protocol::headers::Headers;
@@ -126,6 +127,7 @@ impl Exchange {
     ///   (and, on an `XDomainRequest`, any non-2xx answer);
     /// - [`Timeout`](crate::ErrorKind::Timeout), or [`Invalid`](crate::ErrorKind::Invalid)
     ///   when the browser refused to start the request.
+    #[cfg(feature = "_xdr")]
     pub(crate) async fn finish(&self) -> Result<u16, Error> {
         // `done` never rejects; it resolves to a number.
         let outcome = JsFuture::from(self.js.done())
@@ -135,7 +137,11 @@ impl Exchange {
     }
 
     /// The promise `done`: it never rejects, and resolves to what [`Exchange::outcome`] reads.
-    #[cfg(all(feature = "js", feature = "xdr"))]
+    #[cfg(any(
+        feature = "_socket",
+        feature = "_socketio",
+        all(feature = "js", feature = "xdr")
+    ))]
     pub(crate) fn done(&self) -> Promise {
         self.js.done()
     }

@@ -238,7 +238,7 @@ impl Jsonp {
     /// Starts the call without a future (for the JavaScript `jsonp()`): its `done` promise
     /// resolves to what [`result_of`] reads; cancelling it (or dropping the [`Call`]) ends the
     /// call as cancelled.
-    #[cfg(feature = "js")]
+    #[cfg(all(feature = "js", feature = "jsonp"))]
     pub(crate) fn start(self) -> Result<Call, Error> {
         let (window, src, name) = self.prepare()?;
         Ok(Call(Cancel(start_load(
@@ -278,10 +278,10 @@ impl Jsonp {
 }
 
 /// A JSONP call started by [`Jsonp::start`]; dropping it cancels the call.
-#[cfg(feature = "js")]
+#[cfg(all(feature = "js", feature = "jsonp"))]
 pub(crate) struct Call(Cancel);
 
-#[cfg(feature = "js")]
+#[cfg(all(feature = "js", feature = "jsonp"))]
 impl Call {
     /// Resolves once, to what [`result_of`] reads; never rejects.
     pub(crate) fn done(&self) -> Promise {
@@ -296,7 +296,7 @@ impl Call {
 
 /// The result of a call whose `done` resolved to `outcome`; `cancelled` says why a
 /// cancelled one ended.
-#[cfg(feature = "js")]
+#[cfg(all(feature = "js", feature = "jsonp"))]
 pub(crate) fn result_of(outcome: &JsValue, cancelled: &'static str) -> Result<JsValue, Error> {
     result(Outcome::of(outcome), cancelled)
 }
@@ -372,12 +372,21 @@ pub(crate) mod polling {
     //! not: the scripts fail to load and the socket moves on (or closes with 2000).
 
     use js_sys::JsString;
-    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen::JsCast;
+    #[cfg(feature = "_socket")]
+    use wasm_bindgen::JsValue;
     use web_sys::{Element, HtmlIFrameElement, Window};
 
-    use super::{load, start_post, Cancel, Outcome};
-    use crate::protocol::jsonp::{callback_name, CALLBACK_RANDOM_BYTES};
-    use crate::protocol::ladder;
+    #[cfg(feature = "_socket")]
+    use super::Outcome;
+    use super::{start_post, Cancel};
+    #[cfg(feature = "_socket")]
+    use crate::protocol::{
+        jsonp::{callback_name, CALLBACK_RANDOM_BYTES},
+        ladder,
+    };
+    use crate::transport::pending::Pending;
+    #[cfg(feature = "_socket")]
     use crate::transport::random;
     use crate::Error;
 
@@ -433,40 +442,55 @@ pub(crate) mod polling {
             &self.window
         }
 
-        /// One poll: the frame the server passed to the callback, as a JavaScript string.
-        /// The script and the callback run in the iframe; both are removed when the poll ends
-        /// or this future is dropped.
-        #[cfg_attr(not(feature = "_socket"), allow(dead_code))]
-        pub(crate) async fn poll(&self, url: &str) -> Result<JsValue, Error> {
+        /// One poll: `then` gets the frame the server passed to the callback, as a JavaScript
+        /// string. The script and the callback run in the iframe; both are removed when the
+        /// poll ends or the returned [`Pending`] is dropped (then `then` does not run).
+        #[cfg(feature = "_socket")]
+        pub(crate) fn poll(
+            &self,
+            url: &str,
+            then: impl FnOnce(Result<JsValue, Error>) + 'static,
+        ) -> Result<Pending, Error> {
             let mut bytes = [0u8; CALLBACK_RANDOM_BYTES];
             random::fill(&mut bytes)?;
             let name = callback_name(&bytes);
             let src = ladder::add_query(url, &["c=", &name].concat());
-            match load(&self.window, &src, &name, None, 0).await {
-                Outcome::Called(frame) if frame.is_string() => Ok(frame),
-                Outcome::Called(_) => Err(Error::protocol(
-                    "JSONP poll called back without a string frame",
-                )),
-                Outcome::Loaded => Err(Error::protocol(
-                    "JSONP poll response did not call the callback",
-                )),
-                Outcome::Failed => Err(Error::network(
-                    "JSONP poll script failed to load (network error, HTTP error status or blocked)",
-                )),
-                Outcome::TimedOut | Outcome::Cancelled => {
-                    Err(Error::abort("JSONP poll was cancelled"))
-                }
-            }
+            let call = Cancel(super::start_load(&self.window, &src, &name, None, 0));
+            Ok(Pending::new(&call.0.done(), move |outcome| {
+                drop(call);
+                then(match Outcome::of(&outcome) {
+                    Outcome::Called(frame) if frame.is_string() => Ok(frame),
+                    Outcome::Called(_) => Err(Error::protocol(
+                        "JSONP poll called back without a string frame",
+                    )),
+                    Outcome::Loaded => Err(Error::protocol(
+                        "JSONP poll response did not call the callback",
+                    )),
+                    Outcome::Failed => Err(Error::network(
+                        "JSONP poll script failed to load (network error, HTTP error status or blocked)",
+                    )),
+                    Outcome::TimedOut | Outcome::Cancelled => {
+                        Err(Error::abort("JSONP poll was cancelled"))
+                    }
+                })
+            }))
         }
     }
 
-    /// POSTs `body` as text/plain without CORS; `Ok` once the request went through. Dropping
-    /// the future aborts the request.
-    pub(crate) async fn post_no_cors(url: &str, body: &JsString) -> Result<(), Error> {
+    /// POSTs `body` as text/plain without CORS; `then` gets `Ok` once the request went
+    /// through. Dropping the returned [`Pending`] aborts the request (and `then` does not run).
+    pub(crate) fn post_no_cors(
+        url: &str,
+        body: &JsString,
+        then: impl FnOnce(Result<(), Error>) + 'static,
+    ) -> Pending {
         let post = Cancel(start_post(url, body));
-        match post.outcome().await.as_bool() {
-            Some(true) => Ok(()),
-            _ => Err(Error::network("jsonp_send failed: network error")),
-        }
+        Pending::new(&post.0.done(), move |ok| {
+            drop(post);
+            then(match ok.as_bool() {
+                Some(true) => Ok(()),
+                _ => Err(Error::network("jsonp_send failed: network error")),
+            })
+        })
     }
 }

@@ -15,6 +15,12 @@ pub mod jsonp;
 ))]
 pub(crate) mod listener;
 pub(crate) mod page;
+#[cfg(any(
+    feature = "_socket",
+    feature = "_socketio",
+    all(feature = "js", any(feature = "xdr", feature = "jsonp"))
+))]
+pub(crate) mod pending;
 #[cfg(feature = "_ping")]
 pub mod ping;
 #[cfg(any(feature = "_jsonp", feature = "_ping"))]

@@ -427,7 +427,7 @@ impl Request {
     /// from the XHR's event handlers after each change of its state, and
     /// [`Driver::step`] then says what happened. Dropping the driver aborts the request.
     /// Streaming needs [`ResponseType::Text`].
-    #[cfg(feature = "js")]
+    #[cfg(any(all(feature = "js", feature = "xhr"), feature = "_eventsource"))]
     pub(crate) fn start_driven(
         self,
         streaming: bool,
@@ -680,7 +680,10 @@ const EVENTS: [&str; 6] = [
 struct Shared {
     xhr: XmlHttpRequest,
     streaming: bool,
-    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    #[cfg_attr(
+        not(any(all(feature = "js", feature = "xhr"), feature = "_eventsource")),
+        allow(dead_code)
+    )]
     response_type: ResponseType,
     /// Called after every change of `st` (a driven request: [`Request::start_driven`]).
     on_change: Option<Rc<dyn Fn()>>,
@@ -693,6 +696,12 @@ struct Shared {
 struct State {
     /// Status and headers are known (readyState >= HEADERS_RECEIVED with a real status).
     headers: bool,
+    /// [`Step::Headers`] was told (driven requests).
+    #[cfg_attr(
+        not(any(all(feature = "js", feature = "xhr"), feature = "_eventsource")),
+        allow(dead_code)
+    )]
+    head_told: bool,
     /// The `load` event fired.
     done: bool,
     /// A terminal failure happened (`error` holds it until taken).
@@ -833,19 +842,22 @@ fn on_event(shared: &Shared, event: &Event) {
     }
 }
 
-/// Owns a request in flight: the XHR (through `shared`), its listener closure, and the
-/// registrations. Dropping it removes every listener and aborts an unfinished request.
 /// What a driven request ([`Request::start_driven`]) has come to.
-#[cfg(feature = "js")]
+#[cfg(any(all(feature = "js", feature = "xhr"), feature = "_eventsource"))]
 pub(crate) enum Step {
     /// Nothing new.
     Pending,
+    /// A stream's status (2xx or 304) and headers have arrived ([`Driver::head`]): told once,
+    /// before its first chunk.
+    Headers,
     /// The next piece of a streamed body.
     Chunk(String),
     /// The end: the response (2xx or 304) or the error, as [`Request::send`] gives them.
     Done(Result<Response, Error>),
 }
 
+/// Owns a request in flight: the XHR (through `shared`), its listener closure, and the
+/// registrations. Dropping it removes every listener and aborts an unfinished request.
 pub(crate) struct Driver {
     shared: Rc<Shared>,
     closure: Closure<dyn Fn(Event)>,
@@ -856,13 +868,17 @@ impl Driver {
     /// The next step of a driven request. A stream's chunks come before its end; the body of
     /// a status other than 2xx/304 is not streamed but waited for, as [`Request::stream`]
     /// does.
-    #[cfg(feature = "js")]
+    #[cfg(any(all(feature = "js", feature = "xhr"), feature = "_eventsource"))]
     pub(crate) fn step(&self) -> Step {
         let Ok(mut st) = self.shared.st.try_borrow_mut() else {
             return Step::Pending;
         };
         let xhr = &self.shared.xhr;
         let streamed = st.headers && is_success(xhr.status().unwrap_or(0));
+        if streamed && self.shared.streaming && !st.head_told {
+            st.head_told = true;
+            return Step::Headers;
+        }
         if streamed {
             if let Some(chunk) = st.next_chunk() {
                 return Step::Chunk(chunk);
@@ -882,6 +898,20 @@ impl Driver {
             xhr,
             self.shared.response_type,
         )))
+    }
+
+    /// The status line and headers of the response (once [`Step::Headers`] was told), without
+    /// a body.
+    #[cfg(feature = "_eventsource")]
+    pub(crate) fn head(&self) -> HttpResponse {
+        let xhr = &self.shared.xhr;
+        HttpResponse::new(
+            xhr.status().unwrap_or(0),
+            xhr.status_text().unwrap_or_default(),
+            Headers::parse(&xhr.get_all_response_headers().unwrap_or_default()),
+            "",
+            None,
+        )
     }
 
     /// Ready when the request finished (or, with `headers`, once status and headers are in);
