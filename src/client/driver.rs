@@ -25,8 +25,11 @@
 //! while another is running up the stack leaves the events to it, so events never nest.
 //!
 //! Ownership: [`Inner`] owns the `/info` request, the active transport (its WebSocket or its
-//! receiving task, its sending task) and the timer; dropping them releases every XHR, script,
-//! iframe, EventSource and WebSocket. Browser callbacks hold the state only weakly.
+//! [`Receiver`] loop, its payload POST) and the timer; dropping them releases every XHR,
+//! script, iframe, EventSource and WebSocket. Requests and polls are not futures: each is a
+//! [`Pending`] callback on the browser operation's own promise, and a receiving loop starts
+//! the next request from the callback of the one before. No task or executor is involved.
+//! Browser callbacks hold the state only weakly.
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -119,7 +122,8 @@ impl Sink {
     /// The URL of transport `id`'s next receiving request (see
     /// [`Session::receive_url`](crate::protocol::session::Session::receive_url)); `None` once
     /// `id` is not the current transport, or the socket is gone. `first` (the transport's URL)
-    /// if the state is busy up the stack, which a task never finds.
+    /// if the state is busy up the stack, which a request's callback never finds (the first
+    /// request's URL is taken from the session directly, inside the driver).
     pub(crate) fn receive_url(&self, id: OpId, first: &str) -> Option<String> {
         let shared = self.0.upgrade()?;
         shared
@@ -527,9 +531,9 @@ impl Inner {
         while let Some(action) = self.session.poll_action() {
             match action {
                 Action::FetchInfo { id, url } => {
-                    let task =
+                    let pending =
                         http::fetch_info(id, url, self.settings.with_credentials, &self.sink);
-                    self.info = Some((id, task));
+                    self.info = Some((id, pending));
                 }
                 Action::CancelInfo { id } => {
                     if self

@@ -16,11 +16,11 @@
 //! constructed. With the native engine the class listens to the browser's object itself, so
 //! events never enter wasm, and nothing per source lives in wasm. With the polyfill an
 //! [`EventSourceCore`] owns the driver (request, reconnection timer, and the sans-IO
-//! [`Machine`](crate::protocol::eventsource::Machine) that decides what they do): a local task
-//! polled once per received chunk, which dispatches that chunk's events one by one through
-//! `emit` (`js/eventsource.js`), with no channel between the parser and the listeners. The
-//! polyfill stays task-driven because the XHR stream it reads is an async stream; a listener
-//! that calls `close()` stops delivery at once, even for the rest of its chunk.
+//! [`Machine`](crate::protocol::eventsource::Machine) that decides what they do). The driver
+//! runs on the request's and the timer's own callbacks, with no task or channel: each received
+//! chunk's events are dispatched one by one through `emit` (`js/eventsource.js`) on the
+//! browser's stack. A listener that calls `close()` stops delivery at once, even for the rest
+//! of its chunk.
 //!
 //! Lifetime: a native source lives as long as the browser keeps its `EventSource` (while
 //! connecting or open, with listeners). The polyfill's core holds the JS object strongly until

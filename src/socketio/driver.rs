@@ -9,8 +9,9 @@
 //! may emit. An input that arrives while the state is borrowed is parked and handled by the
 //! borrower before it lets go.
 //!
-//! Ownership: [`Inner`] owns every transport (its WebSocket, its poll and POST tasks, the
-//! JSONP iframe) and the timer; dropping them aborts every request and closes every socket.
+//! Ownership: [`Inner`] owns every transport (its WebSocket, its poll and POST in flight as
+//! [`Pending`] callbacks on their own promises, the JSONP iframe) and the timer; dropping them
+//! aborts every request and closes every socket. No future or task is involved.
 //! Browser callbacks hold the state only weakly. The JavaScript manager is held strongly only
 //! while the connection is wanted (so a socket only its listeners know keeps delivering), and
 //! let go when the engine closes for good.
@@ -690,7 +691,7 @@ impl<F: Face> Inner<F> {
 
     fn poll(&mut self, id: TransportId, transport: Transport, url: String) {
         let sink = self.sink.clone();
-        let task = if transport == Transport::JsonpPolling {
+        let pending = if transport == Transport::JsonpPolling {
             if let Err(e) = crate::security::check_jsonp_url(&url, None) {
                 return self.engine.handle_poll_failed(now(), id, e);
             }
@@ -733,7 +734,7 @@ impl<F: Face> Inner<F> {
                 Err(e) => return self.engine.handle_poll_failed(now(), id, e),
             }
         };
-        self.link(id).poll = Some(task);
+        self.link(id).poll = Some(pending);
     }
 
     fn open_websocket(&mut self, id: TransportId, url: &str) {
@@ -816,7 +817,7 @@ impl<F: Face> Inner<F> {
         };
         let body = join(&prefixes, &values);
         let sink = self.sink.clone();
-        let task = if transport == Transport::JsonpPolling {
+        let pending = if transport == Transport::JsonpPolling {
             let form = JsString::from(engineio::jsonp_post_body(&String::from(body)).as_str());
             post_no_cors(&url, &form, move |result| {
                 sink.input(Input::Sent(id, result))
@@ -831,7 +832,7 @@ impl<F: Face> Inner<F> {
                 Err(e) => return self.engine.handle_send_done(now(), id, Err(e)),
             }
         };
-        self.link(id).send = Some(task);
+        self.link(id).send = Some(pending);
     }
 
     fn engine_event(&mut self, event: engineio::Event<JsMsg>) {
