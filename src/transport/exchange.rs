@@ -34,6 +34,7 @@ extern "C" {
         flags: u32,
         header: &str,
         token: &str,
+        extra: &JsValue,
         on_frame: Option<&Function>,
         timeout_ms: u32,
     ) -> JsExchange;
@@ -58,7 +59,7 @@ extern "C" {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
     /// A CORS XHR; `true`: with credentials (cookies). Carries the page-wide CSRF header
-    /// ([`crate::security::set_defaults`]) where its rules allow. (Only the socket uses it.)
+    /// ([`crate::security::set_defaults`]) where its rules allow, and the caller's headers.
     #[cfg_attr(not(feature = "_socket"), allow(dead_code))]
     Cors(bool),
     /// Within XDomainRequest's limits: no cookies, no custom header (so no CSRF header
@@ -82,17 +83,23 @@ impl Exchange {
     /// Starts `method url` with `body` (`undefined` or `null` for none). `on_frame`, when
     /// given, gets every frame of a 2xx response as a JavaScript string: as the response grows
     /// when `streaming`, else once it is complete. `timeout_ms` of 0 waits without limit.
+    /// `headers` (a flat array `[name, value, ...]` of checked headers, or `undefined`) go on
+    /// a [`Mode::Cors`] request; [`Mode::Xdr`] carries none.
     /// Fails only when the page's CSRF setting is invalid (nothing is sent then).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn start(
         method: &str,
         url: &str,
         body: &JsValue,
         mode: Mode,
+        headers: &JsValue,
         streaming: bool,
         on_frame: Option<&Function>,
         timeout_ms: u32,
     ) -> Result<Exchange, Error> {
         let mut flags = if streaming { STREAMING } else { 0 };
+        let none = JsValue::UNDEFINED;
+        let mut extra = headers;
         let xsrf = match mode {
             Mode::Cors(credentials) => {
                 if credentials {
@@ -102,6 +109,7 @@ impl Exchange {
             }
             Mode::Xdr => {
                 flags |= XDR_LIMITS;
+                extra = &none;
                 None
             }
         };
@@ -109,7 +117,7 @@ impl Exchange {
             .as_ref()
             .map_or(("", ""), |(h, t)| (h.as_str(), t.as_str()));
         let js = start(
-            method, url, body, flags, header, token, on_frame, timeout_ms,
+            method, url, body, flags, header, token, extra, on_frame, timeout_ms,
         );
         Ok(Exchange {
             js,

@@ -142,6 +142,7 @@ impl XdrRequest {
             &url,
             &body,
             Mode::Xdr,
+            &JsValue::UNDEFINED,
             false,
             None,
             self.timeout_ms,
