@@ -210,7 +210,7 @@ export class Manager extends Emitter {
     const path = (opts.path || "/socket.io").replace(/\/$/, "") + "/";
     // The URL's query, under the option's.
     const query = Object.assign(Object.fromEntries(parsed.searchParams), opts.query || {});
-    this.opts = Object.assign({}, opts, { path, query });
+    this.opts = Object.assign({}, opts, { query });
     this.#core = cores().socketio(parsed.origin + path, this.opts);
     this._autoConnect = opts.autoConnect !== false;
     if (this._autoConnect) this.open();
@@ -223,17 +223,16 @@ export class Manager extends Emitter {
   /** Opens the connection unless it is open or opening; `fn` is called once it opens, or
    * with the error of the first attempt that fails (at once when it is open already). */
   open(fn) {
-    this._live().open(this);
+    let done;
     if (fn) {
-      if (this.transport) fn();
-      else {
-        const done = (err) => {
-          this.off("open", done).off("error", done);
-          fn(err instanceof Error ? err : undefined);
-        };
-        this.on("open", done).on("error", done);
-      }
+      done = (err) => {
+        this.off("open", done).off("error", done);
+        fn(err instanceof Error ? err : undefined);
+      };
+      this.on("open", done).on("error", done);
     }
+    // The core answers whether the connection is open already.
+    if (this._live().open(this) && done) done();
     return this;
   }
 

@@ -544,11 +544,12 @@ impl SioCore {
         result.map_err(JsValue::from)
     }
 
-    /// Opens the connection if it is not open or opening; notes go to `target`.
-    pub fn open(&self, target: JsValue) -> Result<(), JsValue> {
+    /// Opens the connection if it is not open or opening; notes go to `target`. True when
+    /// it is open already.
+    pub fn open(&self, target: JsValue) -> Result<bool, JsValue> {
         let result = self
             .shared
-            .with(|inner| inner.open(JsManager(target)))
+            .with(|inner| inner.open(JsManager(target)).map(|()| inner.is_open()))
             .ok_or_else(busy)?;
         self.shared.deliver();
         result.map_err(JsValue::from)
