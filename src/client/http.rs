@@ -39,16 +39,7 @@ pub(crate) fn fetch_info(id: OpId, url: String, credentials: bool, sink: &Sink) 
         } else {
             Mode::Cors(credentials)
         };
-        let result = match Exchange::start(
-            "GET",
-            &url,
-            &JsValue::NULL,
-            mode,
-            &JsValue::UNDEFINED,
-            false,
-            None,
-            0,
-        ) {
+        let result = match Exchange::start("GET", &url, &JsValue::NULL, mode, false, None, 0) {
             Ok(exchange) => exchange.finish().await.map(|_| exchange.text()),
             Err(e) => Err(e),
         };
@@ -86,7 +77,6 @@ pub(crate) fn receive(
                 &url,
                 &JsValue::NULL,
                 mode,
-                &JsValue::UNDEFINED,
                 streaming,
                 Some(on_frame),
                 0,
@@ -110,16 +100,7 @@ pub(crate) fn receive(
 pub(crate) fn send(id: OpId, url: String, payload: JsString, mode: Mode, sink: &Sink) -> Task {
     let sink = sink.clone();
     Task::spawn(async move {
-        let ok = match Exchange::start(
-            "POST",
-            &url,
-            &payload,
-            mode,
-            &JsValue::UNDEFINED,
-            false,
-            None,
-            0,
-        ) {
+        let ok = match Exchange::start("POST", &url, &payload, mode, false, None, 0) {
             Ok(exchange) => exchange.finish().await.is_ok(),
             Err(_) => false,
         };

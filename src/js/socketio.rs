@@ -445,39 +445,36 @@ fn read_transports(options: &JsValue) -> Result<Option<Vec<Transport>>, Error> {
     Ok(Some(out))
 }
 
-/// The options a manager's setters may change later: `timeout` and reconnection.
-fn read_tuning(options: &JsValue, engine: &mut engineio::Config) -> Result<(), Error> {
-    if let Some(ms) = opts::uint(options, "timeout")? {
-        engine.open_timeout_ms = ms;
-    }
+/// The options a manager's setters may change later: the reconnection policy and `timeout`.
+fn read_tuning(options: &JsValue) -> Result<(Option<Reconnect>, u32), Error> {
+    let ms = opts::uint(options, "timeout")?.unwrap_or(engineio::DEFAULT_OPEN_TIMEOUT_MS);
     if opts::boolean(options, "reconnection")? == Some(false) {
-        engine.reconnect = None;
-    } else {
-        let mut backoff = Backoff::default();
-        if let Some(ms) = opts::uint(options, "reconnectionDelay")? {
-            backoff.min = ms;
-        }
-        if let Some(ms) = opts::uint(options, "reconnectionDelayMax")? {
-            backoff.max = ms;
-        }
-        if let Some(f) = opts::number(options, "randomizationFactor")? {
-            if !(0.0..=1.0).contains(&f) {
-                return Err(opts::bad("randomizationFactor", "between 0 and 1"));
-            }
-            backoff.jitter = f;
-        }
-        // Infinity (socket.io-client's default) is "no limit".
-        let attempts = opts::get(options, "reconnectionAttempts");
-        let max_attempts = match attempts.as_f64() {
-            Some(n) if n == f64::INFINITY => None,
-            _ => opts::uint(options, "reconnectionAttempts")?,
-        };
-        engine.reconnect = Some(Reconnect {
-            backoff,
-            max_attempts,
-        });
+        return Ok((None, ms));
     }
-    Ok(())
+    let mut backoff = Backoff::default();
+    if let Some(ms) = opts::uint(options, "reconnectionDelay")? {
+        backoff.min = ms;
+    }
+    if let Some(ms) = opts::uint(options, "reconnectionDelayMax")? {
+        backoff.max = ms;
+    }
+    if let Some(f) = opts::number(options, "randomizationFactor")? {
+        if !(0.0..=1.0).contains(&f) {
+            return Err(opts::bad("randomizationFactor", "between 0 and 1"));
+        }
+        backoff.jitter = f;
+    }
+    // Infinity (socket.io-client's default) is "no limit".
+    let attempts = opts::get(options, "reconnectionAttempts");
+    let max_attempts = match attempts.as_f64() {
+        Some(n) if n == f64::INFINITY => None,
+        _ => opts::uint(options, "reconnectionAttempts")?,
+    };
+    let reconnect = Reconnect {
+        backoff,
+        max_attempts,
+    };
+    Ok((Some(reconnect), ms))
 }
 
 fn read_settings(url: String, options: &JsValue) -> Result<Settings, Error> {
@@ -490,7 +487,7 @@ fn read_settings(url: String, options: &JsValue) -> Result<Settings, Error> {
         engine.upgrade = upgrade;
     }
     engine.query = opts::pairs(options, "query")?;
-    read_tuning(options, &mut engine)?;
+    (engine.reconnect, engine.open_timeout_ms) = read_tuning(options)?;
     let mut client = socketio::Config::default();
     if let Some(ms) = opts::uint(options, "ackTimeout")? {
         client.ack_timeout_ms = Some(ms);
@@ -558,10 +555,9 @@ impl SioCore {
     /// Applies `options`' `timeout` and reconnection settings (all of them, defaults for
     /// those missing) to the running connection and the next ones.
     pub fn tune(&self, options: JsValue) -> Result<(), JsValue> {
-        let mut engine = engineio::Config::default();
-        read_tuning(&options, &mut engine)?;
+        let (reconnect, ms) = read_tuning(&options)?;
         self.shared
-            .with(|inner| inner.retune(engine.reconnect, engine.open_timeout_ms))
+            .with(|inner| inner.retune(reconnect, ms))
             .ok_or_else(busy)?;
         Ok(())
     }

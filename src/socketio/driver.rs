@@ -825,7 +825,7 @@ impl<F: Face> Inner<F> {
             let headers = self.headers.clone();
             Task::spawn(async move {
                 // No timeout of its own: the engine's deadlines bound a silent poll.
-                let result = match Exchange::start(
+                let result = match Exchange::start_with_headers(
                     "GET",
                     &url,
                     &JsValue::NULL,
@@ -934,11 +934,12 @@ impl<F: Face> Inner<F> {
             let mode = self.mode(transport);
             let headers = self.headers.clone();
             Task::spawn(async move {
-                let result =
-                    match Exchange::start("POST", &url, &body, mode, &headers, false, None, 0) {
-                        Ok(exchange) => exchange.finish().await.map(|_| ()),
-                        Err(e) => Err(e),
-                    };
+                let result = match Exchange::start_with_headers(
+                    "POST", &url, &body, mode, &headers, false, None, 0,
+                ) {
+                    Ok(exchange) => exchange.finish().await.map(|_| ()),
+                    Err(e) => Err(e),
+                };
                 sink.input(Input::Sent(id, result));
             })
         };

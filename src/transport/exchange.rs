@@ -83,11 +83,28 @@ impl Exchange {
     /// Starts `method url` with `body` (`undefined` or `null` for none). `on_frame`, when
     /// given, gets every frame of a 2xx response as a JavaScript string: as the response grows
     /// when `streaming`, else once it is complete. `timeout_ms` of 0 waits without limit.
-    /// `headers` (a flat array `[name, value, ...]` of checked headers, or `undefined`) go on
-    /// a [`Mode::Cors`] request; [`Mode::Xdr`] carries none.
     /// Fails only when the page's CSRF setting is invalid (nothing is sent then).
-    #[allow(clippy::too_many_arguments)]
+    #[cfg_attr(not(any(feature = "_socket", feature = "_xdr")), allow(dead_code))]
     pub(crate) fn start(
+        method: &str,
+        url: &str,
+        body: &JsValue,
+        mode: Mode,
+        streaming: bool,
+        on_frame: Option<&Function>,
+        timeout_ms: u32,
+    ) -> Result<Exchange, Error> {
+        let none = JsValue::UNDEFINED;
+        Exchange::start_with_headers(
+            method, url, body, mode, &none, streaming, on_frame, timeout_ms,
+        )
+    }
+
+    /// [`start`](Exchange::start) with `headers` (a flat array `[name, value, ...]` of
+    /// checked request headers, or `undefined`) on a [`Mode::Cors`] request; [`Mode::Xdr`]
+    /// carries none. (The Socket.IO driver's `extraHeaders`.)
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn start_with_headers(
         method: &str,
         url: &str,
         body: &JsValue,

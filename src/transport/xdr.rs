@@ -142,7 +142,6 @@ impl XdrRequest {
             &url,
             &body,
             Mode::Xdr,
-            &JsValue::UNDEFINED,
             false,
             None,
             self.timeout_ms,
