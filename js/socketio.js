@@ -231,8 +231,10 @@ export class Manager extends Emitter {
       };
       this.on("open", done).on("error", done);
     }
-    // The core answers whether the connection is open already.
-    if (this._live().open(this) && done) done();
+    // Only opens (no namespace). A closing connection was replaced by a new one: a
+    // transport now means an open connection.
+    this._connect("");
+    if (done && this.transport) done();
     return this;
   }
 

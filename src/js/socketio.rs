@@ -526,27 +526,24 @@ fn bins_of(bins: JsValue) -> Option<Array> {
 
 #[wasm_bindgen]
 impl SioCore {
-    /// Connects namespace `nsp` with `auth` (JSON text of an object, or undefined); notes go
-    /// to `target`.
+    /// Connects namespace `nsp` with `auth` (JSON text of an object, or undefined), opening
+    /// the connection if it is not open or opening; notes go to `target`. An empty `nsp` only
+    /// opens the connection (`manager.open()`: one export for both).
     pub fn connect(&self, nsp: &str, auth: Option<String>, target: JsValue) -> Result<(), JsValue> {
         let auth = auth.map(|a| {
             let size = a.len();
             JsArgs::new(JsValue::from(a), None, size)
         });
+        let target = JsManager(target);
         let result = self
             .shared
-            .with(|inner| inner.connect(nsp, auth, JsManager(target)))
-            .ok_or_else(busy)?;
-        self.shared.deliver();
-        result.map_err(JsValue::from)
-    }
-
-    /// Opens the connection if it is not open or opening; notes go to `target`. True when
-    /// it is open already.
-    pub fn open(&self, target: JsValue) -> Result<bool, JsValue> {
-        let result = self
-            .shared
-            .with(|inner| inner.open(JsManager(target)).map(|()| inner.is_open()))
+            .with(|inner| {
+                if nsp.is_empty() {
+                    inner.open(target)
+                } else {
+                    inner.connect(nsp, auth, target)
+                }
+            })
             .ok_or_else(busy)?;
         self.shared.deliver();
         result.map_err(JsValue::from)

@@ -557,12 +557,6 @@ impl<F: Face> Inner<F> {
         self.engine.transport().map(Transport::name)
     }
 
-    /// True while the connection is open (and not closing).
-    #[cfg(feature = "js")]
-    pub(crate) fn is_open(&self) -> bool {
-        self.engine.is_open()
-    }
-
     /// The transport of the open connection, by kind.
     pub(crate) fn transport_kind(&self) -> Option<Transport> {
         self.engine.transport()
