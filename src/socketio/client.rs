@@ -282,6 +282,7 @@ impl fmt::Debug for Ack {
 ///     .transports(&[Transport::WebSocket, Transport::XhrPolling])
 ///     .auth(r#"{"token":"abc"}"#)
 ///     .query("room", "lobby")
+///     .extra_header("Authorization", "Bearer abc") // on the XHR polling requests
 ///     .ack_timeout(5_000)
 ///     .reconnect(Some(Reconnect { max_attempts: Some(10), ..Reconnect::default() }));
 /// let socket = io("https://example.com/chat", options)?;
