@@ -6,12 +6,13 @@
 // way to the session. The rules (which URL, which headers, what an outcome means) are Rust's.
 //
 // flags: 1 with credentials, 2 within XDR's limits (no cookies, no custom header; a POST body
-// is a string, so text/plain), 4 deliver frames as the response grows.
+// is a string, so text/plain), 4 deliver frames as the response grows. `extra`: headers Rust
+// checked, as a flat [name, value, ...] array (or undefined).
 // `done` resolves once, never rejects: to the HTTP status (200 for an XDomainRequest's load,
 // which only fires on 2xx), 0 for a network error (refused, reset, CORS; for XDR also any
 // non-2xx answer), -1 when the browser refused to start the request, -2 on timeout, -3 when
 // aborted.
-export function exchange(method, url, body, flags, header, token, onFrame, timeout) {
+export function exchange(method, url, body, flags, header, token, extra, onFrame, timeout) {
   const xdr = flags & 2 && typeof XDomainRequest === "function";
   const req = xdr ? new XDomainRequest() : new XMLHttpRequest();
   let seen = 0;
@@ -51,6 +52,7 @@ export function exchange(method, url, body, flags, header, token, onFrame, timeo
     if (!xdr) {
       if (flags & 1) req.withCredentials = true;
       if (header) req.setRequestHeader(header, token);
+      if (extra) for (let i = 0; i < extra.length; i += 2) req.setRequestHeader(extra[i], extra[i + 1]);
     }
     // Within XDR's limits a body is always a string, so a POST goes out as text/plain.
     req.send(body == null && flags & 2 ? "" : body);

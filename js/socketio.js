@@ -1,9 +1,10 @@
-// cometkit-export: io
+// cometkit-export: io, Manager, SocketIO
 // `io(url, options)`: a Socket.IO client with socket.io-client's names and behaviour. A
 // `Manager` is one Engine.IO connection (shared by the namespaces of the same origin and
-// path); a `SocketIO` is one namespace on it. These classes only keep listeners, turn
-// arguments into JSON (binary values replaced by placeholders) and back, and keep ack
-// callbacks; the Rust core of each manager (src/js/socketio.rs) decides everything else.
+// path); a `SocketIO` is one namespace on it (socket.io-client's `Socket`: the package's
+// `Socket` is the SockJS one). These classes only keep listeners, turn arguments into JSON
+// (binary values replaced by placeholders) and back, and keep ack callbacks; the Rust core of
+// each manager (src/js/socketio.rs) decides everything else.
 import { cores, error } from "./core.js";
 
 const RESERVED = new Set([
@@ -15,6 +16,25 @@ const RESERVED = new Set([
   "removeListener",
 ]);
 const managers = new Map();
+// The manager settings socket.io-client has getter/setter methods for, and their defaults.
+const TUNABLE = {
+  reconnection: true,
+  reconnectionAttempts: Infinity,
+  reconnectionDelay: 1000,
+  reconnectionDelayMax: 30000,
+  randomizationFactor: 0.5,
+  timeout: 20000,
+};
+
+// `uri` resolved against the page (the page itself when undefined).
+function parse(uri) {
+  const base = typeof location !== "undefined" ? location.href : undefined;
+  try {
+    return new URL(uri === undefined ? base : String(uri), base);
+  } catch {
+    throw error("invalid", "io: the URL is not valid");
+  }
+}
 
 // UTF-8 bytes of a string (what the server counts against maxPayload).
 function utf8(s) {
@@ -173,30 +193,59 @@ function call(self, fn, args) {
   }
 }
 
-/** One Engine.IO connection and the namespaces multiplexed over it. */
+/** One Engine.IO connection and the namespaces multiplexed over it (socket.io-client's
+ * `new Manager(uri, opts)`: the server at `uri`'s origin, its Engine.IO path `opts.path`). */
 export class Manager extends Emitter {
   #core;
-  #url;
   nsps = Object.create(null);
 
-  constructor(url, opts) {
+  constructor(uri, opts) {
     super();
-    this.opts = opts;
-    this.#url = url;
-    this.#core = cores().socketio(url, opts);
+    if (typeof uri === "object" && uri !== null && !(uri instanceof URL)) {
+      opts = uri;
+      uri = undefined;
+    }
+    opts = opts || {};
+    const parsed = parse(uri);
+    const path = (opts.path || "/socket.io").replace(/\/$/, "") + "/";
+    // The URL's query, under the option's.
+    const query = Object.assign(Object.fromEntries(parsed.searchParams), opts.query || {});
+    this.opts = Object.assign({}, opts, { query });
+    this.#core = cores().socketio(parsed.origin + path, this.opts);
+    this._autoConnect = opts.autoConnect !== false;
+    if (this._autoConnect) this.open();
   }
 
   get transport() {
     return this.#core ? this.#core.transport || null : null;
   }
 
-  socket(nsp, opts) {
-    let s = this.nsps[nsp];
-    if (!s) {
-      s = new SocketIO(this, nsp, opts || {});
-      this.nsps[nsp] = s;
+  /** Opens the connection unless it is open or opening; `fn` is called once it opens, or
+   * with the error of the first attempt that fails (at once when it is open already). */
+  open(fn) {
+    let done;
+    if (fn) {
+      done = (err) => {
+        this.off("open", done).off("error", done);
+        fn(err instanceof Error ? err : undefined);
+      };
+      this.on("open", done).on("error", done);
     }
-    if (s._autoConnect) s.connect();
+    // Only opens (no namespace). A closing connection was replaced by a new one: a
+    // transport now means an open connection.
+    this._connect("");
+    if (done && this.transport) done();
+    return this;
+  }
+
+  connect(fn) {
+    return this.open(fn);
+  }
+
+  socket(nsp, opts) {
+    const s = this.nsps[nsp];
+    if (!s) return new SocketIO(this, nsp, opts);
+    if (this._autoConnect && !s.active) s.connect();
     return s;
   }
 
@@ -242,6 +291,16 @@ export class Manager extends Emitter {
     if (core) core.free();
   }
 
+  // The getters and setters of TUNABLE's settings (`reconnectionDelay()`,
+  // `reconnectionDelay(500)`...) are defined below the class.
+  _tune(key, args) {
+    if (!args.length) return this.opts[key] ?? TUNABLE[key];
+    const opts = Object.assign({}, this.opts, { [key]: args[0] });
+    this._live().tune(opts);
+    this.opts = opts;
+    return this;
+  }
+
   _note(code, nsp, a, b) {
     if (code >= 6) {
       switch (code) {
@@ -276,12 +335,20 @@ export class Manager extends Emitter {
   }
 }
 
+for (const key of Object.keys(TUNABLE)) {
+  Manager.prototype[key] = function (...args) {
+    return this._tune(key, args);
+  };
+}
+
 // Called by the Rust core for every note (see `deliver` in src/js/socketio.rs).
 export function deliver(target, code, nsp, a, b) {
   target._note(code, nsp, a, b);
 }
 
-/** One namespace on a manager (socket.io-client's `Socket`). */
+/** One namespace on a manager (socket.io-client's `Socket`; `new SocketIO(manager, nsp,
+ * opts)` or `manager.socket(nsp, opts)`). It connects at once when its manager has
+ * `autoConnect` on. */
 export class SocketIO extends Emitter {
   #acks = new Map();
   #any = [];
@@ -293,6 +360,13 @@ export class SocketIO extends Emitter {
 
   constructor(io, nsp, opts) {
     super();
+    if (!(io instanceof Manager)) throw error("invalid", "new SocketIO(manager, nsp): not a Manager");
+    if (typeof nsp !== "string" || nsp[0] !== "/") {
+      throw error("invalid", "new SocketIO(manager, nsp): a namespace starts with '/'");
+    }
+    // The manager routes a namespace's events to one socket.
+    if (io.nsps[nsp]) throw error("invalid", "the manager has a socket for this namespace: use manager.socket(nsp)");
+    opts = opts || {};
     this.io = io;
     this.nsp = nsp;
     this.id = undefined;
@@ -300,7 +374,6 @@ export class SocketIO extends Emitter {
     this.recovered = false;
     this.active = false;
     this.auth = opts.auth;
-    this._autoConnect = opts.autoConnect !== false;
     this._ackTimeout = opts.ackTimeout === undefined ? io.opts.ackTimeout : opts.ackTimeout;
     const retries = opts.retries === undefined ? io.opts.retries : opts.retries;
     if (retries != null && !(Number.isInteger(retries) && retries >= 0)) {
@@ -309,6 +382,8 @@ export class SocketIO extends Emitter {
     this._retries = retries || 0;
     const bound = io.opts.maxBufferedPackets;
     this._retryBound = Number.isInteger(bound) && bound >= 0 ? bound : 1024;
+    io.nsps[nsp] = this;
+    if (io._autoConnect) this.connect();
   }
 
   get disconnected() {
@@ -569,21 +644,14 @@ export function io(uri, opts) {
     uri = undefined;
   }
   opts = opts || {};
-  const base = typeof location !== "undefined" ? location.href : undefined;
-  let parsed;
-  try {
-    parsed = new URL(uri === undefined ? base : String(uri), base);
-  } catch {
-    throw error("invalid", "io: the URL is not valid");
-  }
+  const parsed = parse(uri);
   const path = (opts.path || "/socket.io").replace(/\/$/, "") + "/";
-  const nsp = parsed.pathname && parsed.pathname !== "" ? parsed.pathname : "/";
+  const nsp = parsed.pathname || "/";
   const key = parsed.origin + path;
   let m = managers.get(key);
   const fresh = opts.forceNew || opts["force new connection"] || opts.multiplex === false;
   if (!m || fresh || m.nsps[nsp]) {
-    const query = Object.assign(Object.fromEntries(parsed.searchParams), opts.query || {});
-    m = new Manager(parsed.origin + path, Object.assign({}, opts, { query }));
+    m = new Manager(parsed, opts);
     if (!fresh) managers.set(key, m);
   }
   return m.socket(nsp, opts);
@@ -591,4 +659,9 @@ export function io(uri, opts) {
 
 export function ioFunction() {
   return io;
+}
+
+// For the browser tests (tests/socketio.rs), which cannot import this module by name.
+export function classes() {
+  return { Manager, SocketIO };
 }

@@ -1,7 +1,7 @@
 //! `io()` against the npm `socket.io` 4.8 server (tests/socketio/server.cjs), in the browser:
 //! each transport forced and in auto mode; acks and ack timeouts, namespaces and auth refusal,
 //! unicode and binary both ways, 1,000 events in order, reconnection after a cut, connection
-//! state recovery, bad input. The scenarios are JavaScript (tests/socketio/tests.js): they use
+//! state recovery, bad input; the `Manager` and `SocketIO` constructors, and `extraHeaders`. The scenarios are JavaScript (tests/socketio/tests.js): they use
 //! the API exactly as a page does.
 #![cfg(all(target_arch = "wasm32", feature = "socketio", feature = "js"))]
 
@@ -21,6 +21,7 @@ extern "C" {
     #[wasm_bindgen(catch)]
     async fn run(
         io: &js_sys::Function,
+        classes: &JsValue,
         url: &str,
         name: &str,
         transports: &JsValue,
@@ -38,7 +39,8 @@ async fn scenario(name: &str, transports: &[&str]) {
             .collect::<Array>()
             .into()
     };
-    if let Err(e) = run(&cometkit::js::socketio::io(), URL, name, &list).await {
+    let classes = cometkit::js::socketio::classes();
+    if let Err(e) = run(&cometkit::js::socketio::io(), &classes, URL, name, &list).await {
         let message = js_sys::Reflect::get(&e, &"message".into())
             .ok()
             .and_then(|m| m.as_string())
@@ -123,4 +125,23 @@ async fn server_disconnect_is_not_retried() {
 async fn a_socket_only_its_listeners_reference_keeps_delivering() {
     scenario("unreferenced", &["websocket"]).await;
     scenario("unreferenced", &["polling"]).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_manager_without_auto_connect_waits_and_multiplexes_namespaces() {
+    scenario("manager_lazy", &["websocket"]).await;
+    scenario("manager_lazy", &["polling"]).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_manager_opens_at_once_or_on_open_and_its_setters_take_effect() {
+    scenario("manager_open", &["websocket"]).await;
+    scenario("manager_open", &["polling"]).await;
+}
+
+#[wasm_bindgen_test]
+async fn extra_headers_go_on_every_polling_request() {
+    scenario("headers", &["polling"]).await;
+    // JSONP polling beside XHR polling is allowed (only the XHR requests carry headers).
+    scenario("headers", &["polling", "jsonp-polling"]).await;
 }

@@ -2,7 +2,8 @@
 //! server (tests/socketio/server.cjs, connection state recovery on), in the browser: emits and
 //! acks both ways with unicode, ack timeouts, namespaces and auth refusal, binary attachments
 //! both ways, 250 events in order, reconnection after a cut, recovery of missed events, a
-//! server disconnect, bad input, an unreachable server, and release of everything on drop.
+//! server disconnect, bad input, extra headers, an unreachable server, and release of
+//! everything on drop.
 //! Needs only the `socketio` feature (no `js`).
 #![cfg(all(target_arch = "wasm32", feature = "socketio"))]
 
@@ -514,6 +515,49 @@ async fn bad_input_is_a_clear_error() {
     // Still usable.
     let answer = within("ack", socket.emit_with_ack("ack", "[true]").unwrap()).await;
     assert_eq!(answer.unwrap().json, "[true]");
+}
+
+#[wasm_bindgen_test]
+async fn extra_headers_go_on_every_polling_request() {
+    let options = options(&[Transport::XhrPolling]).extra_header("X-Cometkit-Test", "from rust");
+    let mut socket = io(URL, options).unwrap();
+    connected(&mut socket).await;
+    for i in 0..3 {
+        let answer = within(
+            "ack",
+            socket.emit_with_ack("ack", format!("[{i}]")).unwrap(),
+        )
+        .await;
+        assert_eq!(answer.unwrap().json, format!("[{i}]"));
+    }
+    let seen = within("headers", socket.emit_with_ack("headers", "[]").unwrap())
+        .await
+        .unwrap()
+        .json;
+    assert!(seen.contains(r#""handshake":"from rust""#), "{seen}");
+    assert!(seen.contains(r#""missing":0,"#), "{seen}");
+    assert!(
+        !seen.contains(r#""POST":0"#) && !seen.contains(r#""GET":0"#),
+        "{seen}"
+    );
+
+    let invalid = |options: Options, what: &str| match Manager::new(URL, options) {
+        Ok(_) => panic!("{what}: accepted"),
+        Err(e) => {
+            assert_eq!(e.kind(), ErrorKind::Invalid, "{what}: {e:?}");
+            e.message().to_owned()
+        }
+    };
+    let m = invalid(Options::new().extra_header("bad name", "x"), "name");
+    assert!(m.contains("extraHeaders"), "{m}");
+    invalid(Options::new().extra_header("x-a", "a\r\nb"), "CR LF");
+    let m = invalid(
+        Options::new()
+            .transports(&[Transport::JsonpPolling])
+            .extra_header("x-a", "1"),
+        "JSONP only",
+    );
+    assert!(m.contains("jsonp-polling"), "{m}");
 }
 
 #[wasm_bindgen_test]

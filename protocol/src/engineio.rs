@@ -968,6 +968,24 @@ impl<M: Message> Engine<M> {
         self.queued_bytes
     }
 
+    /// New reconnection policy and open deadline, taking effect at the next failed attempt or
+    /// loss, and the next attempt. Attempts already counted stay counted (a lower
+    /// `max_attempts` can end a reconnection under way); an attempt already scheduled still
+    /// happens.
+    pub fn retune(&mut self, reconnect: Option<Reconnect>, open_timeout_ms: u32) {
+        self.retries = match (&reconnect, self.retries.take()) {
+            (Some(r), Some(mut retries)) => {
+                retries.backoff = r.backoff;
+                retries.limit = r.max_attempts;
+                Some(retries)
+            }
+            (Some(r), None) => Some(Retries::new(r.backoff, r.max_attempts)),
+            (None, _) => None,
+        };
+        self.config.reconnect = reconnect;
+        self.config.open_timeout_ms = open_timeout_ms;
+    }
+
     /// Starts connecting (once; later calls do nothing).
     pub fn connect(&mut self, now: u64) {
         self.clock = self.clock.max(now);

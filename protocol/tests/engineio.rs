@@ -825,6 +825,63 @@ fn close_sends_queued_messages_and_a_close_packet() {
 }
 
 #[test]
+fn retune_changes_the_reconnection_and_open_deadline_of_a_running_engine() {
+    let mut e = engine(config(&[Transport::XhrPolling]));
+    opened(&mut e, OPEN_NO_UPGRADE);
+    events(&mut e);
+    actions(&mut e);
+    let quick = Reconnect {
+        backoff: Backoff {
+            min: 50,
+            max: 50,
+            factor: 2.0,
+            jitter: 0.0,
+        },
+        max_attempts: Some(3),
+    };
+    e.retune(Some(quick), 7_000);
+    // Silence: the drop waits the new delay, not the 1 s the engine started with.
+    e.handle_timeout(510);
+    let evs = events(&mut e);
+    assert!(
+        matches!(
+            &evs[..],
+            [
+                Event::Disconnected { .. },
+                Event::Reconnecting {
+                    delay_ms: 50,
+                    attempt: 1
+                }
+            ]
+        ),
+        "{evs:?}"
+    );
+    actions(&mut e);
+    e.handle_timeout(560);
+    let (id, _, _) = only_poll(&actions(&mut e));
+    // The new attempt has the new open deadline.
+    assert_eq!(e.poll_timeout(), Some(7_560));
+    // Reconnection off: the failed attempt ends the engine.
+    e.retune(None, 7_000);
+    e.handle_poll_failed(600, id, cometkit_protocol::Error::network("refused"));
+    let evs = events(&mut e);
+    assert!(
+        matches!(
+            &evs[..],
+            [
+                Event::Error(_),
+                Event::Closed {
+                    reason: CloseReason::ConnectFailed,
+                    ..
+                }
+            ]
+        ),
+        "{evs:?}"
+    );
+    assert!(e.is_closed());
+}
+
+#[test]
 fn losing_the_connection_returns_unsent_messages() {
     let mut c = config(&[Transport::XhrPolling]);
     c.reconnect = None;

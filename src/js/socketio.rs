@@ -1,9 +1,10 @@
 //! `io(url, options?)`: the Socket.IO client ([`crate::socketio`]) for JavaScript, with
 //! socket.io-client's names and behaviour.
 //!
-//! The `Manager` and namespace `Socket` classes are hand-written JavaScript
-//! (`js/socketio.js`): emitter semantics, the placeholder deconstruction and reconstruction of
-//! binary arguments, `JSON.stringify`/`JSON.parse` of arguments. Each manager holds a
+//! The `Manager` and namespace `SocketIO` classes (exported beside `io`, as socket.io-client
+//! exports `Manager` and `Socket`) are hand-written JavaScript (`js/socketio.js`): emitter
+//! semantics, the placeholder deconstruction and reconstruction of binary arguments,
+//! `JSON.stringify`/`JSON.parse` of arguments. Each manager holds a
 //! [`SioCore`], which owns the driver and decides everything else: options, URL, transports,
 //! Engine.IO and Socket.IO framing, namespaces, acks and their deadlines, the bounded send
 //! buffer, reconnection and recovery. Arguments cross as a JSON string handle (out) or the
@@ -36,6 +37,20 @@ export interface SocketIOManagerOptions {
   path?: string;
   /** Query parameters for every request (merged with the URL's). */
   query?: Record<string, string | number | boolean>;
+  /**
+   * Open the connection at once, and connect each namespace socket as it is made (default
+   * true). With false nothing opens before `manager.open()` or a socket's `connect()`.
+   */
+  autoConnect?: boolean;
+  /**
+   * Headers for every XHR polling request (socket.io-client's option). A WebSocket, JSONP
+   * and XDR-style polling cannot carry headers and go without; with only `jsonp-polling`
+   * and `xdr-polling` to try, `io()`/`new Manager` throw. Custom headers make each polling
+   * request preflighted: a cross-origin server must allow them (CORS `allowedHeaders`).
+   * Throws (kind "invalid") for a name that is not an HTTP token or a value with CR, LF,
+   * NUL or characters above U+00FF.
+   */
+  extraHeaders?: Record<string, string>;
   /** Transports in the order to try them (default ["polling", "websocket"]). */
   transports?: SocketIOTransport | SocketIOTransport[];
   /** Upgrade a polling connection to WebSocket when the server offers it (default true). */
@@ -73,8 +88,6 @@ export interface SocketIOManagerOptions {
 export interface SocketIOSocketOptions {
   /** Sent with the namespace's CONNECT; a function is called at each connection. */
   auth?: Record<string, unknown> | ((cb: (data: Record<string, unknown>) => void) => void);
-  /** Connect at once (default true). */
-  autoConnect?: boolean;
   /** Ack deadline in ms for this namespace. */
   ackTimeout?: number;
   /**
@@ -144,13 +157,25 @@ export interface SocketIOTimedEmitter<EmitEvents> {
   ): Promise<SioFirstArg<SioLast<SioParams<EmitEvents, Ev>>>>;
 }
 
-/** One namespace of a Socket.IO connection (socket.io-client's `Socket`). */
-export interface SocketIO<
+/**
+ * One namespace of a Socket.IO connection: socket.io-client's `Socket`, under another name
+ * because the package's `Socket` is the SockJS one.
+ * `import { io, Manager, SocketIO as Socket } from 'cometkit'` stands in for
+ * `import { io, Manager, Socket } from 'socket.io-client'`.
+ */
+export class SocketIO<
   ListenEvents = SocketIODefaultEventsMap,
   EmitEvents = ListenEvents,
 > {
+  /**
+   * A socket for namespace `nsp` ("/" or "/admin"...) on `io`; it connects at once when
+   * the manager has `autoConnect` on. Throws (kind "invalid") for a namespace that does not
+   * start with "/", or one the manager has a socket for already (`manager.socket(nsp)`
+   * returns that one).
+   */
+  constructor(io: Manager<ListenEvents, EmitEvents>, nsp: string, opts?: SocketIOSocketOptions);
   /** The connection it shares with the other namespaces. */
-  readonly io: SocketIOManager;
+  readonly io: Manager<ListenEvents, EmitEvents>;
   /** The namespace ("/" or "/admin"...). */
   readonly nsp: string;
   /** The socket's id while connected. */
@@ -206,12 +231,51 @@ export interface SocketIOManagerEvents {
   close: (reason: string) => void;
 }
 
-/** One Engine.IO connection and its namespaces (socket.io-client's `Manager`). */
-export interface SocketIOManager {
+/**
+ * One Engine.IO connection and its namespaces (socket.io-client's `Manager`). The type
+ * parameters are the event maps of the sockets `socket()` makes.
+ */
+export class Manager<
+  ListenEvents = SocketIODefaultEventsMap,
+  EmitEvents = ListenEvents,
+> {
+  /**
+   * A connection to the Socket.IO server at `uri` (absolute, or relative to the page; the
+   * page's origin when left out): its origin and query are used, the Engine.IO path is
+   * `opts.path`. Opens at once unless `opts.autoConnect` is false. Throws (kind "invalid")
+   * for a bad URL or option.
+   */
+  constructor(uri?: string | URL, opts?: SocketIOManagerOptions);
+  constructor(opts: SocketIOManagerOptions);
   readonly opts: SocketIOManagerOptions;
   /** The transport in use, or null while not connected. */
   readonly transport: SocketIOTransport | null;
-  socket(nsp: string, opts?: SocketIOSocketOptions): SocketIO;
+  /**
+   * Opens the connection unless it is open or opening. `fn` is called once: when it opens
+   * (at once if it is open), or with the error of the first attempt that fails.
+   */
+  open(fn?: (err?: CometkitError) => void): this;
+  connect(fn?: (err?: CometkitError) => void): this;
+  /** The socket of namespace `nsp`, made on the first call (one per namespace). */
+  socket<L = ListenEvents, E = EmitEvents>(nsp: string, opts?: SocketIOSocketOptions): SocketIO<L, E>;
+  /**
+   * Reconnection settings and the open deadline, read and changed (socket.io-client's
+   * methods; the option of the same name sets the start value). A change applies to the
+   * running connection from its next failed attempt or loss (a reconnection already
+   * scheduled still happens); attempts already made still count. A bad value throws.
+   */
+  reconnection(): boolean;
+  reconnection(v: boolean): this;
+  reconnectionAttempts(): number;
+  reconnectionAttempts(v: number): this;
+  reconnectionDelay(): number;
+  reconnectionDelay(v: number): this;
+  reconnectionDelayMax(): number;
+  reconnectionDelayMax(v: number): this;
+  randomizationFactor(): number;
+  randomizationFactor(v: number): this;
+  timeout(): number;
+  timeout(v: number): this;
   on<Ev extends keyof SocketIOManagerEvents>(ev: Ev, listener: SocketIOManagerEvents[Ev]): this;
   once<Ev extends keyof SocketIOManagerEvents>(ev: Ev, listener: SocketIOManagerEvents[Ev]): this;
   off<Ev extends keyof SocketIOManagerEvents>(ev?: Ev, listener?: SocketIOManagerEvents[Ev]): this;
@@ -222,11 +286,17 @@ export interface SocketIOManager {
   free(): void;
 }
 
+/** The earlier name of `Manager`'s type. */
+export type SocketIOManager<
+  ListenEvents = SocketIODefaultEventsMap,
+  EmitEvents = ListenEvents,
+> = Manager<ListenEvents, EmitEvents>;
+
 /**
  * socket.io-client's `io()`: a socket for the namespace in `uri`'s path ("/" by default),
  * sharing the connection of the same origin and path unless `forceNew` or
  * `multiplex: false`. Throws (kind "invalid") for a bad URL or option, such as an unknown
- * transport name.
+ * transport name. `Manager` and `SocketIO` are the classes behind it.
  */
 export function io<
   ListenEvents = SocketIODefaultEventsMap,
@@ -247,12 +317,20 @@ extern "C" {
     fn deliver_js(target: &JsValue, code: u32, nsp: &str, a: &JsValue, b: &JsValue);
     #[wasm_bindgen(js_name = ioFunction)]
     fn io_function() -> js_sys::Function;
+    #[wasm_bindgen(js_name = classes)]
+    fn classes_js() -> JsValue;
 }
 
 /// The `io` function (for tests, which call it with `Reflect::apply`).
 #[doc(hidden)]
 pub fn io() -> js_sys::Function {
     io_function()
+}
+
+/// `{ Manager, SocketIO }`, the classes behind `io` (for tests).
+#[doc(hidden)]
+pub fn classes() -> JsValue {
+    classes_js()
 }
 
 /// The JavaScript face of the driver: notes go to the JavaScript `Manager`, arguments are
@@ -367,6 +445,38 @@ fn read_transports(options: &JsValue) -> Result<Option<Vec<Transport>>, Error> {
     Ok(Some(out))
 }
 
+/// The options a manager's setters may change later: the reconnection policy and `timeout`.
+fn read_tuning(options: &JsValue) -> Result<(Option<Reconnect>, u32), Error> {
+    let ms = opts::uint(options, "timeout")?.unwrap_or(engineio::DEFAULT_OPEN_TIMEOUT_MS);
+    if opts::boolean(options, "reconnection")? == Some(false) {
+        return Ok((None, ms));
+    }
+    let mut backoff = Backoff::default();
+    if let Some(ms) = opts::uint(options, "reconnectionDelay")? {
+        backoff.min = ms;
+    }
+    if let Some(ms) = opts::uint(options, "reconnectionDelayMax")? {
+        backoff.max = ms;
+    }
+    if let Some(f) = opts::number(options, "randomizationFactor")? {
+        if !(0.0..=1.0).contains(&f) {
+            return Err(opts::bad("randomizationFactor", "between 0 and 1"));
+        }
+        backoff.jitter = f;
+    }
+    // Infinity (socket.io-client's default) is "no limit".
+    let attempts = opts::get(options, "reconnectionAttempts");
+    let max_attempts = match attempts.as_f64() {
+        Some(n) if n == f64::INFINITY => None,
+        _ => opts::uint(options, "reconnectionAttempts")?,
+    };
+    let reconnect = Reconnect {
+        backoff,
+        max_attempts,
+    };
+    Ok((Some(reconnect), ms))
+}
+
 fn read_settings(url: String, options: &JsValue) -> Result<Settings, Error> {
     opts::check_object(options, "options")?;
     let mut engine = engineio::Config::default();
@@ -377,36 +487,7 @@ fn read_settings(url: String, options: &JsValue) -> Result<Settings, Error> {
         engine.upgrade = upgrade;
     }
     engine.query = opts::pairs(options, "query")?;
-    if let Some(ms) = opts::uint(options, "timeout")? {
-        engine.open_timeout_ms = ms;
-    }
-    if opts::boolean(options, "reconnection")? == Some(false) {
-        engine.reconnect = None;
-    } else {
-        let mut backoff = Backoff::default();
-        if let Some(ms) = opts::uint(options, "reconnectionDelay")? {
-            backoff.min = ms;
-        }
-        if let Some(ms) = opts::uint(options, "reconnectionDelayMax")? {
-            backoff.max = ms;
-        }
-        if let Some(f) = opts::number(options, "randomizationFactor")? {
-            if !(0.0..=1.0).contains(&f) {
-                return Err(opts::bad("randomizationFactor", "between 0 and 1"));
-            }
-            backoff.jitter = f;
-        }
-        // Infinity (socket.io-client's default) is "no limit".
-        let attempts = opts::get(options, "reconnectionAttempts");
-        let max_attempts = match attempts.as_f64() {
-            Some(n) if n == f64::INFINITY => None,
-            _ => opts::uint(options, "reconnectionAttempts")?,
-        };
-        engine.reconnect = Some(Reconnect {
-            backoff,
-            max_attempts,
-        });
-    }
+    (engine.reconnect, engine.open_timeout_ms) = read_tuning(options)?;
     let mut client = socketio::Config::default();
     if let Some(ms) = opts::uint(options, "ackTimeout")? {
         client.ack_timeout_ms = Some(ms);
@@ -422,6 +503,8 @@ fn read_settings(url: String, options: &JsValue) -> Result<Settings, Error> {
         engine,
         client,
         credentials: opts::boolean(options, "withCredentials")?.unwrap_or(false),
+        // Checked by the driver.
+        headers: opts::pairs(options, "extraHeaders")?,
     })
 }
 
@@ -443,19 +526,37 @@ fn bins_of(bins: JsValue) -> Option<Array> {
 
 #[wasm_bindgen]
 impl SioCore {
-    /// Connects namespace `nsp` with `auth` (JSON text of an object, or undefined); notes go
-    /// to `target`.
+    /// Connects namespace `nsp` with `auth` (JSON text of an object, or undefined), opening
+    /// the connection if it is not open or opening; notes go to `target`. An empty `nsp` only
+    /// opens the connection (`manager.open()`: one export for both).
     pub fn connect(&self, nsp: &str, auth: Option<String>, target: JsValue) -> Result<(), JsValue> {
         let auth = auth.map(|a| {
             let size = a.len();
             JsArgs::new(JsValue::from(a), None, size)
         });
+        let target = JsManager(target);
         let result = self
             .shared
-            .with(|inner| inner.connect(nsp, auth, JsManager(target)))
+            .with(|inner| {
+                if nsp.is_empty() {
+                    inner.open(target)
+                } else {
+                    inner.connect(nsp, auth, target)
+                }
+            })
             .ok_or_else(busy)?;
         self.shared.deliver();
         result.map_err(JsValue::from)
+    }
+
+    /// Applies `options`' `timeout` and reconnection settings (all of them, defaults for
+    /// those missing) to the running connection and the next ones.
+    pub fn tune(&self, options: JsValue) -> Result<(), JsValue> {
+        let (reconnect, ms) = read_tuning(&options)?;
+        self.shared
+            .with(|inner| inner.retune(reconnect, ms))
+            .ok_or_else(busy)?;
+        Ok(())
     }
 
     /// Leaves `nsp`.

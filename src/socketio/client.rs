@@ -282,6 +282,7 @@ impl fmt::Debug for Ack {
 ///     .transports(&[Transport::WebSocket, Transport::XhrPolling])
 ///     .auth(r#"{"token":"abc"}"#)
 ///     .query("room", "lobby")
+///     .extra_header("Authorization", "Bearer abc") // on the XHR polling requests
 ///     .ack_timeout(5_000)
 ///     .reconnect(Some(Reconnect { max_attempts: Some(10), ..Reconnect::default() }));
 /// let socket = io("https://example.com/chat", options)?;
@@ -301,6 +302,7 @@ pub struct Options {
     max_buffered_packets: usize,
     max_buffered_bytes: usize,
     auth: Option<String>,
+    headers: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -319,6 +321,7 @@ impl Default for Options {
             max_buffered_packets: client.max_buffered_packets,
             max_buffered_bytes: client.max_buffered_bytes,
             auth: None,
+            headers: Vec::new(),
         }
     }
 }
@@ -392,6 +395,22 @@ impl Options {
     pub fn max_buffered(mut self, events: usize, bytes: usize) -> Self {
         self.max_buffered_packets = events;
         self.max_buffered_bytes = bytes;
+        self
+    }
+
+    /// Adds a header to every XHR polling request (socket.io-client's `extraHeaders`); it
+    /// replaces one of the same name (in any case). A WebSocket, JSONP polling and XDR-style
+    /// polling cannot carry headers: they go without. Custom headers make each polling
+    /// request a CORS preflighted one, so a cross-origin server must allow them
+    /// (socket.io: `cors: { allowedHeaders }`, or its default of allowing what is asked).
+    ///
+    /// [`Manager::new`] and [`io`] fail with
+    /// [`ErrorKind::Invalid`](crate::ErrorKind::Invalid) for a name that is not an HTTP token,
+    /// a value with CR, LF, NUL or characters above U+00FF, or headers with only
+    /// `JsonpPolling`/`XdrPolling` to try.
+    pub fn extra_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_owned(), value.to_owned()));
         self
     }
 
@@ -682,8 +701,8 @@ impl Manager {
     /// parse, is not http(s), or has a path (the Engine.IO path is [`Options::path`], a
     /// namespace goes to [`socket`](Manager::socket)); for a path option that does not start
     /// with `/`, an empty transport list, a query parameter Engine.IO reserves (`EIO`,
-    /// `transport`, `sid`, `j`, `t`), or an `http:` URL under a
-    /// [`secure_only`](crate::security) policy.
+    /// `transport`, `sid`, `j`, `t`), a bad [`Options::extra_header`], or an `http:` URL
+    /// under a [`secure_only`](crate::security) policy.
     pub fn new(url: &str, options: Options) -> Result<Manager, Error> {
         let parsed = crate::transport::page::resolve_http_url(url, "Socket.IO")?;
         if !matches!(parsed.pathname().as_str(), "" | "/") {
@@ -722,6 +741,7 @@ impl Manager {
             engine,
             client,
             credentials: options.with_credentials,
+            headers: options.headers,
         };
         let hub = Rc::new(Hub {
             sockets: RefCell::new(Vec::new()),

@@ -259,6 +259,9 @@ pub(crate) struct Settings {
     pub(crate) client: socketio::Config,
     /// Cookies on the CORS XHR polling requests.
     pub(crate) credentials: bool,
+    /// socket.io-client's `extraHeaders`: set on every XHR polling request (a WebSocket, a
+    /// JSONP script and an XDR-style request cannot carry them). Checked by [`Shared::start`].
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 /// One transport the engine asked for, and the browser objects that carry it.
@@ -294,6 +297,9 @@ pub(crate) struct Inner<F: Face> {
     /// [`Engine::close`] was called: the next connect starts a new engine.
     closing: bool,
     dead: bool,
+    /// [`Settings::headers`] as the flat `[name, value, ...]` array the XHR takes, or
+    /// `undefined`.
+    headers: JsValue,
 }
 
 fn new_engine(settings: &Settings, websocket_first: bool) -> Result<Engine<JsMsg>, Error> {
@@ -311,12 +317,15 @@ fn too_large() -> Error {
 }
 
 impl<F: Face> Shared<F> {
-    /// A driver for `settings`; nothing connects before the first namespace does. Fails for
-    /// a bad URL, option, or an `http:` URL under a `secureOnly` policy.
+    /// A driver for `settings`; nothing connects before [`Inner::open`] or the first
+    /// namespace. Fails for a bad URL or option (a header that is no valid request header,
+    /// or headers with only transports that cannot carry them), or an `http:` URL under a
+    /// `secureOnly` policy.
     pub(crate) fn start(settings: Settings) -> Result<Rc<Shared<F>>, Error> {
         crate::security::check_url(&settings.url, None)?;
         let engine = new_engine(&settings, false)?;
         let client = Client::new(settings.client);
+        let headers = header_array(&settings)?;
         Ok(Rc::new_cyclic(|weak: &Weak<Shared<F>>| Shared {
             inner: RefCell::new(Inner {
                 settings,
@@ -331,6 +340,7 @@ impl<F: Face> Shared<F> {
                 websocket_worked: false,
                 closing: false,
                 dead: false,
+                headers,
             }),
             deferred: RefCell::new(VecDeque::new()),
             delivering: Cell::new(false),
@@ -390,15 +400,63 @@ impl<F: Face> Shared<F> {
     }
 }
 
+/// The checked `extraHeaders` of `settings` as the XHR takes them, or `undefined` for none.
+fn header_array(settings: &Settings) -> Result<JsValue, Error> {
+    if settings.headers.is_empty() {
+        return Ok(JsValue::UNDEFINED);
+    }
+    // Only XHR polling carries them: with nothing but JSONP or XDR-style polling to try, they
+    // would silently never be sent. (A WebSocket cannot carry them either, but socket.io-client
+    // takes them with `["websocket"]` too, for its Node.js transport: no error there.)
+    let t = &settings.engine.transports;
+    if t.iter()
+        .all(|t| matches!(t, Transport::JsonpPolling | Transport::XdrPolling))
+    {
+        return Err(Error::invalid(
+            "extraHeaders go on XHR polling requests only: jsonp-polling and xdr-polling cannot carry them (add \"polling\" to the transports)",
+        ));
+    }
+    let out = Array::new();
+    for (name, value) in &settings.headers {
+        crate::protocol::headers::validate_header(name, value).map_err(|e| {
+            Error::invalid(crate::error::concat(&[
+                "option `extraHeaders`: ",
+                e.message(),
+            ]))
+        })?;
+        out.push(&JsValue::from_str(name));
+        out.push(&JsValue::from_str(value));
+    }
+    Ok(out.into())
+}
+
 impl<F: Face> Inner<F> {
-    /// Connects namespace `nsp` with `auth` (a JSON object's text); `target` is the face
-    /// the notes go to. Starts a new engine when the last one was closed.
+    /// Opens the connection (socket.io-client's `manager.open()`) if it is not open or
+    /// opening; `target` is the face the notes go to. Starts a new engine when the last one
+    /// was closed.
+    pub(crate) fn open(&mut self, target: F) -> Result<(), Error> {
+        self.renew()?;
+        self.target = Some(target);
+        self.engine.connect(now());
+        self.pump();
+        Ok(())
+    }
+
+    /// Connects namespace `nsp` with `auth` (a JSON object's text), opening the connection
+    /// as [`open`](Self::open) does.
     pub(crate) fn connect(
         &mut self,
         nsp: &str,
         auth: Option<F::Args>,
         target: F,
     ) -> Result<(), Error> {
+        self.renew()?;
+        self.client.connect(nsp, auth)?;
+        self.open(target)
+    }
+
+    /// A new engine in place of one closed or closing.
+    fn renew(&mut self) -> Result<(), Error> {
         if self.dead {
             return Err(Error::invalid("the Socket.IO manager was freed"));
         }
@@ -412,11 +470,20 @@ impl<F: Face> Inner<F> {
             self.links.clear();
             self.closing = false;
         }
-        self.client.connect(nsp, auth)?;
-        self.target = Some(target);
-        self.engine.connect(now());
-        self.pump();
         Ok(())
+    }
+
+    /// New reconnection and open-timeout settings (socket.io-client's manager setters): for
+    /// this engine from its next attempt or loss, and for the engines after it.
+    #[cfg(feature = "js")]
+    pub(crate) fn retune(
+        &mut self,
+        reconnect: Option<crate::protocol::session::Reconnect>,
+        open_timeout_ms: u32,
+    ) {
+        self.engine.retune(reconnect.clone(), open_timeout_ms);
+        self.settings.engine.reconnect = reconnect;
+        self.settings.engine.open_timeout_ms = open_timeout_ms;
     }
 
     /// Leaves `nsp`; the engine closes when no namespace is left (as socket.io-client's
@@ -726,7 +793,17 @@ impl<F: Face> Inner<F> {
         } else {
             let mode = self.mode(transport);
             // No timeout of its own: the engine's deadlines bound a silent poll.
-            match Exchange::start("GET", &url, &JsValue::NULL, mode, false, None, 0) {
+            let started = Exchange::start_with_headers(
+                "GET",
+                &url,
+                &JsValue::NULL,
+                mode,
+                &self.headers,
+                false,
+                None,
+                0,
+            );
+            match started {
                 Ok(exchange) => Pending::new(&exchange.done(), move |outcome| {
                     let result = exchange.outcome(&outcome).map(|_| exchange.body());
                     sink.input(Input::Polled(id, result));
@@ -824,7 +901,17 @@ impl<F: Face> Inner<F> {
             })
         } else {
             let mode = self.mode(transport);
-            match Exchange::start("POST", &url, &body, mode, false, None, 0) {
+            let started = Exchange::start_with_headers(
+                "POST",
+                &url,
+                &body,
+                mode,
+                &self.headers,
+                false,
+                None,
+                0,
+            );
+            match started {
                 Ok(exchange) => Pending::new(&exchange.done(), move |outcome| {
                     let result = exchange.outcome(&outcome).map(|_| ());
                     sink.input(Input::Sent(id, result));

@@ -59,7 +59,7 @@
 //!   browser callbacks hold the state weakly.
 //! - **Options** are socket.io-client's ([`Options`]: `path`, `query`, `transports`,
 //!   `upgrade`, reconnection as [`Reconnect`], `timeout`, `withCredentials`, `ackTimeout`,
-//!   `auth`), plus the bound on what is buffered while disconnected
+//!   `auth`, `extraHeaders`), plus the bound on what is buffered while disconnected
 //!   ([`Options::max_buffered`]; socket.io-client's buffer has none).
 //!
 //! With connection state recovery on (socket.io ≥ 4.6), the server appends a string offset
@@ -97,8 +97,24 @@
 //! - JSONP and XDR-style polling are kept (socket.io-client dropped them) as fallbacks;
 //! - `retries` (JS only, in `js/socketio.js`) bounds its queue by `maxBufferedPackets`, and
 //!   its emits' callbacks always take the error first;
-//! - no `Manager`/`Socket` constructors exported (only `io`), no
-//!   `parser`/`transportOptions`/`extraHeaders` options.
+//! - the classes are exported as `Manager` and `SocketIO` (the package's `Socket` is the
+//!   SockJS one): `import { Manager, SocketIO as Socket } from 'cometkit'`. A manager has one
+//!   socket per namespace (events are routed by namespace): `new SocketIO(manager, nsp)` for
+//!   a namespace it has a socket for throws, where socket.io-client makes a second one;
+//! - the manager's `reconnection()`, `reconnectionAttempts()`, `reconnectionDelay()`,
+//!   `reconnectionDelayMax()`, `randomizationFactor()` and `timeout()` setters retune the
+//!   running connection from its next failed attempt or loss: a reconnection already
+//!   scheduled still happens (socket.io-client's `reconnection(false)` cancels it), and
+//!   `timeout(false)` is refused (a number is needed);
+//! - `manager.open(fn)` calls `fn` at once when the manager is open already (socket.io-client
+//!   never calls it then), and a failed open still reconnects by the manager's settings
+//!   (socket.io-client does not when given `fn`);
+//! - `reconnectionDelayMax` defaults to 30000 ms (socket.io-client: 5000), the shared
+//!   [`Backoff::default`];
+//! - `extraHeaders` go on the XHR polling requests only, as socket.io-client's do in a
+//!   browser; JSONP and XDR-style polling cannot carry them, and with only those transports
+//!   to try the option is an error rather than silently unsent;
+//! - no `parser`/`transportOptions` options.
 //!
 //! The Rust API differs from socket.io-client further in the ways listed under its heading
 //! above: no listener management (`on`/`once`/`off`/`onAny`: a stream has one reader), no

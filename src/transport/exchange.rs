@@ -35,6 +35,7 @@ extern "C" {
         flags: u32,
         header: &str,
         token: &str,
+        extra: &JsValue,
         on_frame: Option<&Function>,
         timeout_ms: u32,
     ) -> JsExchange;
@@ -59,7 +60,7 @@ extern "C" {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
     /// A CORS XHR; `true`: with credentials (cookies). Carries the page-wide CSRF header
-    /// ([`crate::security::set_defaults`]) where its rules allow. (Only the socket uses it.)
+    /// ([`crate::security::set_defaults`]) where its rules allow, and the caller's headers.
     #[cfg_attr(not(feature = "_socket"), allow(dead_code))]
     Cors(bool),
     /// Within XDomainRequest's limits: no cookies, no custom header (so no CSRF header
@@ -84,6 +85,7 @@ impl Exchange {
     /// given, gets every frame of a 2xx response as a JavaScript string: as the response grows
     /// when `streaming`, else once it is complete. `timeout_ms` of 0 waits without limit.
     /// Fails only when the page's CSRF setting is invalid (nothing is sent then).
+    #[cfg_attr(not(any(feature = "_socket", feature = "_xdr")), allow(dead_code))]
     pub(crate) fn start(
         method: &str,
         url: &str,
@@ -93,7 +95,29 @@ impl Exchange {
         on_frame: Option<&Function>,
         timeout_ms: u32,
     ) -> Result<Exchange, Error> {
+        let none = JsValue::UNDEFINED;
+        Exchange::start_with_headers(
+            method, url, body, mode, &none, streaming, on_frame, timeout_ms,
+        )
+    }
+
+    /// [`start`](Exchange::start) with `headers` (a flat array `[name, value, ...]` of
+    /// checked request headers, or `undefined`) on a [`Mode::Cors`] request; [`Mode::Xdr`]
+    /// carries none. (The Socket.IO driver's `extraHeaders`.)
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn start_with_headers(
+        method: &str,
+        url: &str,
+        body: &JsValue,
+        mode: Mode,
+        headers: &JsValue,
+        streaming: bool,
+        on_frame: Option<&Function>,
+        timeout_ms: u32,
+    ) -> Result<Exchange, Error> {
         let mut flags = if streaming { STREAMING } else { 0 };
+        let none = JsValue::UNDEFINED;
+        let mut extra = headers;
         let xsrf = match mode {
             Mode::Cors(credentials) => {
                 if credentials {
@@ -103,6 +127,7 @@ impl Exchange {
             }
             Mode::Xdr => {
                 flags |= XDR_LIMITS;
+                extra = &none;
                 None
             }
         };
@@ -110,7 +135,7 @@ impl Exchange {
             .as_ref()
             .map_or(("", ""), |(h, t)| (h.as_str(), t.as_str()));
         let js = start(
-            method, url, body, flags, header, token, on_frame, timeout_ms,
+            method, url, body, flags, header, token, extra, on_frame, timeout_ms,
         );
         Ok(Exchange {
             js,

@@ -164,6 +164,12 @@ test('the built web package links and its calls cross both ways', { skip: !exist
   assert.ok(exports.includes('memory'), 'memory keeps its name');
   const mod = await import(pathToFileURL(path.join(PKG_WEB, 'cometkit.js')).href);
   mod.initSync({ module: wasm });
+  // The exported classes keep their names through minification (the full build has them all).
+  for (const name of ['Socket', 'Manager', 'SocketIO']) {
+    assert.equal(typeof mod[name], 'function', `${name} is exported`);
+    assert.equal(mod[name].name, name, `${name}.name`);
+  }
+  assert.equal(typeof mod.io, 'function', 'io is exported');
   if (typeof mod.ping === 'function') {
     // No window in node: the Rust side rejects with a CometkitError built across the boundary.
     await assert.rejects(mod.ping('http://127.0.0.1/'), (e) => e.name === 'CometkitError' && e.kind === 'invalid');

@@ -1,7 +1,8 @@
 // The npm `socket.io` 4.8 server the Socket.IO browser tests run against (started by
 // scripts/fixture-server.sh): connection state recovery on, every transport (JSONP polling
-// included), CORS open to the test page, a namespace `/admin` that checks `auth`, and events
-// the tests use to echo, ack, send binary, and cut connections. GET /health answers "ok".
+// included), CORS open to the test page (with the custom header `x-cometkit-test`), a namespace
+// `/admin` that checks `auth`, and events the tests use to echo, ack, send binary, cut
+// connections, and report what the server saw. GET /health answers "ok".
 const http = require("http");
 const { Server } = require("socket.io");
 
@@ -15,7 +16,9 @@ const server = http.createServer((req, res) => {
   res.end();
 });
 const io = new Server(server, {
-  cors: { origin: true, credentials: true },
+  // `allowedHeaders` named, not reflected from the preflight (the cors package's default), so
+  // the extraHeaders test shows which header a page needs the server to allow.
+  cors: { origin: true, credentials: true, allowedHeaders: ["x-cometkit-test"] },
   maxHttpBufferSize: 100000,
   pingInterval: 2000,
   pingTimeout: 2000,
@@ -24,6 +27,26 @@ const io = new Server(server, {
 
 // Deliveries of each `flaky` key, across connections (a retried emit may come on a new one).
 const deliveries = new Map();
+
+// The `probe` query parameters of every Engine.IO connection opened (the tests ask whether a
+// manager connected), and for each connection its polling requests after the handshake (GET,
+// POST) and how many of them came without an `x-cometkit-test` header.
+const probes = new Set();
+const polls = new Map();
+const query = (req, name) => new URL(req.url, "http://x").searchParams.get(name);
+io.engine.on("connection", (conn) => {
+  const probe = query(conn.request, "probe");
+  if (probe) probes.add(probe);
+  conn.on("close", () => polls.delete(conn.id));
+});
+io.engine.on("headers", (headers, req) => {
+  const sid = query(req, "sid");
+  if (!sid) return;
+  const seen = polls.get(sid) || { missing: 0, GET: 0, POST: 0 };
+  seen[req.method] = (seen[req.method] || 0) + 1;
+  if (!req.headers["x-cometkit-test"]) seen.missing++;
+  polls.set(sid, seen);
+});
 
 function common(socket) {
   socket.on("echo", (...args) => {
@@ -54,6 +77,14 @@ function common(socket) {
   });
   // Which transport the server sees.
   socket.on("transport", (ack) => ack(socket.conn.transport.name));
+  // The Engine.IO connection's id (the same for namespaces multiplexed on one connection).
+  socket.on("conn", (ack) => ack(socket.conn.id));
+  // Whether a connection with `?probe=key` was opened.
+  socket.on("probed", (key, ack) => ack(probes.has(key)));
+  // The `x-cometkit-test` header of the handshake, and the polling requests seen since.
+  socket.on("headers", (ack) =>
+    ack({ handshake: socket.handshake.headers["x-cometkit-test"] ?? null, requests: polls.get(socket.conn.id) ?? null }),
+  );
   // Cuts the underlying connection (no close packet: the client sees a lost transport);
   // with `after`, emits `missed` events into the recovery buffer once the socket is gone.
   socket.on("cut", (after) => {

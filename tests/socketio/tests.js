@@ -45,13 +45,28 @@ function bytesOf(v) {
   return Array.from(new Uint8Array(v instanceof ArrayBuffer ? v : v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength)));
 }
 
-function open(io, url, transports, extra) {
-  const opts = Object.assign(
-    { forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 400, timeout: 5000 },
+// The options of every connection here: quick reconnection, the transports given.
+function base(transports, extra) {
+  return Object.assign(
+    { reconnectionDelay: 100, reconnectionDelayMax: 400, timeout: 5000 },
     transports ? { transports } : {},
     extra || {},
   );
-  return io(url, opts);
+}
+
+function open(io, url, transports, extra) {
+  return io(url, base(transports, Object.assign({ forceNew: true }, extra)));
+}
+
+function expectThrow(f, kind, text, what) {
+  try {
+    f();
+  } catch (e) {
+    check(e.kind === kind, what + ": kind " + e.kind + " (" + e.message + ")");
+    check(e.message.includes(text), what + ": message " + e.message);
+    return;
+  }
+  throw new Error(what + ": no error");
 }
 
 const scenarios = {
@@ -372,17 +387,131 @@ const scenarios = {
     eq(await Promise.race([later, timeout]), "still here", "event after garbage collection");
   },
 
+  // `new Manager(url, { autoConnect: false })` opens nothing until a socket connects; two
+  // namespaces on one manager, one of them made with `new SocketIO(manager, nsp, { auth })`.
+  async manager_lazy(io, url, transports, { Manager, SocketIO }) {
+    const key = Math.random().toString(36).slice(2);
+    const m = new Manager(url, base(transports, { autoConnect: false, query: { probe: key } }));
+    const helper = open(io, url, transports);
+    try {
+      const seen = [];
+      for (const e of ["open", "error", "reconnect_attempt", "close"]) m.on(e, () => seen.push(e));
+      const root = m.socket("/");
+      check(m.socket("/") === root, "one socket per namespace");
+      check(root.io === m && !root.active && !root.connected, "autoConnect false: the socket waits");
+      // The server, asked over another connection, saw nothing of this manager.
+      await connected(helper);
+      eq(await helper.emitWithAck("probed", key), false, "a connection before connect()");
+      eq(seen, [], "manager events before connect()");
+      eq(m.transport, null, "transport before connect()");
+      // A socket's connect() opens the manager.
+      const opened = once(m, "open");
+      root.connect();
+      await connected(root);
+      await opened;
+      eq(await helper.emitWithAck("probed", key), true, "the manager connected");
+      // A second namespace, made with the constructor, on the same connection.
+      const admin = new SocketIO(m, "/admin", { auth: { token: "secret" } });
+      check(m.socket("/admin") === admin, "the constructed socket is the manager's");
+      check(!admin.active, "autoConnect false: the constructor does not connect");
+      const welcome = once(admin, "welcome");
+      admin.connect();
+      await connected(admin);
+      eq((await welcome)[0], "secret", "auth of the constructed socket");
+      eq(await admin.emitWithAck("conn"), await root.emitWithAck("conn"), "one Engine.IO connection for both");
+      // Bad input.
+      expectThrow(() => new SocketIO(m, "/admin"), "invalid", "manager.socket", "a second socket for a namespace");
+      expectThrow(() => new SocketIO({ opts: {} }, "/x"), "invalid", "Manager", "not a manager");
+      expectThrow(() => m.socket("admin"), "invalid", "'/'", "a namespace without '/'");
+      expectThrow(() => new Manager("http://[", {}), "invalid", "URL", "a bad URL");
+    } finally {
+      m.free();
+      helper.io.free();
+    }
+  },
+
+  // `new Manager(url)` opens at once (autoConnect) and connects the sockets it makes; the
+  // reconnection setters take effect on a running connection; `manager.open(fn)`.
+  async manager_open(io, url, transports, { Manager }) {
+    const m = new Manager(url, base(transports));
+    try {
+      const [transport] = await once(m, "open");
+      eq(m.transport, transport, "transport once open");
+      const s = m.socket("/");
+      check(s.active, "a socket of an autoConnect manager connects at once");
+      await connected(s);
+      eq(await s.emitWithAck("ack", "up"), "up", "ack");
+      // Getters and setters (socket.io-client's), checked like the options.
+      eq(m.reconnectionDelay(), 100, "reconnectionDelay() reads the option");
+      check(m.reconnectionDelay(150) === m, "a setter returns the manager");
+      eq([m.reconnectionDelay(), m.reconnectionAttempts(), m.timeout()], [150, Infinity, 5000], "values");
+      expectThrow(() => m.randomizationFactor(2), "invalid", "randomizationFactor", "a bad value");
+      eq(m.randomizationFactor(), 0.5, "a refused value is not kept");
+      // reconnection(false) on the open connection: a cut closes it for good.
+      m.reconnection(false);
+      eq(m.reconnection(), false, "reconnection()");
+      const attempts = [];
+      m.on("reconnect_attempt", (n) => attempts.push(n));
+      const closed = once(m, "close");
+      s.emit("cut");
+      const [reason] = await closed;
+      check(reason === "transport close" || reason === "transport error" || reason === "ping timeout", "reason " + reason);
+      eq(attempts, [], "reconnection attempts after reconnection(false)");
+      check(!s.active && m.transport === null, "closed");
+    } finally {
+      m.free();
+    }
+    // autoConnect false: open(fn) opens, fn called without an error; then at once.
+    const lazy = new Manager(url, base(transports, { autoConnect: false }));
+    try {
+      eq(await new Promise((r) => lazy.open(r)), undefined, "open callback");
+      check(lazy.transport !== null, "open");
+      let now = false;
+      lazy.open(() => (now = true));
+      check(now, "open(fn) on an open manager calls back at once");
+      const s = lazy.socket("/");
+      check(!s.active, "autoConnect false: manager.socket() does not connect");
+      s.connect();
+      await connected(s);
+      eq(await s.emitWithAck("ack", 1), 1, "ack after open()");
+    } finally {
+      lazy.free();
+    }
+    // Nothing listens on port 1: open(fn) gets the error.
+    const dead = new Manager("http://127.0.0.1:1", { autoConnect: false, reconnection: false, transports: ["polling"] });
+    try {
+      const err = await Promise.race([new Promise((r) => dead.open(r)), once(dead, "never")]);
+      check(err instanceof Error && err.kind === "network", "open callback error: " + err);
+    } finally {
+      dead.free();
+    }
+  },
+
+  // extraHeaders on every XHR polling request (the handshake, then each GET and POST).
+  async headers(io, url, transports) {
+    const value = "cometkit " + Math.random().toString(36).slice(2);
+    const s = open(io, url, transports, { extraHeaders: { "X-Cometkit-Test": value } });
+    try {
+      await connected(s);
+      for (let i = 0; i < 3; i++) eq(await s.emitWithAck("ack", i), i, "ack " + i);
+      const seen = await s.emitWithAck("headers");
+      eq(seen.handshake, value, "the header on the handshake");
+      const n = seen.requests || {};
+      check(n.GET >= 1 && n.POST >= 3, "polling requests seen: " + JSON.stringify(n));
+      eq(n.missing, 0, "requests without the header");
+    } finally {
+      s.io.free();
+    }
+    const bad = (headers, text, what, extra) =>
+      expectThrow(() => io(url, Object.assign({ forceNew: true, extraHeaders: headers }, extra)), "invalid", text, what);
+    bad({ "bad name": "x" }, "extraHeaders", "a name that is no token");
+    bad({ "x-a": "a\r\nb" }, "extraHeaders", "CR LF in a value");
+    bad({ "x-a": "\u{1f600}" }, "extraHeaders", "a value above U+00FF");
+    bad("x-a: 1", "extraHeaders", "not an object");
+    bad({ "x-a": "1" }, "jsonp-polling", "only transports without headers", { transports: ["jsonp-polling", "xdr-polling"] });
+  },
+
   async bad_input(io, url) {
-    const expectThrow = (f, kind, text, what) => {
-      try {
-        f();
-      } catch (e) {
-        check(e.kind === kind, what + ": kind " + e.kind + " (" + e.message + ")");
-        check(e.message.includes(text), what + ": message " + e.message);
-        return;
-      }
-      throw new Error(what + ": no error");
-    };
     expectThrow(() => io(url, { forceNew: true, transports: ["flashsocket"] }), "invalid", "flashsocket", "unknown transport");
     const s = open(io, url, ["websocket"]);
     try {
@@ -400,8 +529,9 @@ const scenarios = {
   },
 };
 
-export async function run(io, url, name, transports) {
+// `classes`: { Manager, SocketIO }.
+export async function run(io, classes, url, name, transports) {
   const scenario = scenarios[name];
   if (!scenario) throw new Error("no scenario " + name);
-  await scenario(io, url, transports === undefined || transports === null ? null : transports);
+  await scenario(io, url, transports === undefined || transports === null ? null : transports, classes);
 }

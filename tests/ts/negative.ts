@@ -103,3 +103,10 @@ typedIo.emit('nope'); // error: TS2345
 typedIo.on('chat', (n: number) => void n); // error: TS2345
 io('/', { transports: ['flashsocket'] }); // error: TS2322
 typedIo.timeout(5).emit('save', 1, (ok: boolean) => void ok); // error: TS2345
+
+// The Socket.IO classes.
+import { Manager, SocketIO } from 'cometkit';
+const badManager = new Manager('/', { extraHeaders: { 'x-n': 1 } }); // error: TS2322
+badManager.reconnectionDelay('fast'); // error: TS2345
+new SocketIO(badManager); // error: TS2554
+badManager.socket('/', { autoConnect: false }); // error: TS2353

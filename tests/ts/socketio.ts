@@ -1,7 +1,8 @@
-// A TypeScript consumer of `io()` (checked with `tsc --noEmit --strict`, see types.test.mjs):
-// typed event maps as socket.io-client's generics allow, with exact-type assertions.
+// A TypeScript consumer of `io()` and its classes (checked with `tsc --noEmit --strict`, see
+// types.test.mjs): typed event maps as socket.io-client's generics allow, with exact-type
+// assertions.
 
-import { io } from 'cometkit';
+import { io, Manager, SocketIO as Socket } from 'cometkit';
 import type {
   CometkitError,
   SocketIO,
@@ -93,3 +94,28 @@ manager.close();
 const plain = io({ path: '/socket.io', forceNew: true });
 plain.emit('anything', 1, 'two', { three: [3] }, () => {});
 plain.on('whatever', (...args: unknown[]) => void args);
+
+// The classes, imported as socket.io-client's (`import { Manager, Socket } from ...`).
+const lazy = new Manager<ServerToClient, ClientToServer>('http://127.0.0.1:3000', {
+  autoConnect: false,
+  path: '/socket.io',
+  extraHeaders: { 'x-token': 'abc' },
+  reconnectionDelay: 200,
+});
+const chat = lazy.socket('/chat');
+assertType<Equal<typeof chat, Socket<ServerToClient, ClientToServer>>>(true);
+chat.emit('chat', 'hi');
+const admin = new Socket(lazy, '/admin', { auth: { token: 'secret' } });
+assertType<Equal<typeof admin, Socket<ServerToClient, ClientToServer>>>(true);
+admin.on('bytes', (data) => assertType<Equal<typeof data, ArrayBuffer>>(true));
+assertType<Equal<typeof admin.io, Manager<ServerToClient, ClientToServer>>>(true);
+lazy.open((err) => assertType<Equal<typeof err, CometkitError | undefined>>(true));
+lazy.connect();
+const delay: number = lazy.reconnectionDelay();
+const attempts: number = lazy.reconnectionAttempts();
+const on: boolean = lazy.reconnection();
+const chained: typeof lazy = lazy.reconnectionDelay(500).reconnectionDelayMax(5000).randomizationFactor(0).timeout(5000).reconnection(true).reconnectionAttempts(3);
+void [delay, attempts, on, chained];
+const optionsOnly: Manager = new Manager({ autoConnect: false });
+const anyManager: Manager = socket.io;
+void [optionsOnly, anyManager];
