@@ -72,8 +72,9 @@ in the page and give up cancelling them on close.`,
   connect: {
     title: 'Connect time',
     text: `Both clients make the same two requests (\`/info\`, then the transport); cometkit adds its
-driver's task hops, timer setup and wasm crossings (tens of microseconds per event, by the loopback
-figures).
+driver's timer setup and wasm crossings (tens of microseconds per event, by the loopback figures);
+its requests are started at once from the driver and their ends handled in the promise callbacks
+of the browser operations, with no task in between.
 Gaps of a few milliseconds marked "may be noise" are inside the round-to-round spread on this
 machine; a gap that stays outside the spread over repeated runs would be worth a CPU profile of the
 connect path (the method in bench/README.md).`,
@@ -107,12 +108,14 @@ machine with the resume extension, ladder, frame and \`/info\` codecs, security 
 sockjs-client writes in plain JavaScript around \`JSON.parse\`. The release package already
 rebuilds std for size with panics that abort without formatting (no \`core::fmt\`), uses a small
 free-list allocator (lol_alloc), leaves the other capabilities' JS exports out of single-feature
-builds, and sends the socket's HTTP transports, JSONP polls and error objects through a few lines of
-JavaScript each instead of generic bindings. What is left, by \`twiggy\` on a build with names: the
-async state machines of the transport loops and of the \`request()\`/\`xdrRequest()\`/\`jsonp()\`
-exports (each await point brings drop glue), the option readers behind each export, the glue per
-imported browser function, and the error messages (about 16 KB of text in the full build, which
-the brief's "clear errors" ask for). Beating sockjs-client outright is unlikely: wasm-bindgen's
+builds, sends the socket's HTTP transports, JSONP polls and error objects through a few lines of
+JavaScript each instead of generic bindings, and carries no Rust future or executor: requests,
+polls, the EventSource polyfill and the \`request()\`/\`xdrRequest()\`/\`jsonp()\` exports run on
+the browser operations' own callbacks and promises. What is left, by \`twiggy\` on the \`socket\`
+build with names: the driver with the session machine inlined into it, the constructor (option
+reading and setup), the request starter with its CSRF rules, the session's own functions, the glue
+per imported browser function, and the error messages (about 16 KB of text in the full build,
+which the brief's "clear errors" ask for). Beating sockjs-client outright is unlikely: wasm-bindgen's
 runtime and the allocator are a fixed floor of several KB.`,
   },
   memory: {
