@@ -48,14 +48,16 @@ also the standard event path), or deliver a frame's messages as one event.`,
   },
   http: {
     title: 'HTTP transports (streaming, polling)',
-    text: `Both clients keep one \`xhr_send\` POST in flight and batch what is queued meanwhile, but
-cometkit caps each batch at ${BATCH} escaped bytes (\`MAX_BATCH_BYTES\` in protocol/src/session.rs) where
-sockjs-client posts everything queued in one request. With this bench's windows (256 × 1 KiB, then
-eight 64 KiB messages in flight) cometkit makes several POST round trips in a row where
-sockjs-client makes one, and with 64 KiB messages one POST per message. Received frames reach the
+    text: `Both clients keep one \`xhr_send\` POST in flight and batch what is queued meanwhile;
+cometkit caps each batch at ${BATCH} escaped bytes (\`MAX_BATCH_BYTES\` in protocol/src/session.rs)
+where sockjs-client posts everything queued in one request. The cap is not what makes the 64 KiB
+cells slower: a build with a 512 KiB cap was measured on 2026-12-01 (3 rounds) and gave the same
+64 KiB rates (xhr-streaming 113 against sockjs-client's 166 msgs/s), so it was not kept. A CPU
+profile of those cells shows the browser's XHR \`send()\` taking 159 ms of self time for cometkit
+against 96 ms for sockjs-client over the same messages: the cost is in the POSTs themselves (how
+the body string reaches \`send()\`), which is where to look next. Received frames reach the
 session as the JavaScript strings the response holds (the socket's bare exchange,
-\`js/exchange.js\`). What it would take: let a batch grow to the queue bound (1 MiB) once the body
-limits of the servers in use are known. Round trips of about 50 ms on xhr-streaming for both
+\`js/exchange.js\`). Round trips of about 50 ms on xhr-streaming for both
 clients are Chromium's: it delivers XHR \`progress\` for a response that is still open at most
 every 50 ms; reading the stream with \`fetch()\` and a \`ReadableStream\` reader instead would
 remove that floor for cometkit.`,
