@@ -36,6 +36,17 @@ function parse(uri) {
   }
 }
 
+// The arguments of `io(uri?, opts?)` and `new Manager(uri?, opts?)`: the parsed URL, the
+// options, and the Engine.IO path with one trailing slash.
+function target(uri, opts) {
+  if (typeof uri === "object" && uri !== null && !(uri instanceof URL)) {
+    opts = uri;
+    uri = undefined;
+  }
+  opts = opts || {};
+  return [parse(uri), opts, (opts.path || "/socket.io").replace(/\/$/, "") + "/"];
+}
+
 // UTF-8 bytes of a string (what the server counts against maxPayload).
 function utf8(s) {
   // eslint-disable-next-line no-control-regex
@@ -199,15 +210,9 @@ export class Manager extends Emitter {
   #core;
   nsps = Object.create(null);
 
-  constructor(uri, opts) {
+  constructor(uri, options) {
     super();
-    if (typeof uri === "object" && uri !== null && !(uri instanceof URL)) {
-      opts = uri;
-      uri = undefined;
-    }
-    opts = opts || {};
-    const parsed = parse(uri);
-    const path = (opts.path || "/socket.io").replace(/\/$/, "") + "/";
+    const [parsed, opts, path] = target(uri, options);
     // The URL's query, under the option's.
     const query = Object.assign(Object.fromEntries(parsed.searchParams), opts.query || {});
     this.opts = Object.assign({}, opts, { query });
@@ -638,14 +643,8 @@ export class SocketIO extends Emitter {
 
 /** socket.io-client's `io(url, options)`: a namespace socket, sharing the manager of the
  * same origin and path unless `forceNew` or `multiplex: false`. */
-export function io(uri, opts) {
-  if (typeof uri === "object" && uri !== null && !(uri instanceof URL)) {
-    opts = uri;
-    uri = undefined;
-  }
-  opts = opts || {};
-  const parsed = parse(uri);
-  const path = (opts.path || "/socket.io").replace(/\/$/, "") + "/";
+export function io(uri, options) {
+  const [parsed, opts, path] = target(uri, options);
   const nsp = parsed.pathname || "/";
   const key = parsed.origin + path;
   let m = managers.get(key);

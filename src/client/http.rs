@@ -37,9 +37,7 @@ fn run(
     then: impl FnOnce(Result<&Exchange, Error>) + 'static,
 ) -> Option<Pending> {
     match started {
-        Ok(exchange) => Some(Pending::new(&exchange.done(), move |outcome| {
-            then(exchange.outcome(&outcome).map(|_| &exchange))
-        })),
+        Ok(exchange) => Some(exchange.on_finish(then)),
         Err(e) => {
             then(Err(e));
             None

@@ -748,12 +748,20 @@ impl<F: Face> Inner<F> {
         }
     }
 
-    fn mode(&self, transport: Transport) -> Mode {
-        if transport == Transport::XdrPolling {
+    /// Starts a polling request of `transport` (XHR or XDR-style) with the manager's headers.
+    fn exchange(
+        &self,
+        method: &str,
+        url: &str,
+        body: &JsValue,
+        transport: Transport,
+    ) -> Result<Exchange, Error> {
+        let mode = if transport == Transport::XdrPolling {
             Mode::Xdr
         } else {
             Mode::Cors(self.settings.credentials)
-        }
+        };
+        Exchange::start_with_headers(method, url, body, mode, &self.headers, false, None, 0)
     }
 
     fn poll(&mut self, id: TransportId, transport: Transport, url: String) {
@@ -791,22 +799,10 @@ impl<F: Face> Inner<F> {
                 sink.input(Input::Polled(id, result));
             })
         } else {
-            let mode = self.mode(transport);
             // No timeout of its own: the engine's deadlines bound a silent poll.
-            let started = Exchange::start_with_headers(
-                "GET",
-                &url,
-                &JsValue::NULL,
-                mode,
-                &self.headers,
-                false,
-                None,
-                0,
-            );
-            match started {
-                Ok(exchange) => Pending::new(&exchange.done(), move |outcome| {
-                    let result = exchange.outcome(&outcome).map(|_| exchange.body());
-                    sink.input(Input::Polled(id, result));
+            match self.exchange("GET", &url, &JsValue::NULL, transport) {
+                Ok(exchange) => exchange.on_finish(move |result| {
+                    sink.input(Input::Polled(id, result.map(Exchange::body)))
                 }),
                 Err(e) => return self.engine.handle_poll_failed(now(), id, e),
             }
@@ -900,22 +896,10 @@ impl<F: Face> Inner<F> {
                 sink.input(Input::Sent(id, result))
             })
         } else {
-            let mode = self.mode(transport);
-            let started = Exchange::start_with_headers(
-                "POST",
-                &url,
-                &body,
-                mode,
-                &self.headers,
-                false,
-                None,
-                0,
-            );
-            match started {
-                Ok(exchange) => Pending::new(&exchange.done(), move |outcome| {
-                    let result = exchange.outcome(&outcome).map(|_| ());
-                    sink.input(Input::Sent(id, result));
-                }),
+            match self.exchange("POST", &url, &body, transport) {
+                Ok(exchange) => {
+                    exchange.on_finish(move |result| sink.input(Input::Sent(id, result.map(drop))))
+                }
                 Err(e) => return self.engine.handle_send_done(now(), id, Err(e)),
             }
         };

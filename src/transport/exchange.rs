@@ -162,13 +162,21 @@ impl Exchange {
     }
 
     /// The promise `done`: it never rejects, and resolves to what [`Exchange::outcome`] reads.
-    #[cfg(any(
-        feature = "_socket",
-        feature = "_socketio",
-        all(feature = "js", feature = "xdr")
-    ))]
+    #[cfg(all(feature = "js", feature = "xdr"))]
     pub(crate) fn done(&self) -> Promise {
         self.js.done()
+    }
+
+    /// Runs `then` with this exchange once it has finished (`Err` for a failed one). Dropping
+    /// the returned [`Pending`] aborts the exchange, and `then` does not run.
+    #[cfg(any(feature = "_socket", feature = "_socketio"))]
+    pub(crate) fn on_finish(
+        self,
+        then: impl FnOnce(Result<&Exchange, Error>) + 'static,
+    ) -> crate::transport::pending::Pending {
+        crate::transport::pending::Pending::new(&self.js.done(), move |outcome| {
+            then(self.outcome(&outcome).map(|_| &self))
+        })
     }
 
     /// The status (2xx) or the error, from what `done` resolved to.
