@@ -21,7 +21,7 @@ const TUNABLE = {
   reconnection: true,
   reconnectionAttempts: Infinity,
   reconnectionDelay: 1000,
-  reconnectionDelayMax: 30000,
+  reconnectionDelayMax: 5000,
   randomizationFactor: 0.5,
   timeout: 20000,
 };
@@ -398,16 +398,24 @@ export class SocketIO extends Emitter {
   connect() {
     if (this.connected || this.active) return this;
     this.active = true;
+    // A throw (bad `auth`, a freed manager) leaves the socket inactive, so connect() can be
+    // called again.
     const go = (auth) => {
-      let text;
-      if (auth !== undefined && auth !== null) {
-        if (typeof auth !== "object" || Array.isArray(auth)) {
-          this.active = false;
-          throw error("invalid", "option `auth` must be an object");
+      try {
+        let text;
+        if (auth !== undefined && auth !== null) {
+          if (typeof auth !== "object" || Array.isArray(auth)) throw error("invalid", "option `auth` must be an object");
+          try {
+            text = JSON.stringify(auth);
+          } catch {
+            throw error("invalid", "option `auth` must be serialisable with JSON.stringify");
+          }
         }
-        text = JSON.stringify(auth);
+        this.io._connect(this.nsp, text);
+      } catch (e) {
+        this.active = false;
+        throw e;
       }
-      this.io._connect(this.nsp, text);
     };
     if (typeof this.auth === "function") this.auth(go);
     else go(this.auth);

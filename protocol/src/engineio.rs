@@ -62,6 +62,19 @@ pub const PROTOCOL: u32 = 4;
 pub const SEPARATOR: char = '\x1e';
 /// Default time for a transport to open (socket.io-client's `timeout`).
 pub const DEFAULT_OPEN_TIMEOUT_MS: u32 = 20_000;
+
+/// Reconnection as socket.io-client does it by default: 1 s doubling up to 5 s, up to 50 %
+/// random on top, never giving up. (The SockJS session's [`Reconnect::default`] waits up to
+/// 30 s.)
+pub const DEFAULT_RECONNECT: Reconnect = Reconnect {
+    backoff: crate::backoff::Backoff {
+        min: 1_000,
+        max: 5_000,
+        factor: 2.0,
+        jitter: 0.5,
+    },
+    max_attempts: None,
+};
 /// Default time for an upgrade probe to succeed (engine.io's server-side `upgradeTimeout`).
 pub const DEFAULT_UPGRADE_TIMEOUT_MS: u32 = 10_000;
 /// Default bound on messages waiting to be sent.
@@ -628,7 +641,7 @@ impl Default for Config {
             query: Vec::new(),
             open_timeout_ms: DEFAULT_OPEN_TIMEOUT_MS,
             upgrade_timeout_ms: DEFAULT_UPGRADE_TIMEOUT_MS,
-            reconnect: Some(Reconnect::default()),
+            reconnect: Some(DEFAULT_RECONNECT),
             max_queued_messages: DEFAULT_MAX_QUEUED_MESSAGES,
             max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
             jsonp_index: 0,

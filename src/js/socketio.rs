@@ -18,7 +18,6 @@ use wasm_bindgen::JsCast;
 
 use crate::js::opts;
 use crate::js::Cores;
-use crate::protocol::backoff::Backoff;
 use crate::protocol::engineio::{self, Transport};
 use crate::protocol::session::Reconnect;
 use crate::protocol::socketio::{self, Emit, Emitted};
@@ -61,7 +60,7 @@ export interface SocketIOManagerOptions {
   reconnectionAttempts?: number;
   /** First delay between attempts in ms (default 1000). */
   reconnectionDelay?: number;
-  /** Largest delay in ms (default 30000). */
+  /** Largest delay in ms (default 5000). */
   reconnectionDelayMax?: number;
   /** Random share of each delay, 0 to 1 (default 0.5). */
   randomizationFactor?: number;
@@ -451,7 +450,7 @@ fn read_tuning(options: &JsValue) -> Result<(Option<Reconnect>, u32), Error> {
     if opts::boolean(options, "reconnection")? == Some(false) {
         return Ok((None, ms));
     }
-    let mut backoff = Backoff::default();
+    let mut backoff = engineio::DEFAULT_RECONNECT.backoff;
     if let Some(ms) = opts::uint(options, "reconnectionDelay")? {
         backoff.min = ms;
     }

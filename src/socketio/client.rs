@@ -314,7 +314,7 @@ impl Default for Options {
             query: Vec::new(),
             transports: engine.transports,
             upgrade: engine.upgrade,
-            reconnect: Some(Reconnect::default()),
+            reconnect: Some(engineio::DEFAULT_RECONNECT),
             timeout_ms: engine.open_timeout_ms,
             with_credentials: false,
             ack_timeout_ms: client.ack_timeout_ms,
@@ -328,7 +328,7 @@ impl Default for Options {
 
 impl Options {
     /// The defaults: path `/socket.io`, polling then an upgrade to WebSocket, reconnection
-    /// with [`Reconnect::default`], no ack deadline, 1024 events / 1 MiB buffered while
+    /// as socket.io-client's ([`engineio::DEFAULT_RECONNECT`]), no ack deadline, 1024 events / 1 MiB buffered while
     /// disconnected.
     pub fn new() -> Self {
         Self::default()
@@ -362,8 +362,9 @@ impl Options {
         self
     }
 
-    /// Reconnection after a lost connection (default [`Reconnect::default`]: 1 s doubling to
-    /// 30 s, half of it random, never giving up); `None` closes for good at the first loss.
+    /// Reconnection after a lost connection (default [`engineio::DEFAULT_RECONNECT`], as
+    /// socket.io-client's: 1 s doubling to 5 s, up to half of it again at random, never giving
+    /// up); `None` closes for good at the first loss.
     pub fn reconnect(mut self, reconnect: Option<Reconnect>) -> Self {
         self.reconnect = reconnect;
         self

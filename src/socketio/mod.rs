@@ -109,8 +109,6 @@
 //! - `manager.open(fn)` calls `fn` at once when the manager is open already (socket.io-client
 //!   never calls it then), and a failed open still reconnects by the manager's settings
 //!   (socket.io-client does not when given `fn`);
-//! - `reconnectionDelayMax` defaults to 30000 ms (socket.io-client: 5000), the shared
-//!   [`Backoff::default`];
 //! - `extraHeaders` go on the XHR polling requests only, as socket.io-client's do in a
 //!   browser; JSONP and XDR-style polling cannot carry them, and with only those transports
 //!   to try the option is an error rather than silently unsent;

@@ -513,6 +513,24 @@ const scenarios = {
 
   async bad_input(io, url) {
     expectThrow(() => io(url, { forceNew: true, transports: ["flashsocket"] }), "invalid", "flashsocket", "unknown transport");
+    // socket.io-client's reconnection defaults.
+    const plain = io(url, { forceNew: true, autoConnect: false });
+    eq([plain.io.reconnectionDelay(), plain.io.reconnectionDelayMax(), plain.io.randomizationFactor()], [1000, 5000, 0.5], "defaults");
+    plain.io.free();
+    // A connect() refused for its `auth` leaves the socket inactive: a second one can succeed.
+    const cyclicAuth = { token: "t" };
+    cyclicAuth.self = cyclicAuth;
+    const lazy = open(io, url, ["websocket"], { autoConnect: false, auth: cyclicAuth });
+    try {
+      expectThrow(() => lazy.connect(), "invalid", "auth", "cyclic auth");
+      eq(lazy.active, false, "active after a refused connect()");
+      lazy.auth = { token: "t" };
+      lazy.connect();
+      eq(lazy.active, true, "active after connect()");
+      await connected(lazy);
+    } finally {
+      lazy.io.free();
+    }
     const s = open(io, url, ["websocket"]);
     try {
       await connected(s);
