@@ -10,6 +10,7 @@
 //! buffer, reconnection and recovery. Arguments cross as a JSON string handle (out) or the
 //! parsed array (in), never copied into wasm.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, JsString};
@@ -313,7 +314,7 @@ export function io<
 #[wasm_bindgen(module = "/js/socketio.js")]
 extern "C" {
     #[wasm_bindgen(js_name = deliver)]
-    fn deliver_js(target: &JsValue, code: u32, nsp: &str, a: &JsValue, b: &JsValue);
+    fn deliver_js(target: &JsValue, code: u32, nsp: &JsValue, a: &JsValue, b: &JsValue);
     #[wasm_bindgen(js_name = ioFunction)]
     fn io_function() -> js_sys::Function;
     #[wasm_bindgen(js_name = classes)]
@@ -357,42 +358,51 @@ impl Face for JsManager {
     }
 }
 
+thread_local! {
+    /// The namespace of the last note delivered, as a JavaScript string: nearly every note of a
+    /// manager names the same one, and a string made from wasm memory is a decode each time.
+    static NAMESPACE: RefCell<(String, JsValue)> = RefCell::new((String::new(), JsValue::from_str("")));
+}
+
+fn namespace(nsp: &str) -> JsValue {
+    NAMESPACE.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != nsp {
+            *last = (nsp.to_owned(), JsValue::from_str(nsp));
+        }
+        last.1.clone()
+    })
+}
+
 fn deliver(target: &JsValue, note: Note<JsArgs>) {
+    let deliver_js =
+        |code, nsp: &str, a: &JsValue, b: &JsValue| deliver_js(target, code, &namespace(nsp), a, b);
     let u = JsValue::UNDEFINED;
     match note {
         Note::Connect {
             nsp,
             sid,
             recovered,
-        } => deliver_js(target, 0, &nsp, &sid.into(), &recovered.into()),
-        Note::ConnectError { nsp, message, data } => deliver_js(
-            target,
-            1,
-            &nsp,
-            &message.into(),
-            &data.map_or(u, JsValue::from),
-        ),
-        Note::Disconnect { nsp, reason } => {
-            deliver_js(target, 2, &nsp, &reason.as_str().into(), &u)
+        } => deliver_js(0, &nsp, &sid.into(), &recovered.into()),
+        Note::ConnectError { nsp, message, data } => {
+            deliver_js(1, &nsp, &message.into(), &data.map_or(u, JsValue::from))
         }
+        Note::Disconnect { nsp, reason } => deliver_js(2, &nsp, &reason.as_str().into(), &u),
         Note::Event { nsp, args, ack } => deliver_js(
-            target,
             3,
             &nsp,
             &args.into_value(),
             &ack.map_or(u, |id| JsValue::from(id as f64)),
         ),
-        Note::Ack { nsp, id, args } => {
-            deliver_js(target, 4, &nsp, &(id as f64).into(), &args.into_value())
-        }
+        Note::Ack { nsp, id, args } => deliver_js(4, &nsp, &(id as f64).into(), &args.into_value()),
         Note::AckFailed { nsp, id, error } => {
-            deliver_js(target, 5, &nsp, &(id as f64).into(), &error.into())
+            deliver_js(5, &nsp, &(id as f64).into(), &error.into())
         }
-        Note::Open(transport) => deliver_js(target, 6, "", &transport.name().into(), &u),
-        Note::Upgrade(transport) => deliver_js(target, 7, "", &transport.name().into(), &u),
-        Note::Error(error) => deliver_js(target, 8, "", &error.into(), &u),
-        Note::ReconnectAttempt(n) => deliver_js(target, 9, "", &n.into(), &u),
-        Note::Closed(reason) => deliver_js(target, 10, "", &reason.as_str().into(), &u),
+        Note::Open(transport) => deliver_js(6, "", &transport.name().into(), &u),
+        Note::Upgrade(transport) => deliver_js(7, "", &transport.name().into(), &u),
+        Note::Error(error) => deliver_js(8, "", &error.into(), &u),
+        Note::ReconnectAttempt(n) => deliver_js(9, "", &n.into(), &u),
+        Note::Closed(reason) => deliver_js(10, "", &reason.as_str().into(), &u),
     }
 }
 
