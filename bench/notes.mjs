@@ -11,7 +11,7 @@ import { echoCell, echoSize, connectCell, num } from './report.mjs';
 const BATCH = (() => {
   try {
     const src = readFileSync(fileURLToPath(new URL('../protocol/src/session.rs', import.meta.url)), 'utf8');
-    return /const MAX_BATCH_BYTES: usize = ([^;]+);/.exec(src)?.[1]?.replace('64 * 1024', '64 KiB') ?? '(unknown)';
+    return /const MAX_BATCH_BYTES: usize = ([^;]+);/.exec(src)?.[1]?.replace(/^(\d+) \* 1024$/, '$1 KiB') ?? '(unknown)';
   } catch {
     return '(unknown)';
   }
@@ -49,13 +49,13 @@ also the standard event path), or deliver a frame's messages as one event.`,
   http: {
     title: 'HTTP transports (streaming, polling)',
     text: `Both clients keep one \`xhr_send\` POST in flight and batch what is queued meanwhile;
-cometkit caps each batch at ${BATCH} escaped bytes (\`MAX_BATCH_BYTES\` in protocol/src/session.rs)
-where sockjs-client posts everything queued in one request. The cap is not what makes the 64 KiB
-cells slower: a build with a 512 KiB cap was measured on 2026-12-01 (3 rounds) and gave the same
-64 KiB rates (xhr-streaming 113 against sockjs-client's 166 msgs/s), so it was not kept. A CPU
-profile of those cells shows the browser's XHR \`send()\` taking 159 ms of self time for cometkit
-against 96 ms for sockjs-client over the same messages: the cost is in the POSTs themselves (how
-the body string reaches \`send()\`), which is where to look next. Received frames reach the
+cometkit caps each batch at ${BATCH} escaped bytes (\`MAX_BATCH_BYTES\` in protocol/src/session.rs,
+half of nginx's default body limit) where sockjs-client posts everything queued in one request.
+Until 2026-12-01 the cap was 64 KiB, which sent each 64 KiB message in a POST of its own: 24 POSTs
+and as many receiving round trips for the 24 messages of that flood, against sockjs-client's 3, and
+0.6-0.8× its rate. (An earlier trial of the larger cap measured the old package: the bench's
+staleness check did not look at protocol/, and now does.) The first message of a task still leaves
+at once, alone; what is sent while it is in flight leaves together. Received frames reach the
 session as the JavaScript strings the response holds (the socket's bare exchange,
 \`js/exchange.js\`). Round trips of about 50 ms on xhr-streaming for both
 clients are Chromium's: it delivers XHR \`progress\` for a response that is still open at most

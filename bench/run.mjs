@@ -604,7 +604,8 @@ function machine(browserVersion) {
 
 /** The newest modification time (ms) of the files that make the wasm package. */
 function newestSource() {
-  const files = execFileSync('find', ['src', 'js', 'Cargo.toml', 'Cargo.lock', '-type', 'f'], { cwd: ROOT })
+  const files = execFileSync('find', ['src', 'js', 'protocol/src', 'protocol/Cargo.toml', 'Cargo.toml', 'Cargo.lock',
+    'scripts/release.sh', 'scripts/package.mjs', '-type', 'f'], { cwd: ROOT })
     .toString().split('\n').filter(Boolean);
   return Math.max(...files.map((f) => statSync(path.join(ROOT, f)).mtimeMs));
 }
@@ -620,7 +621,7 @@ async function build() {
     await run('bash', ['-c', 'source scripts/wasm-opt.sh && source scripts/release.sh && '
       + 'release_package web target/bench/pkg --no-pack -- ${JS_FEATURE:+--features $JS_FEATURE}'], { name: 'build-wasm' });
   } else {
-    log('wasm package up to date (target/bench/pkg is newer than src/, Cargo.toml, Cargo.lock)');
+    log('wasm package up to date (target/bench/pkg is newer than its sources: src/, js/, protocol/, the manifests and the release scripts)');
   }
   if (want('native')) {
     await run('cargo', ['bench', '--no-run', '-q', '-p', 'cometkit', '--no-default-features', '--features',

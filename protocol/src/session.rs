@@ -1431,9 +1431,13 @@ fn is_application_code(code: u16) -> bool {
     code == 1000 || (3000..=4999).contains(&code)
 }
 
-/// Upper bound on one batched payload (escaped bytes). sockjs-node and cometkit-server accept
-/// far more; 64 KiB keeps each request quick and well inside any proxy's body limit.
-const MAX_BATCH_BYTES: usize = 64 * 1024;
+/// Upper bound on one batched payload (escaped bytes), so a long backlog never becomes one
+/// request a server or proxy refuses: half of nginx's default `client_max_body_size` (1 MiB);
+/// sockjs-node and cometkit-server accept far more. It used to be 64 KiB, which sent every
+/// 64 KiB message in a POST of its own, one round trip each (one POST is in flight at a time):
+/// a window of eight such messages took eight round trips where sockjs-client, which batches
+/// without a bound, takes one.
+const MAX_BATCH_BYTES: usize = 512 * 1024;
 
 fn three_digits(n: u32) -> String {
     let digit = |d: u32| char::from(b'0' + (d % 10) as u8);
@@ -2701,12 +2705,15 @@ mod tests {
 
     #[test]
     fn long_backlog_goes_out_in_bounded_payloads_in_order() {
-        let mut s = Session::<String>::new("http://h:1/echo", config(), fixed_random(0)).unwrap();
-        let big = |c: char| c.to_string().repeat(30 * 1024);
+        let mut c = config();
+        c.max_queued_bytes = 8 * MAX_BATCH_BYTES;
+        let mut s = Session::<String>::new("http://h:1/echo", c, fixed_random(0)).unwrap();
+        // Two fit in one payload, three do not.
+        let big = |c: char| c.to_string().repeat(MAX_BATCH_BYTES * 15 / 32);
         for c in ['a', 'b', 'c', 'd', 'e'] {
             s.send(big(c)).unwrap();
         }
-        let huge = "z".repeat(100 * 1024);
+        let huge = "z".repeat(MAX_BATCH_BYTES * 3 / 2);
         s.send(huge.clone()).unwrap();
         s.connect(0);
         let Some(Action::FetchInfo { id, .. }) = s.poll_action() else {
@@ -2737,7 +2744,7 @@ mod tests {
         assert_eq!(
             sizes,
             [2, 2, 1, 1],
-            "30 KiB messages pair up; 100 KiB goes alone"
+            "messages just under half the bound pair up; one over it goes alone"
         );
         let all: Vec<String> = batches.into_iter().flatten().collect();
         let expected: Vec<String> = "abcde".chars().map(big).chain([huge]).collect();
