@@ -52,7 +52,7 @@ extern "C" {
     fn from_base64(text: &JsString) -> JsValue;
     fn join(prefixes: &str, values: &Array) -> JsString;
     #[wasm_bindgen(js_name = wsSend)]
-    fn ws_send(ws: &web_sys::WebSocket, prefix: &str, value: &JsValue) -> bool;
+    fn ws_send(ws: &web_sys::WebSocket, prefix: u32, value: &JsValue) -> bool;
     #[wasm_bindgen(js_name = byteLength)]
     pub(crate) fn byte_length(v: &JsValue) -> f64;
     #[wasm_bindgen(js_name = headLength)]
@@ -304,6 +304,8 @@ pub(crate) struct Inner<F: Face> {
     headers: JsValue,
     /// The clock as read once for the browser callback being handled; see [`now`].
     clock: Option<u64>,
+    /// The last Socket.IO header sent, and its JavaScript string; see [`header_js`].
+    header: Option<(String, JsString)>,
 }
 
 fn new_engine(settings: &Settings, websocket_first: bool) -> Result<Engine<JsMsg>, Error> {
@@ -346,6 +348,7 @@ impl<F: Face> Shared<F> {
                 dead: false,
                 headers,
                 clock: None,
+                header: None,
             }),
             deferred: RefCell::new(VecDeque::new()),
             delivering: Cell::new(false),
@@ -426,6 +429,20 @@ impl<F: Face> Shared<F> {
 /// field is borrowed.)
 fn now(clock: &mut Option<u64>) -> u64 {
     *clock.get_or_insert_with(now_ms)
+}
+
+/// The Socket.IO header `text` as a JavaScript string, kept from the last emit: most emits of a
+/// connection have the same one (`2` for an event without an ack on the main namespace), and a
+/// string made from wasm memory is a decode each time.
+fn header_js(last: &mut Option<(String, JsString)>, text: String) -> JsString {
+    match last {
+        Some((t, js)) if *t == text => js.clone(),
+        _ => {
+            let js = JsString::from(text.as_str());
+            *last = Some((text, js.clone()));
+            js
+        }
+    }
 }
 
 /// The checked `extraHeaders` of `settings` as the XHR takes them, or `undefined` for none.
@@ -727,7 +744,7 @@ impl<F: Face> Inner<F> {
         let mut text = String::new();
         header.encode(&mut text);
         let size = text.len() + args.size;
-        let value = JsString::from(text.as_str()).concat(&args.value);
+        let value = header_js(&mut self.header, text).concat(&args.value);
         self.engine.send(JsMsg {
             value: value.into(),
             size,
@@ -865,9 +882,7 @@ impl<F: Face> Inner<F> {
         url: Option<String>,
         packets: Vec<Packet<JsMsg>>,
     ) {
-        let mut prefixes = String::with_capacity(packets.len());
-        let values = Array::new();
-        for packet in packets {
+        let parts = packets.into_iter().filter_map(|packet| {
             let probe = |p: bool| {
                 if p {
                     JsValue::from_str("probe")
@@ -875,34 +890,30 @@ impl<F: Face> Inner<F> {
                     JsValue::UNDEFINED
                 }
             };
-            let (prefix, value) = match packet {
-                Packet::Open(_) => continue,
-                Packet::Close => ('1', JsValue::UNDEFINED),
-                Packet::Ping(p) => ('2', probe(p)),
-                Packet::Pong(p) => ('3', probe(p)),
-                Packet::Message(m) => (if m.binary { 'b' } else { '4' }, m.value),
-                Packet::Upgrade => ('5', JsValue::UNDEFINED),
-                Packet::Noop => ('6', JsValue::UNDEFINED),
-            };
-            prefixes.push(prefix);
-            values.push(&value);
-        }
+            Some(match packet {
+                Packet::Open(_) => return None,
+                Packet::Close => (b'1', JsValue::UNDEFINED),
+                Packet::Ping(p) => (b'2', probe(p)),
+                Packet::Pong(p) => (b'3', probe(p)),
+                Packet::Message(m) => (if m.binary { b'b' } else { b'4' }, m.value),
+                Packet::Upgrade => (b'5', JsValue::UNDEFINED),
+                Packet::Noop => (b'6', JsValue::UNDEFINED),
+            })
+        });
         if transport == Transport::WebSocket {
             let ws = self
                 .links
                 .iter()
                 .find(|l| l.id == id)
                 .and_then(|l| l.ws.as_ref());
+            // One frame per packet, straight to the socket: binary values as they are, text
+            // as its type character (passed as a number: no string made from wasm memory)
+            // and the value.
+            let mut parts = parts;
             let ok = match ws {
-                Some(ws) => prefixes.chars().zip(values.iter()).all(|(p, v)| {
-                    let mut buf = [0u8; 4];
-                    let prefix = if p == 'b' {
-                        ""
-                    } else {
-                        p.encode_utf8(&mut buf)
-                    };
-                    ws_send(ws.raw(), prefix, &v)
-                }),
+                Some(ws) => {
+                    parts.all(|(p, v)| ws_send(ws.raw(), if p == b'b' { 0 } else { p.into() }, &v))
+                }
                 None => false,
             };
             let result = if ok {
@@ -921,6 +932,12 @@ impl<F: Face> Inner<F> {
                 Err(Error::invalid("no URL to POST to")),
             );
         };
+        let mut prefixes = String::new();
+        let values = Array::new();
+        for (p, v) in parts {
+            prefixes.push(p.into());
+            values.push(&v);
+        }
         let body = join(&prefixes, &values);
         let sink = self.sink.clone();
         let pending = if transport == Transport::JsonpPolling {
