@@ -10,7 +10,6 @@
 //! buffer, reconnection and recovery. Arguments cross as a JSON string handle (out) or the
 //! parsed array (in), never copied into wasm.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, JsString};
@@ -358,20 +357,15 @@ impl Face for JsManager {
     }
 }
 
-thread_local! {
-    /// The namespace of the last note delivered, as a JavaScript string: nearly every note of a
-    /// manager names the same one, and a string made from wasm memory is a decode each time.
-    static NAMESPACE: RefCell<(String, JsValue)> = RefCell::new((String::new(), JsValue::from_str("")));
-}
-
+/// A note's namespace for `deliver`: `undefined` for the main namespace `/` (nearly every note
+/// of most managers), which the JavaScript side reads as `/`, so no string is made from wasm
+/// memory for it.
 fn namespace(nsp: &str) -> JsValue {
-    NAMESPACE.with(|last| {
-        let mut last = last.borrow_mut();
-        if last.0 != nsp {
-            *last = (nsp.to_owned(), JsValue::from_str(nsp));
-        }
-        last.1.clone()
-    })
+    if nsp == "/" {
+        JsValue::UNDEFINED
+    } else {
+        JsValue::from_str(nsp)
+    }
 }
 
 fn deliver(target: &JsValue, note: Note<JsArgs>) {

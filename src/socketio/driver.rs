@@ -304,8 +304,6 @@ pub(crate) struct Inner<F: Face> {
     headers: JsValue,
     /// The clock as read once for the browser callback being handled; see [`now`].
     clock: Option<u64>,
-    /// The last Socket.IO header sent, and its JavaScript string; see [`header_js`].
-    header: Option<(String, JsString)>,
 }
 
 fn new_engine(settings: &Settings, websocket_first: bool) -> Result<Engine<JsMsg>, Error> {
@@ -348,7 +346,6 @@ impl<F: Face> Shared<F> {
                 dead: false,
                 headers,
                 clock: None,
-                header: None,
             }),
             deferred: RefCell::new(VecDeque::new()),
             delivering: Cell::new(false),
@@ -429,20 +426,6 @@ impl<F: Face> Shared<F> {
 /// field is borrowed.)
 fn now(clock: &mut Option<u64>) -> u64 {
     *clock.get_or_insert_with(now_ms)
-}
-
-/// The Socket.IO header `text` as a JavaScript string, kept from the last emit: most emits of a
-/// connection have the same one (`2` for an event without an ack on the main namespace), and a
-/// string made from wasm memory is a decode each time.
-fn header_js(last: &mut Option<(String, JsString)>, text: String) -> JsString {
-    match last {
-        Some((t, js)) if *t == text => js.clone(),
-        _ => {
-            let js = JsString::from(text.as_str());
-            *last = Some((text, js.clone()));
-            js
-        }
-    }
 }
 
 /// The checked `extraHeaders` of `settings` as the XHR takes them, or `undefined` for none.
@@ -744,7 +727,7 @@ impl<F: Face> Inner<F> {
         let mut text = String::new();
         header.encode(&mut text);
         let size = text.len() + args.size;
-        let value = header_js(&mut self.header, text).concat(&args.value);
+        let value = JsString::from(text.as_str()).concat(&args.value);
         self.engine.send(JsMsg {
             value: value.into(),
             size,
