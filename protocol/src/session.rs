@@ -1341,7 +1341,7 @@ impl<M: Message> Session<M> {
     /// with the resume extension, an acknowledgement alone when one is due (`now` past its
     /// delay, or many messages unacknowledged).
     fn flush(&mut self, now: Option<u64>) {
-        let Phase::Open { id, .. } = self.phase else {
+        let Phase::Open { id, kind, .. } = self.phase else {
             return;
         };
         if self.busy || self.held {
@@ -1363,10 +1363,11 @@ impl<M: Message> Session<M> {
         // Batch what is queued, but keep each payload bounded so a long backlog never becomes
         // one request a server refuses as too large (a single larger message still goes alone).
         let first = self.sent;
+        let limit = batch_limit(kind);
         let mut size = 2;
         while let Some(message) = self.pending.get(self.sent) {
             let len = message.encoded_size();
-            if self.sent > first && size + len > MAX_BATCH_BYTES {
+            if self.sent > first && size + len > limit {
                 break;
             }
             size += len;
@@ -1431,13 +1432,26 @@ fn is_application_code(code: u16) -> bool {
     code == 1000 || (3000..=4999).contains(&code)
 }
 
-/// Upper bound on one batched payload (escaped bytes), so a long backlog never becomes one
+/// Upper bound on one batched HTTP payload (escaped bytes), so a long backlog never becomes one
 /// request a server or proxy refuses: half of nginx's default `client_max_body_size` (1 MiB);
-/// sockjs-node and cometkit-server accept far more. It used to be 64 KiB, which sent every
-/// 64 KiB message in a POST of its own, one round trip each (one POST is in flight at a time):
-/// a window of eight such messages took eight round trips where sockjs-client, which batches
-/// without a bound, takes one.
+/// sockjs-node and cometkit-server accept far more. One POST is in flight at a time, so each
+/// POST is a round trip: with the former 64 KiB bound every 64 KiB message went in a POST of its
+/// own, and a window of eight such messages took eight round trips where sockjs-client, which
+/// batches without a bound, takes one.
 const MAX_BATCH_BYTES: usize = 512 * 1024;
+
+/// The bound on a WebSocket frame's payload: a send there costs no round trip, so smaller
+/// frames lose nothing (a larger bound measured slower: bigger strings for both sides to parse)
+/// and stay within the message limits servers set on WebSocket frames.
+const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+fn batch_limit(kind: TransportKind) -> usize {
+    if kind == TransportKind::WebSocket {
+        MAX_FRAME_BYTES
+    } else {
+        MAX_BATCH_BYTES
+    }
+}
 
 fn three_digits(n: u32) -> String {
     let digit = |d: u32| char::from(b'0' + (d % 10) as u8);
@@ -2705,15 +2719,27 @@ mod tests {
 
     #[test]
     fn long_backlog_goes_out_in_bounded_payloads_in_order() {
+        // HTTP transports batch up to MAX_BATCH_BYTES per POST, WebSocket up to MAX_FRAME_BYTES
+        // per frame.
+        for (kind, limit) in [
+            (TransportKind::XhrStreaming, MAX_BATCH_BYTES),
+            (TransportKind::WebSocket, MAX_FRAME_BYTES),
+        ] {
+            backlog_in_bounded_payloads(kind, limit);
+        }
+    }
+
+    fn backlog_in_bounded_payloads(kind: TransportKind, limit: usize) {
         let mut c = config();
-        c.max_queued_bytes = 8 * MAX_BATCH_BYTES;
+        c.transports = vec![kind];
+        c.max_queued_bytes = 8 * limit;
         let mut s = Session::<String>::new("http://h:1/echo", c, fixed_random(0)).unwrap();
         // Two fit in one payload, three do not.
-        let big = |c: char| c.to_string().repeat(MAX_BATCH_BYTES * 15 / 32);
+        let big = |c: char| c.to_string().repeat(limit * 15 / 32);
         for c in ['a', 'b', 'c', 'd', 'e'] {
             s.send(big(c)).unwrap();
         }
-        let huge = "z".repeat(MAX_BATCH_BYTES * 3 / 2);
+        let huge = "z".repeat(limit * 3 / 2);
         s.send(huge.clone()).unwrap();
         s.connect(0);
         let Some(Action::FetchInfo { id, .. }) = s.poll_action() else {
@@ -2724,6 +2750,7 @@ mod tests {
             panic!()
         };
         s.handle_text(20, t, "o");
+        assert_eq!(s.transport(), Some(kind));
         let mut batches = Vec::new();
         for now in 30..40 {
             match s.poll_action() {
@@ -2732,7 +2759,7 @@ mod tests {
                     else {
                         panic!("payload is not a JSON string array")
                     };
-                    assert!(payload.len() <= MAX_BATCH_BYTES || m.len() == 1);
+                    assert!(payload.len() <= limit || m.len() == 1);
                     batches.push(m);
                     s.handle_send_done(now, t, true);
                 }
@@ -2744,7 +2771,7 @@ mod tests {
         assert_eq!(
             sizes,
             [2, 2, 1, 1],
-            "messages just under half the bound pair up; one over it goes alone"
+            "{kind:?}: messages just under half the bound pair up; one over it goes alone"
         );
         let all: Vec<String> = batches.into_iter().flatten().collect();
         let expected: Vec<String> = "abcde".chars().map(big).chain([huge]).collect();
