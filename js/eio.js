@@ -47,15 +47,12 @@ export function join(prefixes, values) {
   return out;
 }
 
-// One WebSocket frame: binary values go as they are, text as the packet type (the character
-// code `type`) + value. False when the browser refuses it.
-export function wsSend(ws, type, value) {
+// One WebSocket frame: binary values go as they are, text as prefix + value. False when the
+// browser refuses it.
+export function wsSend(ws, prefix, value) {
   try {
     if (typeof value === "object" && value !== null) ws.send(value);
-    else {
-      const prefix = String.fromCharCode(type);
-      ws.send(value === undefined ? prefix : prefix + value);
-    }
+    else ws.send(value === undefined ? prefix : prefix + value);
     return true;
   } catch {
     return false;

@@ -40,7 +40,7 @@ use crate::protocol::socketio::{
 };
 use crate::transport::exchange::{Exchange, Mode};
 use crate::transport::jsonp::polling::{post_no_cors, ScriptFrame};
-use crate::transport::page::now_ms;
+use crate::transport::page::now_ms as now;
 use crate::transport::pending::Pending;
 use crate::transport::websocket::{Conn, Raw};
 use crate::Error;
@@ -52,7 +52,7 @@ extern "C" {
     fn from_base64(text: &JsString) -> JsValue;
     fn join(prefixes: &str, values: &Array) -> JsString;
     #[wasm_bindgen(js_name = wsSend)]
-    fn ws_send(ws: &web_sys::WebSocket, prefix: u32, value: &JsValue) -> bool;
+    fn ws_send(ws: &web_sys::WebSocket, prefix: &str, value: &JsValue) -> bool;
     #[wasm_bindgen(js_name = byteLength)]
     pub(crate) fn byte_length(v: &JsValue) -> f64;
     #[wasm_bindgen(js_name = headLength)]
@@ -278,8 +278,6 @@ pub(crate) struct Shared<F: Face> {
     inner: RefCell<Inner<F>>,
     deferred: RefCell<VecDeque<Input>>,
     delivering: Cell<bool>,
-    /// Browser callbacks being handled, nested (a listener's emit runs inside one).
-    depth: Cell<u32>,
 }
 
 /// The state of one manager; see the module docs.
@@ -302,8 +300,6 @@ pub(crate) struct Inner<F: Face> {
     /// [`Settings::headers`] as the flat `[name, value, ...]` array the XHR takes, or
     /// `undefined`.
     headers: JsValue,
-    /// The clock as read once for the browser callback being handled; see [`now`].
-    clock: Option<u64>,
 }
 
 fn new_engine(settings: &Settings, websocket_first: bool) -> Result<Engine<JsMsg>, Error> {
@@ -345,11 +341,9 @@ impl<F: Face> Shared<F> {
                 closing: false,
                 dead: false,
                 headers,
-                clock: None,
             }),
             deferred: RefCell::new(VecDeque::new()),
             delivering: Cell::new(false),
-            depth: Cell::new(0),
         }))
     }
 
@@ -365,17 +359,10 @@ impl<F: Face> Shared<F> {
                 None => break,
             }
         }
-        // A call from page code outside any callback of ours: the next reads the clock again.
-        if self.depth.get() == 0 {
-            inner.clock = None;
-        }
         Some(result)
     }
 
-    /// One input from the browser, then delivery of the notes it caused (whose listeners may
-    /// emit: those calls share the callback's clock).
     fn input(&self, input: Input) {
-        self.depth.set(self.depth.get() + 1);
         let mut input = Some(input);
         let handled = self.with(|inner| {
             if let Some(input) = input.take() {
@@ -385,12 +372,6 @@ impl<F: Face> Shared<F> {
         match (handled, input) {
             (None, Some(input)) => self.deferred.borrow_mut().push_back(input),
             _ => self.deliver(),
-        }
-        self.depth.set(self.depth.get() - 1);
-        if self.depth.get() == 0 {
-            if let Ok(mut inner) = self.inner.try_borrow_mut() {
-                inner.clock = None;
-            }
         }
     }
 
@@ -417,15 +398,6 @@ impl<F: Face> Shared<F> {
         }
         self.delivering.set(false);
     }
-}
-
-/// The driver's clock ([`Inner::clock`]), read at most once per browser callback, as the SockJS
-/// driver's: a frame, the notes it causes and what their listeners emit happen at one instant
-/// for the machines. Reading `performance.now()` is a call into JavaScript, and was two per
-/// echoed message. (A function of the field, not a method, so it can be read while another
-/// field is borrowed.)
-fn now(clock: &mut Option<u64>) -> u64 {
-    *clock.get_or_insert_with(now_ms)
 }
 
 /// The checked `extraHeaders` of `settings` as the XHR takes them, or `undefined` for none.
@@ -465,7 +437,7 @@ impl<F: Face> Inner<F> {
     pub(crate) fn open(&mut self, target: F) -> Result<(), Error> {
         self.renew()?;
         self.target = Some(target);
-        self.engine.connect(now(&mut self.clock));
+        self.engine.connect(now());
         self.pump();
         Ok(())
     }
@@ -492,7 +464,7 @@ impl<F: Face> Inner<F> {
             let engine = new_engine(&self.settings, self.websocket_worked)?;
             if !self.engine.is_closed() {
                 self.client
-                    .handle_engine_closed(now(&mut self.clock), CloseReason::Client, false);
+                    .handle_engine_closed(now(), CloseReason::Client, false);
             }
             self.engine = engine;
             self.links.clear();
@@ -523,7 +495,7 @@ impl<F: Face> Inner<F> {
         self.pump();
         if self.client.is_idle() && !self.closing {
             self.closing = true;
-            self.engine.close(now(&mut self.clock));
+            self.engine.close(now());
         }
         self.pump();
     }
@@ -532,7 +504,7 @@ impl<F: Face> Inner<F> {
     pub(crate) fn close(&mut self) {
         if !self.closing {
             self.closing = true;
-            self.engine.close(now(&mut self.clock));
+            self.engine.close(now());
         }
         self.pump();
     }
@@ -541,7 +513,7 @@ impl<F: Face> Inner<F> {
     /// than the server's `maxPayload` (checked here, before it is given an ack id).
     pub(crate) fn emit(&mut self, nsp: &str, args: F::Args, how: Emit) -> Result<Emitted, Error> {
         self.check_size(nsp, &args)?;
-        let result = self.client.emit(now(&mut self.clock), nsp, args, how);
+        let result = self.client.emit(now(), nsp, args, how);
         self.pump();
         result
     }
@@ -602,7 +574,7 @@ impl<F: Face> Inner<F> {
         if self.dead {
             return;
         }
-        let now = now(&mut self.clock);
+        let now = now();
         match input {
             Input::Polled(id, Ok(body)) => match decode_payload(&body) {
                 Ok(packets) => self.engine.handle_poll(now, id, packets),
@@ -671,8 +643,7 @@ impl<F: Face> Inner<F> {
         if self.timer.as_ref().is_some_and(|(at, _)| *at <= due) {
             return;
         }
-        let delay = u32::try_from(due.saturating_sub(now(&mut self.clock)).saturating_add(1))
-            .unwrap_or(u32::MAX);
+        let delay = u32::try_from(due.saturating_sub(now()).saturating_add(1)).unwrap_or(u32::MAX);
         let sink = self.sink.clone();
         self.timer = Some((due, Timeout::new(delay, move || sink.input(Input::Timer))));
     }
@@ -797,7 +768,7 @@ impl<F: Face> Inner<F> {
         let sink = self.sink.clone();
         let pending = if transport == Transport::JsonpPolling {
             if let Err(e) = crate::security::check_jsonp_url(&url, None) {
-                return self.engine.handle_poll_failed(now(&mut self.clock), id, e);
+                return self.engine.handle_poll_failed(now(), id, e);
             }
             let frame = match self.link(id).frame.clone() {
                 Some(frame) => frame,
@@ -807,7 +778,7 @@ impl<F: Face> Inner<F> {
                         self.link(id).frame = Some(frame.clone());
                         frame
                     }
-                    Err(e) => return self.engine.handle_poll_failed(now(&mut self.clock), id, e),
+                    Err(e) => return self.engine.handle_poll_failed(now(), id, e),
                 },
             };
             let index = self.settings.engine.jsonp_index;
@@ -833,7 +804,7 @@ impl<F: Face> Inner<F> {
                 Ok(exchange) => exchange.on_finish(move |result| {
                     sink.input(Input::Polled(id, result.map(Exchange::body)))
                 }),
-                Err(e) => return self.engine.handle_poll_failed(now(&mut self.clock), id, e),
+                Err(e) => return self.engine.handle_poll_failed(now(), id, e),
             }
         };
         self.link(id).poll = Some(pending);
@@ -852,9 +823,7 @@ impl<F: Face> Inner<F> {
         });
         match Conn::connect_with(url, &[], on) {
             Ok(conn) => self.link(id).ws = Some(conn),
-            Err(e) => self
-                .engine
-                .handle_transport_closed(now(&mut self.clock), id, Some(e)),
+            Err(e) => self.engine.handle_transport_closed(now(), id, Some(e)),
         }
     }
 
@@ -865,7 +834,9 @@ impl<F: Face> Inner<F> {
         url: Option<String>,
         packets: Vec<Packet<JsMsg>>,
     ) {
-        let parts = packets.into_iter().filter_map(|packet| {
+        let mut prefixes = String::with_capacity(packets.len());
+        let values = Array::new();
+        for packet in packets {
             let probe = |p: bool| {
                 if p {
                     JsValue::from_str("probe")
@@ -873,30 +844,34 @@ impl<F: Face> Inner<F> {
                     JsValue::UNDEFINED
                 }
             };
-            Some(match packet {
-                Packet::Open(_) => return None,
-                Packet::Close => (b'1', JsValue::UNDEFINED),
-                Packet::Ping(p) => (b'2', probe(p)),
-                Packet::Pong(p) => (b'3', probe(p)),
-                Packet::Message(m) => (if m.binary { b'b' } else { b'4' }, m.value),
-                Packet::Upgrade => (b'5', JsValue::UNDEFINED),
-                Packet::Noop => (b'6', JsValue::UNDEFINED),
-            })
-        });
+            let (prefix, value) = match packet {
+                Packet::Open(_) => continue,
+                Packet::Close => ('1', JsValue::UNDEFINED),
+                Packet::Ping(p) => ('2', probe(p)),
+                Packet::Pong(p) => ('3', probe(p)),
+                Packet::Message(m) => (if m.binary { 'b' } else { '4' }, m.value),
+                Packet::Upgrade => ('5', JsValue::UNDEFINED),
+                Packet::Noop => ('6', JsValue::UNDEFINED),
+            };
+            prefixes.push(prefix);
+            values.push(&value);
+        }
         if transport == Transport::WebSocket {
             let ws = self
                 .links
                 .iter()
                 .find(|l| l.id == id)
                 .and_then(|l| l.ws.as_ref());
-            // One frame per packet, straight to the socket: binary values as they are, text
-            // as its type character (passed as a number: no string made from wasm memory)
-            // and the value.
-            let mut parts = parts;
             let ok = match ws {
-                Some(ws) => {
-                    parts.all(|(p, v)| ws_send(ws.raw(), if p == b'b' { 0 } else { p.into() }, &v))
-                }
+                Some(ws) => prefixes.chars().zip(values.iter()).all(|(p, v)| {
+                    let mut buf = [0u8; 4];
+                    let prefix = if p == 'b' {
+                        ""
+                    } else {
+                        p.encode_utf8(&mut buf)
+                    };
+                    ws_send(ws.raw(), prefix, &v)
+                }),
                 None => false,
             };
             let result = if ok {
@@ -904,23 +879,15 @@ impl<F: Face> Inner<F> {
             } else {
                 Err(Error::network("the WebSocket refused the send"))
             };
-            return self
-                .engine
-                .handle_send_done(now(&mut self.clock), id, result);
+            return self.engine.handle_send_done(now(), id, result);
         }
         let Some(url) = url else {
             return self.engine.handle_send_done(
-                now(&mut self.clock),
+                now(),
                 id,
                 Err(Error::invalid("no URL to POST to")),
             );
         };
-        let mut prefixes = String::new();
-        let values = Array::new();
-        for (p, v) in parts {
-            prefixes.push(p.into());
-            values.push(&v);
-        }
         let body = join(&prefixes, &values);
         let sink = self.sink.clone();
         let pending = if transport == Transport::JsonpPolling {
@@ -933,11 +900,7 @@ impl<F: Face> Inner<F> {
                 Ok(exchange) => {
                     exchange.on_finish(move |result| sink.input(Input::Sent(id, result.map(drop))))
                 }
-                Err(e) => {
-                    return self
-                        .engine
-                        .handle_send_done(now(&mut self.clock), id, Err(e))
-                }
+                Err(e) => return self.engine.handle_send_done(now(), id, Err(e)),
             }
         };
         self.link(id).send = Some(pending);
@@ -954,7 +917,7 @@ impl<F: Face> Inner<F> {
                     self.websocket_worked = false;
                 }
                 self.reassembly = Reassembly::new(socketio::DEFAULT_MAX_ATTACHMENTS);
-                self.client.handle_engine_open(now(&mut self.clock));
+                self.client.handle_engine_open(now());
                 self.notes.push_back(Note::Open(transport));
             }
             E::Message(message) => self.incoming(message),
@@ -965,8 +928,7 @@ impl<F: Face> Inner<F> {
             E::UpgradeFailed(_) => {}
             E::Error(e) | E::Rejected { error: e, .. } => self.notes.push_back(Note::Error(e)),
             E::Disconnected { reason, .. } => {
-                self.client
-                    .handle_engine_closed(now(&mut self.clock), reason, false);
+                self.client.handle_engine_closed(now(), reason, false);
                 // The namespaces' disconnect notes before the reconnect attempt's.
                 while let Some(event) = self.client.poll_event() {
                     self.client_event(event);
@@ -976,8 +938,7 @@ impl<F: Face> Inner<F> {
                 self.notes.push_back(Note::ReconnectAttempt(attempt))
             }
             E::Closed { reason, .. } => {
-                self.client
-                    .handle_engine_closed(now(&mut self.clock), reason, true);
+                self.client.handle_engine_closed(now(), reason, true);
                 // The namespaces' disconnect notes come first; then the manager lets go.
                 while let Some(event) = self.client.poll_event() {
                     self.client_event(event);
@@ -1010,7 +971,7 @@ impl<F: Face> Inner<F> {
             Some((header, json, bins)) => decode_incoming::<F>(header, json, bins).map(Some),
             None => Ok(None),
         }) {
-            Ok(Some(packet)) => self.client.handle_packet(now(&mut self.clock), packet),
+            Ok(Some(packet)) => self.client.handle_packet(now(), packet),
             Ok(None) => {}
             Err(e) => self.notes.push_back(Note::Error(e)),
         }
@@ -1047,7 +1008,7 @@ impl<F: Face> Inner<F> {
         });
         if ended && self.client.is_idle() && !self.closing {
             self.closing = true;
-            self.engine.close(now(&mut self.clock));
+            self.engine.close(now());
         }
     }
 }
