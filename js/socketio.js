@@ -346,8 +346,8 @@ for (const key of Object.keys(TUNABLE)) {
   };
 }
 
-// Called by the Rust core for every note (see `deliver` in src/js/socketio.rs).
-// A note from the core; `nsp` undefined is the main namespace.
+// Called by the Rust core for every note (see `deliver` in src/js/socketio.rs); `nsp`
+// undefined is the main namespace.
 export function deliver(target, code, nsp, a, b) {
   target._note(code, nsp === undefined ? "/" : nsp, a, b);
 }

@@ -63,9 +63,9 @@ pub const SEPARATOR: char = '\x1e';
 /// Default time for a transport to open (socket.io-client's `timeout`).
 pub const DEFAULT_OPEN_TIMEOUT_MS: u32 = 20_000;
 
-/// Reconnection as socket.io-client does it by default: 1 s doubling up to 5 s, up to 50 %
-/// random on top, never giving up. (The SockJS session's [`Reconnect::default`] waits up to
-/// 30 s.)
+/// Reconnection with socket.io-client's defaults: 1 s doubling up to 5 s, a random share of
+/// 0.5 (added on top of each delay, see [`crate::backoff::Backoff`]), never giving up. (The
+/// SockJS session's [`Reconnect::default`] waits up to 30 s.)
 pub const DEFAULT_RECONNECT: Reconnect = Reconnect {
     backoff: crate::backoff::Backoff {
         min: 1_000,
@@ -75,6 +75,7 @@ pub const DEFAULT_RECONNECT: Reconnect = Reconnect {
     },
     max_attempts: None,
 };
+
 /// Default time for an upgrade probe to succeed (engine.io's server-side `upgradeTimeout`).
 pub const DEFAULT_UPGRADE_TIMEOUT_MS: u32 = 10_000;
 /// Default bound on messages waiting to be sent.

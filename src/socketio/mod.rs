@@ -109,6 +109,10 @@
 //! - `manager.open(fn)` calls `fn` at once when the manager is open already (socket.io-client
 //!   never calls it then), and a failed open still reconnects by the manager's settings
 //!   (socket.io-client does not when given `fn`);
+//! - the reconnection delays have socket.io-client's defaults (1 s doubling to 5 s,
+//!   `randomizationFactor` 0.5), but the random part is added on top of each delay, never
+//!   more than `reconnectionDelayMax` in total ([`Backoff`]), where socket.io-client spreads it
+//!   both ways: a delay is never shorter than `reconnectionDelay`;
 //! - `extraHeaders` go on the XHR polling requests only, as socket.io-client's do in a
 //!   browser; JSONP and XDR-style polling cannot carry them, and with only those transports
 //!   to try the option is an error rather than silently unsent;
