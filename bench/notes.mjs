@@ -50,7 +50,8 @@ also the standard event path), or deliver a frame's messages as one event.`,
     title: 'HTTP transports (streaming, polling)',
     text: `Both clients keep one \`xhr_send\` POST in flight and batch what is queued meanwhile;
 cometkit caps each POST's batch at ${BATCH} escaped bytes (\`MAX_BATCH_BYTES\` in
-protocol/src/session.rs, half of nginx's default body limit; a WebSocket frame at 64 KiB, where a
+protocol/src/session.rs; UTF-16 code units for a JavaScript string, so that even three UTF-8
+bytes per character stay under nginx's default 1 MiB body limit; a WebSocket frame at 64 KiB, where a
 send costs no round trip and the larger bound measured slower in the loopback section) where
 sockjs-client posts everything queued in one request.
 Until 2026-12-01 the cap was 64 KiB, which sent each 64 KiB message in a POST of its own: 24 POSTs

@@ -1432,13 +1432,15 @@ fn is_application_code(code: u16) -> bool {
     code == 1000 || (3000..=4999).contains(&code)
 }
 
-/// Upper bound on one batched HTTP payload (escaped bytes), so a long backlog never becomes one
-/// request a server or proxy refuses: half of nginx's default `client_max_body_size` (1 MiB);
-/// sockjs-node and cometkit-server accept far more. One POST is in flight at a time, so each
-/// POST is a round trip: with the former 64 KiB bound every 64 KiB message went in a POST of its
-/// own, and a window of eight such messages took eight round trips where sockjs-client, which
-/// batches without a bound, takes one.
-const MAX_BATCH_BYTES: usize = 512 * 1024;
+/// Upper bound on one batched HTTP payload, so a long backlog never becomes one request a server
+/// or proxy refuses. It counts [`Message::encoded_size`]: escaped bytes for a `String`, UTF-16
+/// code units (plus the quotes) for a JS string, whose UTF-8 on the wire can be three times as
+/// many bytes; 256 K of them stay under 768 KiB, within the 1 MiB that nginx
+/// (`client_max_body_size`) and cometkit-server (`max_payload`) accept by default. One POST is in
+/// flight at a time, so each POST is a round trip: with the former 64 KiB bound every 64 KiB
+/// message went in a POST of its own, and a window of eight such messages took eight round trips
+/// where sockjs-client, which batches without a bound, takes one.
+const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// The bound on a WebSocket frame's payload: a send there costs no round trip, so smaller
 /// frames lose nothing (a larger bound measured slower: bigger strings for both sides to parse)
