@@ -327,9 +327,9 @@ impl Default for Options {
 }
 
 impl Options {
-    /// The defaults: path `/socket.io`, polling then an upgrade to WebSocket, reconnection
-    /// as socket.io-client's ([`engineio::DEFAULT_RECONNECT`]), no ack deadline, 1024 events / 1 MiB buffered while
-    /// disconnected.
+    /// The defaults: path `/socket.io`, polling then an upgrade to WebSocket, reconnection as
+    /// socket.io-client's ([`engineio::DEFAULT_RECONNECT`]), no ack deadline, 1024 events /
+    /// 1 MiB buffered while disconnected.
     pub fn new() -> Self {
         Self::default()
     }

@@ -433,17 +433,16 @@ fn header_array(settings: &Settings) -> Result<JsValue, Error> {
 impl<F: Face> Inner<F> {
     /// Opens the connection (socket.io-client's `manager.open()`) if it is not open or
     /// opening; `target` is the face the notes go to. Starts a new engine when the last one
-    /// was closed.
+    /// was closed. (The JavaScript manager's; the Rust facade opens with its first namespace.)
+    #[cfg(feature = "js")]
     pub(crate) fn open(&mut self, target: F) -> Result<(), Error> {
         self.renew()?;
-        self.target = Some(target);
-        self.engine.connect(now());
-        self.pump();
+        self.go(target);
         Ok(())
     }
 
     /// Connects namespace `nsp` with `auth` (a JSON object's text), opening the connection
-    /// as [`open`](Self::open) does.
+    /// if it is not open or opening (with a new engine when the last one was closed).
     pub(crate) fn connect(
         &mut self,
         nsp: &str,
@@ -452,7 +451,16 @@ impl<F: Face> Inner<F> {
     ) -> Result<(), Error> {
         self.renew()?;
         self.client.connect(nsp, auth)?;
-        self.open(target)
+        self.go(target);
+        Ok(())
+    }
+
+    /// Connects the (renewed) engine, unless it is connected or connecting, with notes going
+    /// to `target`.
+    fn go(&mut self, target: F) {
+        self.target = Some(target);
+        self.engine.connect(now());
+        self.pump();
     }
 
     /// A new engine in place of one closed or closing.

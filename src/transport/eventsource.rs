@@ -887,6 +887,7 @@ impl Poly {
                 break;
             };
             let stopped = self.deliver(turned.events, turned.closed);
+            // An id sent without data still moves the last event ID.
             if !stopped {
                 let mut id = self.shared.last_event_id.borrow_mut();
                 if *id != turned.last_event_id {

@@ -167,6 +167,7 @@ pub(crate) fn response(exchange: &Exchange, status: Result<u16, Error>) -> Resul
     ))
 }
 
+/// `url` resolved against the page; must be http(s) and have the page's scheme.
 fn resolve_same_scheme(url: &str) -> Result<String, Error> {
     let location = page::location()
         .filter(|l| l.is_object())
