@@ -316,6 +316,30 @@ export function js_queue_bounds(Socket, url) {
   out.stateAfterFree = s.readyState;
   return out;
 }
+// A message larger than the server takes (cometkit-server answers 413 beyond 1 MiB) ends the
+// socket with close code 1009 and comes back from takeUnsent(), with what was sent after it,
+// instead of being sent again on reconnection after reconnection.
+export function js_too_big(Socket, url, transport) {
+  return new Promise(function (resolve) {
+    var out = { events: [] };
+    var big = "x".repeat(1100000);
+    var s = new Socket(url, { transports: [transport], maxQueuedBytes: 4 << 20 });
+    s.onopen = function () { s.send("before"); };
+    s.onmessage = function (e) {
+      out.events.push("message " + e.data.length);
+      if (e.data === "before") { s.send(big); s.send("after"); }
+    };
+    s.onreconnecting = function (e) { out.events.push("reconnecting " + e.code); };
+    s.onclose = function (e) {
+      out.events.push("close " + e.code);
+      out.reason = e.reason;
+      var unsent = s.takeUnsent();
+      out.unsent = unsent.map(function (m) { return m === big ? "big" : m; });
+      s.free();
+      resolve(out);
+    };
+  });
+}
 // Held sends (a burst in one task, what a message listener sends, a send just before close)
 // arrive whole and in order: 20 messages sent in one task, then one sent back for each echo
 // from its listener; on a broadcast service, two sends and a close in one task, heard by
@@ -379,6 +403,7 @@ extern "C" {
     #[wasm_bindgen(catch)]
     async fn js_gc_survival(class: &JsValue, url: &str) -> Result<JsValue, JsValue>;
     fn js_queue_bounds(class: &JsValue, url: &str) -> JsValue;
+    async fn js_too_big(class: &JsValue, url: &str, transport: &str) -> JsValue;
     fn js_secure_only(class: &JsValue, url: &str) -> JsValue;
     async fn js_batched_sends(class: &JsValue, echo: &str, broadcast: &str, tag: &str) -> JsValue;
     async fn js_close_of(class: &JsValue, url: &str, transports: JsValue) -> JsValue;
@@ -1367,6 +1392,29 @@ fn js_queue_bounds_oversize_message_and_take_unsent() {
     assert_eq!(js_sys::Array::from(&field(&out, "unsentAgain")).length(), 0);
     assert!(text(&out, "afterFree").starts_with("invalid: "));
     assert_eq!(field(&out, "stateAfterFree").as_f64(), Some(3.0));
+}
+
+#[wasm_bindgen_test]
+async fn a_message_the_server_refuses_as_too_large_closes_1009_and_comes_back_unsent() {
+    for transport in ["xhr-polling", "xhr-streaming"] {
+        let out = within(
+            "close",
+            js_too_big(&socket_class(), &ours("/sockjs/echo"), transport),
+        )
+        .await;
+        let events: Vec<String> = js_sys::Array::from(&field(&out, "events"))
+            .iter()
+            .map(|v| v.as_string().unwrap_or_default())
+            .collect();
+        assert_eq!(events, ["message 6", "close 1009"], "{transport}");
+        let reason = text(&out, "reason");
+        assert!(reason.contains("too big"), "{transport}: {reason}");
+        let unsent: Vec<String> = js_sys::Array::from(&field(&out, "unsent"))
+            .iter()
+            .map(|v| v.as_string().unwrap_or_default())
+            .collect();
+        assert_eq!(unsent, ["big", "after"], "{transport}");
+    }
 }
 
 #[wasm_bindgen_test]

@@ -148,6 +148,10 @@ pub const CODE_CANNOT_CONNECT: u16 = 1002;
 pub const CODE_PROTOCOL_ERROR: u16 = 1002;
 /// Close code: a transport failed for any other reason (network, HTTP status, timeout, ...).
 pub const CODE_TRANSPORT_FAILED: u16 = 1006;
+/// Close code: the server refused a message as too large (a POST answered 413, or the
+/// WebSocket closed with this code). Final, as sending it again would fail again.
+pub const CODE_MESSAGE_TOO_BIG: u16 = 1009;
+const TOO_BIG: &str = "Message too big: the server refused it (HTTP 413 or close 1009)";
 
 /// The [`Event::Error`] of the no-CORS fallback ([`Config::cors_fallback`]).
 const NO_CORS_ERROR: &str = "SockJS /info failed (network error or CORS refused): trying only \
@@ -508,6 +512,9 @@ pub struct Session<M: Message = String> {
     /// Payloads are held back until [`release_sends`](Session::release_sends).
     held: bool,
     buffered: usize,
+    /// The bound on one HTTP payload: [`MAX_BATCH_BYTES`], halved each time the server refuses
+    /// a batch of several messages as too large.
+    http_limit: usize,
     resume: ResumeState,
     /// The current attempt's receiving URL, before the resume extension's query.
     receive_base: String,
@@ -605,6 +612,7 @@ impl<M: Message> Session<M> {
             busy: false,
             held: false,
             buffered: 0,
+            http_limit: MAX_BATCH_BYTES,
             resume: ResumeState::default(),
             receive_base: String::new(),
             actions: VecDeque::new(),
@@ -943,8 +951,9 @@ impl<M: Message> Session<M> {
 
     /// Transport `id` ended without a `c` frame: network error, refused connection, non-2xx
     /// answer, WebSocket close, ... `code` and `reason` describe it (1006 for a network
-    /// failure). An application code (1000, 3000-4999) ends the socket for good; any other
-    /// moves to the next transport or reconnects.
+    /// failure). An application code (1000, 3000-4999) ends the socket for good, as does
+    /// [`CODE_MESSAGE_TOO_BIG`] (the server refused a message it would be sent again); any
+    /// other moves to the next transport or reconnects.
     pub fn handle_transport_closed(&mut self, now: u64, id: OpId, code: u16, reason: &str) {
         let current = match self.phase {
             Phase::Attempt { id, .. } | Phase::Open { id, .. } => id,
@@ -953,7 +962,7 @@ impl<M: Message> Session<M> {
         if current != id {
             return;
         }
-        if is_application_code(code) {
+        if is_application_code(code) || code == CODE_MESSAGE_TOO_BIG {
             self.release();
             return self.finish(code, reason, false);
         }
@@ -991,6 +1000,38 @@ impl<M: Message> Session<M> {
         } else {
             self.transport_failed(now, 1006, "Sending failed");
         }
+    }
+
+    /// The payload last sent on transport `id` was not delivered; `error` says why. An HTTP
+    /// 413 (payload too large) is the server's answer to the payload, not a broken transport:
+    /// a batch of several messages is sent again in smaller batches, on the same connection;
+    /// a single message the server refuses ends the socket with [`CODE_MESSAGE_TOO_BIG`], that
+    /// message first in [`take_unsent`](Self::take_unsent), so nothing is lost unseen and
+    /// nothing is sent again and again. Any other error is
+    /// [`handle_send_done`](Self::handle_send_done) with `ok` false.
+    pub fn handle_send_failed(&mut self, now: u64, id: OpId, error: &Error) {
+        if error.status() != Some(413)
+            || !matches!(self.phase, Phase::Open { id: current, .. } if current == id)
+            || !self.busy
+            || self.inflight == 0
+        {
+            return self.handle_send_done(now, id, false);
+        }
+        let first = self.sent - self.inflight;
+        if self.inflight == 1 {
+            self.release();
+            return self.finish(CODE_MESSAGE_TOO_BIG, TOO_BIG, false);
+        }
+        let size: usize = self
+            .pending
+            .range(first..self.sent)
+            .map(|m| m.encoded_size())
+            .sum();
+        self.http_limit = self.http_limit.min(size / 2).max(1);
+        self.sent = first;
+        self.inflight = 0;
+        self.busy = false;
+        self.flush(Some(now));
     }
 
     /// The timer armed at [`poll_timeout`](Self::poll_timeout) fired (early calls do nothing).
@@ -1363,7 +1404,11 @@ impl<M: Message> Session<M> {
         // Batch what is queued, but keep each payload bounded so a long backlog never becomes
         // one request a server refuses as too large (a single larger message still goes alone).
         let first = self.sent;
-        let limit = batch_limit(kind);
+        let limit = if kind == TransportKind::WebSocket {
+            MAX_FRAME_BYTES
+        } else {
+            self.http_limit
+        };
         let mut size = 2;
         while let Some(message) = self.pending.get(self.sent) {
             let len = message.encoded_size();
@@ -1446,14 +1491,6 @@ const MAX_BATCH_BYTES: usize = 256 * 1024;
 /// frames lose nothing (a larger bound measured slower: bigger strings for both sides to parse)
 /// and stay within the message limits servers set on WebSocket frames.
 const MAX_FRAME_BYTES: usize = 64 * 1024;
-
-fn batch_limit(kind: TransportKind) -> usize {
-    if kind == TransportKind::WebSocket {
-        MAX_FRAME_BYTES
-    } else {
-        MAX_BATCH_BYTES
-    }
-}
 
 fn three_digits(n: u32) -> String {
     let digit = |d: u32| char::from(b'0' + (d % 10) as u8);
@@ -2779,6 +2816,131 @@ mod tests {
         let expected: Vec<String> = "abcde".chars().map(big).chain([huge]).collect();
         assert_eq!(all, expected);
         assert_eq!(s.buffered_amount(), 0);
+    }
+
+    fn too_large() -> Error {
+        Error::http(crate::error::HttpResponse::new(
+            413,
+            "Payload Too Large",
+            crate::headers::Headers::default(),
+            "http://h:1/echo/000/s/xhr_send",
+            None,
+        ))
+    }
+
+    /// An open session on `kind` with `messages` queued before it opened.
+    fn opened(kind: TransportKind, messages: &[&str]) -> (Session, OpId) {
+        let mut c = config();
+        c.transports = vec![kind];
+        let mut s = Session::<String>::new("http://h:1/echo", c, fixed_random(0)).unwrap();
+        for m in messages {
+            s.send((*m).to_owned()).unwrap();
+        }
+        s.connect(0);
+        let Some(Action::FetchInfo { id, .. }) = s.poll_action() else {
+            panic!()
+        };
+        s.handle_info(10, id, INFO);
+        let Some(Action::OpenTransport { id: t, .. }) = s.poll_action() else {
+            panic!()
+        };
+        s.handle_text(20, t, "o");
+        assert_eq!(events(&mut s).last().map(String::as_str), Some("open"));
+        (s, t)
+    }
+
+    #[test]
+    fn a_batch_the_server_refuses_as_too_large_goes_again_in_smaller_ones() {
+        let messages = [
+            "aaaaaaaaaa",
+            "bbbbbbbbbb",
+            "cccccccccc",
+            "dddddddddd",
+            "eeeeeeeeee",
+        ];
+        let (mut s, t) = opened(TransportKind::XhrStreaming, &messages);
+        // The server takes at most 30 bytes per POST: two of these messages (27 bytes).
+        let mut delivered = Vec::new();
+        let mut refused = 0;
+        for now in 30..60 {
+            match s.poll_action() {
+                Some(Action::Send { id, payload }) => {
+                    assert_eq!(id, t);
+                    if payload.len() > 30 {
+                        refused += 1;
+                        s.handle_send_failed(now, t, &too_large());
+                    } else {
+                        let Ok(Frame::Messages(m)) =
+                            sockjs::decode_frame(&["a", &payload].concat())
+                        else {
+                            panic!("payload is not a JSON string array")
+                        };
+                        delivered.extend(m);
+                        s.handle_send_done(now, t, true);
+                    }
+                }
+                None => break,
+                Some(other) => panic!("the connection is kept: {other:?}"),
+            }
+        }
+        assert_eq!(delivered, messages, "every message, once, in order");
+        assert!((1..=3).contains(&refused), "{refused} refusals");
+        assert_eq!(events(&mut s), Vec::<String>::new(), "no reconnection");
+        assert_eq!(s.ready_state(), ReadyState::Open);
+        assert_eq!(s.buffered_amount(), 0);
+    }
+
+    #[test]
+    fn a_single_message_the_server_refuses_as_too_large_ends_the_socket_unsent() {
+        let (mut s, t) = opened(TransportKind::XhrPolling, &[]);
+        s.send("small".into()).unwrap();
+        let Some(Action::Send { .. }) = s.poll_action() else {
+            panic!()
+        };
+        s.handle_send_done(30, t, true);
+        let big = "x".repeat(5_000);
+        s.send(big.clone()).unwrap();
+        let Some(Action::Send { payload, .. }) = s.poll_action() else {
+            panic!()
+        };
+        assert!(payload.contains(&big));
+        s.send("after".into()).unwrap();
+        s.handle_send_failed(40, t, &too_large());
+        assert!(matches!(s.poll_action(), Some(Action::CloseTransport { id }) if id == t));
+        assert_eq!(s.poll_action(), None, "not sent again");
+        let log = events(&mut s);
+        assert_eq!(log.len(), 1);
+        assert!(log[0].starts_with("close 1009 Message too big"), "{log:?}");
+        assert!(log[0].ends_with("clean=false"));
+        assert_eq!(s.take_unsent(), [big, "after".to_owned()]);
+        // Any other failure of a send is a broken transport, as before: the socket reconnects.
+        let (mut s, t) = opened(TransportKind::XhrPolling, &["m"]);
+        let Some(Action::Send { .. }) = s.poll_action() else {
+            panic!()
+        };
+        s.handle_send_failed(50, t, &Error::network("reset"));
+        assert!(matches!(
+            s.poll_action(),
+            Some(Action::CloseTransport { .. })
+        ));
+        let log = events(&mut s);
+        assert!(log[0].starts_with("reconnecting "), "{log:?}");
+    }
+
+    #[test]
+    fn a_websocket_closed_as_message_too_big_ends_the_socket_unsent() {
+        let (mut s, t) = opened(TransportKind::WebSocket, &["first"]);
+        let Some(Action::Send { .. }) = s.poll_action() else {
+            panic!()
+        };
+        s.handle_transport_closed(30, t, CODE_MESSAGE_TOO_BIG, "too big");
+        assert!(matches!(
+            s.poll_action(),
+            Some(Action::CloseTransport { .. })
+        ));
+        assert_eq!(s.poll_action(), None, "no reconnection");
+        assert_eq!(events(&mut s), ["close 1009 too big clean=false"]);
+        assert_eq!(s.take_unsent(), ["first"]);
     }
 
     #[test]

@@ -81,7 +81,8 @@ pub(crate) enum Input {
     Closed(OpId, u16, Cow<'static, str>),
     /// The transport failed; the session chooses the close code.
     Failed(OpId, Error),
-    SendDone(OpId, bool),
+    /// A POST (or JSONP send) ended: delivered, or the error (an HTTP status among them).
+    SendDone(OpId, Result<(), Error>),
     Timer,
 }
 
@@ -131,8 +132,8 @@ impl Sink {
             .unwrap_or_else(|| Some(first.to_owned()))
     }
 
-    pub(crate) fn send_done(&self, id: OpId, ok: bool) {
-        self.input(Input::SendDone(id, ok));
+    pub(crate) fn send_done(&self, id: OpId, result: Result<(), Error>) {
+        self.input(Input::SendDone(id, result));
     }
 }
 
@@ -508,11 +509,14 @@ impl Inner {
                 self.session.handle_transport_closed(now, id, code, &reason)
             }
             Input::Failed(id, error) => self.session.handle_transport_failed(now, id, error),
-            Input::SendDone(id, ok) => {
+            Input::SendDone(id, result) => {
                 if let Some(active) = self.active.as_mut().filter(|a| a.id == id) {
                     active.sender = None;
                 }
-                self.session.handle_send_done(now, id, ok);
+                match result {
+                    Ok(()) => self.session.handle_send_done(now, id, true),
+                    Err(e) => self.session.handle_send_failed(now, id, &e),
+                }
             }
             Input::Timer => {
                 // Re-armed by the pump, even when the session finds the call early.

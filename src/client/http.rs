@@ -143,8 +143,9 @@ fn request(state: &Rc<Loop>, url: &str) {
 }
 
 /// POSTs `payload` (a JSON array of strings, as `text/plain`) to `url` (`…/xhr_send`),
-/// reported as [`Sink::send_done`]: delivered on a 2xx answer. The payload stays a JavaScript
-/// string.
+/// reported as [`Sink::send_done`]: delivered on a 2xx answer, else the error (a 413 among them,
+/// which the session treats as the payload's fault, not the transport's). The payload stays a
+/// JavaScript string.
 pub(crate) fn send(
     id: OpId,
     url: String,
@@ -155,6 +156,6 @@ pub(crate) fn send(
     let sink = sink.clone();
     run(
         Exchange::start("POST", &url, &payload, mode, false, None, 0),
-        move |result| sink.send_done(id, result.is_ok()),
+        move |result| sink.send_done(id, result.map(drop)),
     )
 }

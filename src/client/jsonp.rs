@@ -81,7 +81,5 @@ fn poll(state: &Rc<Polls>, url: &str) {
 /// Sends `payload` to `url` (`…/jsonp_send`), reported as [`Sink::send_done`].
 pub(crate) fn send(id: OpId, url: String, payload: JsString, sink: &Sink) -> Pending {
     let sink = sink.clone();
-    post_no_cors(&url, &payload, move |result| {
-        sink.send_done(id, result.is_ok())
-    })
+    post_no_cors(&url, &payload, move |result| sink.send_done(id, result))
 }

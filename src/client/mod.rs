@@ -532,7 +532,8 @@ impl Socket {
     /// `-`, `_` and `~`; when a queue bound is 0; or when the page has no
     /// `crypto.getRandomValues`. Connection failures are not errors here: they end the socket
     /// with a [`SocketEvent::Close`] (2000 "All transports failed", 1002 "Cannot connect to
-    /// server").
+    /// server"), as does a message the server refuses as too large (1009; it comes back from
+    /// [`take_unsent`](Self::take_unsent)).
     pub fn connect(url: &str, options: SocketOptions) -> Result<Socket, Error> {
         Ok(Socket {
             owner: Rc::new(Owner(start(url, options, Output::Stream(None))?)),

@@ -131,7 +131,8 @@ export class Socket extends EventTarget {
   /**
    * Starts connecting to the SockJS service at `url` (http(s), absolute or relative to the
    * page). Throws (kind "invalid") for a bad URL or option; connection failures arrive as a
-   * `close` event (2000 "All transports failed", 1002 "Cannot connect to server").
+   * `close` event (2000 "All transports failed", 1002 "Cannot connect to server"), as does a
+   * message the server refuses as too large (1009; it comes back from `takeUnsent()`).
    */
   constructor(url: string | URL, options?: SocketOptions);
   /** Releases every request, script, EventSource, WebSocket and timer at once, without a
