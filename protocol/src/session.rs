@@ -1022,10 +1022,9 @@ impl<M: Message> Session<M> {
             self.release();
             return self.finish(CODE_MESSAGE_TOO_BIG, TOO_BIG, false);
         }
-        let size: usize = self
-            .pending
-            .range(first..self.sent)
-            .map(|m| m.encoded_size())
+        let size: usize = (first..self.sent)
+            .filter_map(|i| self.pending.get(i))
+            .map(M::encoded_size)
             .sum();
         self.http_limit = self.http_limit.min(size / 2).max(1);
         self.sent = first;
