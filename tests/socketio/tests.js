@@ -540,6 +540,11 @@ const scenarios = {
       expectThrow(() => s.emit("x", cyclic), "invalid", "cycle", "cyclic argument");
       expectThrow(() => s.emit("connect"), "invalid", "reserved", "reserved event name");
       expectThrow(() => s.emit("x", "y".repeat(200000)), "invalid", "maxPayload", "oversize payload");
+      // maxPayload counts UTF-8 bytes: 60,000 "é" are 120,000 bytes (over the server's 100,000),
+      // 40,000 are 80,000 (under it).
+      expectThrow(() => s.emit("x", "é".repeat(60000)), "invalid", "maxPayload", "oversize in UTF-8 bytes");
+      const wide = "é".repeat(40000);
+      eq(await s.emitWithAck("ack", wide), wide, "under maxPayload in UTF-8 bytes");
       eq(await s.emitWithAck("ack", "fine"), "fine", "still usable after refused emits");
     } finally {
       s.io.free();
