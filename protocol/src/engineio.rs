@@ -1659,8 +1659,9 @@ impl<M: Message> Engine<M> {
 
     fn take_unsent(&mut self) -> Vec<M> {
         self.queued_bytes = 0;
-        self.queue
-            .drain(..)
+        // Taken whole: `VecDeque::drain` costs 1.2 KB of wasm.
+        std::mem::take(&mut self.queue)
+            .into_iter()
             .filter_map(|p| match p {
                 Packet::Message(m) => Some(m),
                 _ => None,

@@ -1644,16 +1644,12 @@ impl<P: Args> Client<P> {
             }
             !late
         });
+        if !expired.is_empty() {
+            self.remove_buffered(|b| {
+                b.id.is_some_and(|id| expired.iter().any(|(n, i)| *i == id && *n == b.nsp))
+            });
+        }
         for (nsp, id) in expired {
-            if let Some(i) = self
-                .buffer
-                .iter()
-                .position(|b| b.nsp == nsp && b.id == Some(id))
-            {
-                if let Some(b) = self.buffer.remove(i) {
-                    self.buffered_bytes -= b.args.size();
-                }
-            }
             self.events.push_back(Event::AckFailed {
                 nsp,
                 id,
@@ -1719,17 +1715,20 @@ impl<P: Args> Client<P> {
     }
 
     fn drop_buffered(&mut self, nsp: &str) {
-        let before = self.buffer.len();
-        let mut bytes = 0;
-        self.buffer.retain(|b| {
-            let keep = b.nsp != nsp;
-            if !keep {
-                bytes += b.args.size();
+        self.remove_buffered(|b| b.nsp == nsp);
+    }
+
+    /// Drops the buffered events `gone` picks. By pop_front, as `flush_buffered`:
+    /// `VecDeque::retain` and `remove` each cost over half a kilobyte of wasm.
+    fn remove_buffered(&mut self, gone: impl Fn(&Buffered<P>) -> bool) {
+        let mut rest = VecDeque::new();
+        while let Some(b) = self.buffer.pop_front() {
+            if gone(&b) {
+                self.buffered_bytes -= b.args.size();
+            } else {
+                rest.push_back(b);
             }
-            keep
-        });
-        if self.buffer.len() != before {
-            self.buffered_bytes -= bytes;
         }
+        self.buffer = rest;
     }
 }

@@ -591,21 +591,50 @@ fn ack_timeout_removes_the_buffered_event() {
         ..ACK
     };
     assert_eq!(
+        c.emit(2, "/", p(r#"["a"]"#), PLAIN).unwrap(),
+        Emitted::Buffered(None)
+    );
+    assert_eq!(
         c.emit(2, "/", p(r#"["x"]"#), timed).unwrap(),
         Emitted::Buffered(Some(0))
+    );
+    assert_eq!(
+        c.emit(3, "/", p(r#"["b"]"#), ACK).unwrap(),
+        Emitted::Buffered(Some(1))
     );
     c.handle_timeout(52);
     assert!(
         matches!(&events(&mut c)[..], [Event::AckFailed { id: 0, error, .. }] if error.is_timeout())
     );
-    assert_eq!(c.buffered(), 0);
+    assert_eq!(c.buffered(), 2, "only the timed-out event leaves the buffer");
     c.handle_engine_open(60);
     feed(&mut c, 60, r#"0{"sid":"s"}"#);
     assert_eq!(
         transmits(&mut c),
-        ["0"],
-        "nothing else: the event timed out"
+        ["0", r#"2["a"]"#, r#"21["b"]"#],
+        "the others, in order: the timed-out event is not sent"
     );
+    assert_eq!(c.buffered(), 0);
+}
+
+#[test]
+fn leaving_a_namespace_drops_only_its_buffered_events() {
+    let mut c = connected(Config::default());
+    c.connect("/admin", None).unwrap();
+    feed(&mut c, 1, r#"0/admin,{"sid":"s2"}"#);
+    transmits(&mut c);
+    events(&mut c);
+    c.handle_engine_closed(2, CloseReason::PingTimeout, false);
+    events(&mut c);
+    for (nsp, json) in [("/", r#"["a"]"#), ("/admin", r#"["x"]"#), ("/", r#"["b"]"#)] {
+        assert_eq!(c.emit(3, nsp, p(json), PLAIN).unwrap(), Emitted::Buffered(None));
+    }
+    c.disconnect("/admin");
+    assert_eq!(c.buffered(), 2);
+    c.handle_engine_open(10);
+    feed(&mut c, 11, r#"0{"sid":"s3"}"#);
+    assert_eq!(transmits(&mut c), ["0", r#"2["a"]"#, r#"2["b"]"#]);
+    assert_eq!(c.buffered(), 0);
 }
 
 #[test]
