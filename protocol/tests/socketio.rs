@@ -606,7 +606,11 @@ fn ack_timeout_removes_the_buffered_event() {
     assert!(
         matches!(&events(&mut c)[..], [Event::AckFailed { id: 0, error, .. }] if error.is_timeout())
     );
-    assert_eq!(c.buffered(), 2, "only the timed-out event leaves the buffer");
+    assert_eq!(
+        c.buffered(),
+        2,
+        "only the timed-out event leaves the buffer"
+    );
     c.handle_engine_open(60);
     feed(&mut c, 60, r#"0{"sid":"s"}"#);
     assert_eq!(
@@ -627,7 +631,10 @@ fn leaving_a_namespace_drops_only_its_buffered_events() {
     c.handle_engine_closed(2, CloseReason::PingTimeout, false);
     events(&mut c);
     for (nsp, json) in [("/", r#"["a"]"#), ("/admin", r#"["x"]"#), ("/", r#"["b"]"#)] {
-        assert_eq!(c.emit(3, nsp, p(json), PLAIN).unwrap(), Emitted::Buffered(None));
+        assert_eq!(
+            c.emit(3, nsp, p(json), PLAIN).unwrap(),
+            Emitted::Buffered(None)
+        );
     }
     c.disconnect("/admin");
     assert_eq!(c.buffered(), 2);

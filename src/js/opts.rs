@@ -41,6 +41,29 @@ pub(crate) fn check_object(obj: &JsValue, what: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Option `key` as a list of strings: one string, or an array of strings (anything else fails
+/// with `expected`); `None` when not given. A plain loop: collecting into a `Result` costs half a
+/// kilobyte of wasm per caller.
+pub(crate) fn strings(
+    obj: &JsValue,
+    key: &str,
+    expected: &str,
+) -> Result<Option<Vec<String>>, Error> {
+    let v = get(obj, key);
+    if !given(&v) {
+        return Ok(None);
+    }
+    if let Some(s) = v.as_string() {
+        return Ok(Some(vec![s]));
+    }
+    let list: &Array = v.dyn_ref().ok_or_else(|| bad(key, expected))?;
+    let mut out = Vec::new();
+    for i in 0..list.length() {
+        out.push(list.get(i).as_string().ok_or_else(|| bad(key, expected))?);
+    }
+    Ok(Some(out))
+}
+
 pub(crate) fn string(obj: &JsValue, key: &str) -> Result<Option<String>, Error> {
     let v = get(obj, key);
     if !given(&v) {

@@ -220,19 +220,13 @@ fn invalid(message: &'static str) -> JsValue {
 }
 
 fn read_transports(options: &JsValue) -> Result<Vec<TransportKind>, Error> {
-    let v = opts::get(options, "transports");
-    if v.is_undefined() || v.is_null() {
+    let Some(names) = opts::strings(
+        options,
+        "transports",
+        "a transport name or an array of them",
+    )?
+    else {
         return Ok(Vec::new());
-    }
-    let bad = || opts::bad("transports", "a transport name or an array of them");
-    let names: Vec<String> = match v.as_string() {
-        Some(s) => vec![s],
-        None => v
-            .dyn_into::<Array>()
-            .map_err(|_| bad())?
-            .iter()
-            .map(|n| n.as_string().ok_or_else(bad))
-            .collect::<Result<_, _>>()?,
     };
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     ladder::parse_whitelist(&names)

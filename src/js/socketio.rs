@@ -418,22 +418,11 @@ fn busy() -> JsValue {
 }
 
 fn read_transports(options: &JsValue) -> Result<Option<Vec<Transport>>, Error> {
-    let v = opts::get(options, "transports");
-    if v.is_undefined() || v.is_null() {
+    let Some(names) = opts::strings(options, "transports", "an array of transport names")? else {
         return Ok(None);
-    }
-    let list: Vec<JsValue> = match v.as_string() {
-        Some(_) => vec![v],
-        None => match v.dyn_ref::<Array>() {
-            Some(a) => a.iter().collect(),
-            None => return Err(opts::bad("transports", "an array of transport names")),
-        },
     };
     let mut out = Vec::new();
-    for name in list {
-        let name = name
-            .as_string()
-            .ok_or_else(|| opts::bad("transports", "an array of transport names"))?;
+    for name in names {
         out.push(Transport::parse(&name).map_err(|_| {
             Error::invalid(crate::error::concat(&[
                 "unknown transport \"",

@@ -22,7 +22,7 @@
 //! free and no finalizer. The object lives exactly as long as the native socket (see
 //! `js/websocket.js`).
 
-use js_sys::{Array, ArrayBuffer};
+use js_sys::ArrayBuffer;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, Blob};
@@ -150,16 +150,7 @@ fn invalid(message: &'static str) -> JsValue {
 
 /// `protocols`: a string, an array of strings, or absent.
 fn read_protocols(options: &JsValue) -> Result<Vec<String>, Error> {
-    let v = opts::get(options, "protocols");
-    if v.is_undefined() || v.is_null() {
-        return Ok(Vec::new());
-    }
-    if let Some(s) = v.as_string() {
-        return Ok(vec![s]);
-    }
-    let bad = || opts::bad("protocols", "a string or an array of strings");
-    let list = v.dyn_into::<Array>().map_err(|_| bad())?;
-    list.iter().map(|p| p.as_string().ok_or_else(bad)).collect()
+    Ok(opts::strings(options, "protocols", "a string or an array of strings")?.unwrap_or_default())
 }
 
 /// The `binaryType` values, for the option and the setter alike.
