@@ -1094,10 +1094,13 @@ fn decode_payload(body: &JsString) -> Result<Vec<Packet<JsMsg>>, Error> {
     if body.length() == 0 {
         return Err(Error::protocol("Engine.IO: an empty polling payload"));
     }
-    split(body)
-        .iter()
-        .map(|segment| decode_text(segment.unchecked_ref(), true))
-        .collect()
+    // A plain loop: collecting into a `Result` costs 0.4 KB of wasm.
+    let segments = split(body);
+    let mut out = Vec::new();
+    for i in 0..segments.length() {
+        out.push(decode_text(segments.get(i).unchecked_ref(), true)?);
+    }
+    Ok(out)
 }
 
 fn decode_frame(data: JsValue) -> Result<Packet<JsMsg>, Error> {
