@@ -327,11 +327,18 @@ pub fn url_with_last_event_id(url: &str, name: &str, last_event_id: &str) -> Str
     let mut out = String::with_capacity(url.len() + name.len() + last_event_id.len() + 2);
     out.push_str(path);
     let mut sep = '?';
-    let kept = query.split('&').filter(|pair| {
-        let key = pair.split('=').next().unwrap_or_default();
-        !pair.is_empty() && key != name && key != encoded_name
-    });
-    for pair in kept {
+    // Pairs cut with `split_byte`: `str::split` costs 0.5 KB of wasm.
+    let mut remaining = Some(query);
+    while let Some(q) = remaining {
+        let (pair, next) = match crate::url::split_byte(q, b'&') {
+            Some((pair, next)) => (pair, Some(next)),
+            None => (q, None),
+        };
+        remaining = next;
+        let key = crate::url::split_byte(pair, b'=').map_or(pair, |(key, _)| key);
+        if pair.is_empty() || key == name || key == encoded_name {
+            continue;
+        }
         out.push(sep);
         out.push_str(pair);
         sep = '&';

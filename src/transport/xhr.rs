@@ -30,15 +30,19 @@ use std::task::{Context, Poll, Waker};
 
 use futures_util::future::poll_fn;
 use futures_util::stream::Stream;
-use js_sys::{ArrayBuffer, JsString, Reflect, Uint8Array};
+#[cfg(feature = "xhr")]
+use js_sys::Reflect;
+use js_sys::{ArrayBuffer, JsString, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    Event, FormData, HtmlFormElement, ProgressEvent, XmlHttpRequest, XmlHttpRequestResponseType,
-    XmlHttpRequestUpload,
+    Event, ProgressEvent, XmlHttpRequest, XmlHttpRequestResponseType, XmlHttpRequestUpload,
 };
+#[cfg(feature = "xhr")]
+use web_sys::{FormData, HtmlFormElement};
 
 use crate::error::HttpResponse;
+#[cfg(feature = "xhr")]
 use crate::protocol::form;
 pub use crate::protocol::headers::Headers;
 use crate::protocol::{headers, url};
@@ -100,17 +104,24 @@ impl ResponseType {
 /// Request::post("/upload").body(Body::Bytes(vec![0xCA, 0xFE])).send().await?;
 /// # Ok(()) }
 /// ```
+///
+/// With the `_xhr` primitive alone (the EventSource polyfill's, in an `eventsource` or `socket`
+/// build) only `Text` exists: the other kinds come with the `xhr` feature.
 pub enum Body {
     /// A string; `Content-Type: text/plain;charset=UTF-8` unless a Content-Type header is set.
     Text(String),
     /// Raw bytes; no Content-Type unless one is set.
+    #[cfg(feature = "xhr")]
     Bytes(Vec<u8>),
     /// An already-serialised JSON document; `Content-Type: application/json`.
+    #[cfg(feature = "xhr")]
     Json(String),
     /// Name/value pairs, sent as `application/x-www-form-urlencoded;charset=UTF-8`.
+    #[cfg(feature = "xhr")]
     UrlEncoded(Vec<(String, String)>),
     /// A [`FormData`](https://developer.mozilla.org/docs/Web/API/FormData); the browser sends
     /// `multipart/form-data` with its own boundary.
+    #[cfg(feature = "xhr")]
     FormData(FormData),
     /// A form element, serialised per its `enctype` (urlencoded, `multipart/form-data`, or
     /// `text/plain`) like a submission without a submitter button. With `GET` or `HEAD` the
@@ -118,9 +129,11 @@ pub enum Body {
     /// browser builds the form's entry list (`new FormData(form)`), so the fields are those
     /// its own submission sends (Chromium's include controls inside a `<datalist>`, which HTML
     /// leaves out) and the form's `formdata` event fires as for a submission.
+    #[cfg(feature = "xhr")]
     Form(HtmlFormElement),
     /// Any value `xhr.send()` accepts (`Blob`, `ArrayBuffer`, a typed array,
     /// `URLSearchParams`, ...), passed through unchanged; the browser picks the Content-Type.
+    #[cfg(feature = "xhr")]
     Js(JsValue),
 }
 
@@ -532,8 +545,11 @@ impl Request {
             // `send(undefined)` is `send()`: no body.
             Prepared::None => JsValue::UNDEFINED,
             Prepared::Text(s) => JsValue::from_str(&s),
+            #[cfg(feature = "xhr")]
             Prepared::Bytes(b) => js_sys::Uint8Array::from(&b[..]).into(),
+            #[cfg(feature = "xhr")]
             Prepared::FormData(f) => f.into(),
+            #[cfg(feature = "xhr")]
             Prepared::Js(v) => v,
         };
         let sender: &Sender = driver.shared.xhr.unchecked_ref();
@@ -570,14 +586,21 @@ fn check_status(response: Response) -> Result<Response, Error> {
 enum Prepared {
     None,
     Text(String),
+    #[cfg(feature = "xhr")]
     Bytes(Vec<u8>),
+    #[cfg(feature = "xhr")]
     FormData(FormData),
+    #[cfg(feature = "xhr")]
     Js(JsValue),
 }
 
+#[cfg(feature = "xhr")]
 const FORM_URLENCODED: &str = "application/x-www-form-urlencoded;charset=UTF-8";
 const TEXT_PLAIN: &str = "text/plain;charset=UTF-8";
 
+// Without `xhr` only a text body exists: nothing goes to the URL (clippy: `target` need not be
+// a `String` then).
+#[cfg_attr(not(feature = "xhr"), allow(unused_variables, clippy::ptr_arg))]
 fn prepare_body(
     body: Option<Body>,
     bodyless: bool,
@@ -586,14 +609,20 @@ fn prepare_body(
     Ok(match body {
         None => (Prepared::None, None),
         Some(Body::Text(s)) => (Prepared::Text(s), Some(TEXT_PLAIN)),
+        #[cfg(feature = "xhr")]
         Some(Body::Bytes(b)) => (Prepared::Bytes(b), None),
+        #[cfg(feature = "xhr")]
         Some(Body::Json(s)) => (Prepared::Text(s), Some("application/json")),
+        #[cfg(feature = "xhr")]
         Some(Body::UrlEncoded(pairs)) => (
             Prepared::Text(form::urlencode(&pairs)),
             Some(FORM_URLENCODED),
         ),
+        #[cfg(feature = "xhr")]
         Some(Body::FormData(f)) => (Prepared::FormData(f), None),
+        #[cfg(feature = "xhr")]
         Some(Body::Js(v)) => (Prepared::Js(v), None),
+        #[cfg(feature = "xhr")]
         Some(Body::Form(f)) => {
             let enctype = f.enctype();
             if bodyless {
@@ -625,6 +654,7 @@ fn prepare_body(
 /// browser builds the entry list (`new FormData(form)`: which controls count and with what value,
 /// as a submission without a submitter button); a file contributes its file name and line breaks
 /// become CRLF, as the HTML standard's conversion to name/value pairs says.
+#[cfg(feature = "xhr")]
 fn form_pairs(form: &HtmlFormElement) -> Result<Vec<(String, String)>, Error> {
     let data = FormData::new_with_form(form).map_err(|_| Error::invalid(UNREADABLE_FORM))?;
     let text = |v: JsValue| match v.as_string() {
@@ -647,6 +677,7 @@ fn form_pairs(form: &HtmlFormElement) -> Result<Vec<(String, String)>, Error> {
         .collect())
 }
 
+#[cfg(feature = "xhr")]
 const UNREADABLE_FORM: &str = "cannot read the form's data";
 
 fn validate_url(target: &str) -> Result<(), Error> {
