@@ -337,10 +337,10 @@ pub fn jsonp_response_payload(body: &str, index: u32) -> Result<String, Error> {
     crate::error::push_decimal(&mut head, index);
     head.push_str("](");
     let rest = body
-        .trim()
+        .trim_ascii()
         .strip_prefix(&*head)
         .ok_or(Error::protocol(BAD))?;
-    let rest = rest.strip_suffix(";").unwrap_or(rest).trim_end();
+    let rest = rest.strip_suffix(";").unwrap_or(rest).trim_ascii_end();
     let inner = rest.strip_suffix(")").ok_or(Error::protocol(BAD))?;
     let mut json = Json::new(inner);
     let payload = json.string()?.into_owned();

@@ -207,7 +207,7 @@ impl Error {
     pub fn http(response: HttpResponse) -> Self {
         let mut message = String::from("HTTP status ");
         push_decimal(&mut message, u32::from(response.status()));
-        let text = response.status_text().trim_end();
+        let text = response.status_text().trim_ascii_end();
         if !text.is_empty() {
             message.push(' ');
             message.push_str(text);

@@ -208,7 +208,7 @@ pub struct Numbered<B = Vec<String>> {
 /// is not JSON, and [`PayloadError::NotStrings`] for JSON of another shape (including a `seq`
 /// of 0 before messages, or a `seq` without messages).
 pub fn decode_payload(text: &str) -> Result<Numbered, PayloadError> {
-    if text.trim().is_empty() {
+    if text.trim_ascii().is_empty() {
         return Err(PayloadError::Empty);
     }
     let mut json = Json::new(text);

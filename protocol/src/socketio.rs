@@ -417,7 +417,7 @@ pub const RESERVED_EVENTS: [&str; 6] = [
 /// object), with nothing after it; `what` names it in the [`Error::invalid`].
 fn check_one(json: &str, open: u8, what: &'static str) -> Result<(), Error> {
     let mut reader = Json::new(json);
-    let starts = json.trim_start().as_bytes().first() == Some(&open);
+    let starts = json.trim_ascii_start().as_bytes().first() == Some(&open);
     if !starts || reader.skip_value().and(reader.end()).is_err() {
         return Err(Error::invalid(what));
     }
@@ -466,7 +466,7 @@ pub fn event_json(event: &str, args: &str) -> Result<String, Error> {
         ])));
     }
     check_array(args)?;
-    let inner = args.trim().get(1..).unwrap_or("").trim_start();
+    let inner = args.trim_ascii().get(1..).unwrap_or("").trim_ascii_start();
     let mut out = String::with_capacity(event.len() + args.len() + 4);
     out.push('[');
     crate::sockjs::quote_into(&mut out, event);
@@ -502,7 +502,7 @@ pub fn split_event(json: &str) -> Result<(String, String), Error> {
     let rest = if reader.eat(b',') {
         let mut s = String::with_capacity(json.len() - reader.pos() + 1);
         s.push('[');
-        s.push_str(json.get(reader.pos()..).unwrap_or("]").trim_end());
+        s.push_str(json.get(reader.pos()..).unwrap_or("]").trim_ascii_end());
         s
     } else {
         String::from("[]")
@@ -516,7 +516,7 @@ pub fn split_event(json: &str) -> Result<(String, String), Error> {
 pub fn check_payload(kind: PacketType, json: &str) -> Result<(), Error> {
     const BAD: &str = "Socket.IO: the packet's JSON does not fit its type";
     let mut reader = Json::new(json);
-    let empty = json.trim().is_empty();
+    let empty = json.trim_ascii().is_empty();
     match kind {
         PacketType::Disconnect => {
             return if empty {
@@ -527,12 +527,12 @@ pub fn check_payload(kind: PacketType, json: &str) -> Result<(), Error> {
         }
         _ if empty => return Err(Error::protocol(BAD)),
         PacketType::Connect => {
-            if !json.trim_start().starts_with('{') {
+            if !json.trim_ascii_start().starts_with('{') {
                 return Err(Error::protocol(BAD));
             }
         }
         PacketType::ConnectError => {
-            if !json.trim_start().starts_with(['{', '"']) {
+            if !json.trim_ascii_start().starts_with(['{', '"']) {
                 return Err(Error::protocol(BAD));
             }
         }
@@ -548,7 +548,7 @@ pub fn check_payload(kind: PacketType, json: &str) -> Result<(), Error> {
             return reader.end();
         }
         PacketType::Ack | PacketType::BinaryAck => {
-            if !json.trim_start().starts_with('[') {
+            if !json.trim_ascii_start().starts_with('[') {
                 return Err(Error::protocol(BAD));
             }
         }
@@ -682,7 +682,7 @@ fn data_key_end(json: &str) -> Result<usize, Error> {
 /// anything that is not one whole JSON value.
 fn after_colon(json: &str, from: usize) -> Option<String> {
     let rest = json.get(from..)?;
-    let start = rest.len() - rest.trim_start().len();
+    let start = rest.len() - rest.trim_ascii_start().len();
     let value = rest.get(start..value_end(rest, start)?)?;
     let mut check = Json::new(value);
     check.skip_value().and(check.end()).ok()?;
@@ -724,7 +724,7 @@ fn value_end(text: &str, start: usize) -> Option<usize> {
         }
         i += 1;
     }
-    Some(text.trim_end().len())
+    Some(text.trim_ascii_end().len())
 }
 
 /// A packet from the server, decoded.
@@ -1039,7 +1039,7 @@ pub fn encode(packet: &Outgoing<Payload>) -> Result<Vec<Data>, Error> {
     let mut out = Vec::new();
     match packet {
         Outgoing::Connect { auth, recovery, .. } => {
-            let auth = auth.as_ref().map(|a| a.json.trim());
+            let auth = auth.as_ref().map(|a| a.json.trim_ascii());
             if let Some(auth) = auth {
                 let mut reader = Json::new(auth);
                 if !auth.starts_with('{') || reader.skip_value().and(reader.end()).is_err() {

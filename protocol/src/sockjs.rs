@@ -559,7 +559,7 @@ pub fn eventsource_frame(data: &str) -> Cow<'_, str> {
 /// Fails with a protocol error when the body does not call `callback` with one JSON string.
 pub fn jsonp_body_frame<'b>(body: &'b str, callback: &str) -> Result<Cow<'b, str>, Error> {
     const BAD: &str = "JSONP body is not a call of the expected callback with one string";
-    let rest = body.trim_start();
+    let rest = body.trim_ascii_start();
     let rest = rest.strip_prefix("/**/").unwrap_or(rest);
     let rest = rest
         .strip_prefix(callback)
