@@ -39,7 +39,11 @@
 //! * **Sending**: messages sent while connecting or reconnecting are queued (bounded by count
 //!   and bytes; overflow is an error from [`Session::send`], never a silent drop) and flushed in
 //!   order, batched in one payload, when a session opens. One payload is in flight at a time;
-//!   the driver confirms it with [`Session::handle_send_done`].
+//!   the driver confirms it with [`Session::handle_send_done`], or reports its failure with
+//!   [`Session::handle_send_failed`]: a payload the server refuses as too large (HTTP 413) goes
+//!   again in smaller batches, and a single message it refuses ends the socket with
+//!   [`CODE_MESSAGE_TOO_BIG`] (as does a transport closing with that code), the message kept for
+//!   [`Session::take_unsent`].
 //!
 //! # Messages are opaque
 //!
