@@ -2781,23 +2781,11 @@ mod tests {
         let mut c = config();
         c.transports = vec![kind];
         c.max_queued_bytes = 8 * limit;
-        let mut s = Session::<String>::new("http://h:1/echo", c, fixed_random(0)).unwrap();
         // Two fit in one payload, three do not.
         let big = |c: char| c.to_string().repeat(limit * 15 / 32);
-        for c in ['a', 'b', 'c', 'd', 'e'] {
-            s.send(big(c)).unwrap();
-        }
         let huge = "z".repeat(limit * 3 / 2);
-        s.send(huge.clone()).unwrap();
-        s.connect(0);
-        let Some(Action::FetchInfo { id, .. }) = s.poll_action() else {
-            panic!()
-        };
-        s.handle_info(10, id, INFO);
-        let Some(Action::OpenTransport { id: t, .. }) = s.poll_action() else {
-            panic!()
-        };
-        s.handle_text(20, t, "o");
+        let queued = "abcde".chars().map(big).chain([huge.clone()]);
+        let (mut s, t) = open_session(c, queued);
         assert_eq!(s.transport(), Some(kind));
         let mut batches = Vec::new();
         for now in 30..40 {
@@ -2841,9 +2829,16 @@ mod tests {
     fn opened(kind: TransportKind, messages: &[&str]) -> (Session, OpId) {
         let mut c = config();
         c.transports = vec![kind];
+        let (mut s, t) = open_session(c, messages.iter().map(|m| (*m).to_owned()));
+        assert_eq!(events(&mut s).last().map(String::as_str), Some("open"));
+        (s, t)
+    }
+
+    /// A session under `c`, `messages` queued, connected up to its transport's `o` frame.
+    fn open_session(c: Config, messages: impl IntoIterator<Item = String>) -> (Session, OpId) {
         let mut s = Session::<String>::new("http://h:1/echo", c, fixed_random(0)).unwrap();
         for m in messages {
-            s.send((*m).to_owned()).unwrap();
+            s.send(m).unwrap();
         }
         s.connect(0);
         let Some(Action::FetchInfo { id, .. }) = s.poll_action() else {
@@ -2854,7 +2849,6 @@ mod tests {
             panic!()
         };
         s.handle_text(20, t, "o");
-        assert_eq!(events(&mut s).last().map(String::as_str), Some("open"));
         (s, t)
     }
 

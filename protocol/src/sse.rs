@@ -752,7 +752,11 @@ mod tests {
         for bytes in cases {
             let mut out = String::from("<");
             push_utf8(&mut out, bytes);
-            assert_eq!(out, ["<", &String::from_utf8_lossy(bytes)].concat(), "{bytes:?}");
+            assert_eq!(
+                out,
+                ["<", &String::from_utf8_lossy(bytes)].concat(),
+                "{bytes:?}"
+            );
         }
     }
 
