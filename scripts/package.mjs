@@ -37,6 +37,10 @@
 // 7. Public names. Minifying renames the classes and functions the snippets export (marked as
 //    in step 1), and their `name` with them; `keepExportNames` gives each its name back, so
 //    `Socket.name` is "Socket" and devtools show `Socket {...}`.
+// 8. Subpaths (`--subpaths <pkgdir> <name>...`, run by scripts/build.sh once the
+//    single-capability packages are built into <pkgdir>/<name>/): package.json's `exports` gets
+//    `./<name>` for each, so `import { Socket } from 'cometkit/socket'` loads a wasm with the
+//    Socket alone (`addSubpaths`).
 //
 // Every step is idempotent: running the script twice leaves the package as one run does.
 
@@ -434,6 +438,40 @@ export function slimBoundary(pkgDir, outName) {
   return summary;
 }
 
+/**
+ * Makes the single-capability packages built into subfolders of the package (`pkg/socket/`, ...)
+ * its subpaths: package.json's `exports` maps `.` and `./<name>` (types first, as TypeScript's
+ * `bundler` and `node16` resolution want), and `files` lists each folder. Each subfolder keeps a
+ * package.json of its own, cut to what resolvers and bundlers read there (`main`, `types`,
+ * `sideEffects`: a bundler takes a module's side effects from the nearest package.json), and
+ * loses the README and .gitignore wasm-pack put in it. Returns the names made subpaths; a name
+ * whose folder holds no `<outName>.js` fails, so a failed build is not published half.
+ */
+export function addSubpaths(pkgDir, names, outName = 'cometkit') {
+  const file = path.join(pkgDir, 'package.json');
+  const pkg = JSON.parse(readFileSync(file, 'utf8'));
+  const entry = (dir) => ({ types: `./${dir}${outName}.d.ts`, default: `./${dir}${outName}.js` });
+  const exports = { '.': entry(''), './package.json': './package.json' };
+  const files = new Set(Array.isArray(pkg.files) ? pkg.files : []);
+  for (const name of names) {
+    if (!IDENTIFIER.test(name)) throw new Error(`subpath ${JSON.stringify(name)} is not a plain name`);
+    const dir = path.join(pkgDir, name);
+    if (!existsSync(path.join(dir, `${outName}.js`))) throw new Error(`${dir} holds no ${outName}.js`);
+    const own = path.join(dir, 'package.json');
+    const inner = existsSync(own) ? JSON.parse(readFileSync(own, 'utf8')) : {};
+    const cut = { type: 'module', main: `${outName}.js`, types: `${outName}.d.ts` };
+    if (inner.sideEffects !== undefined) cut.sideEffects = inner.sideEffects;
+    writeFileSync(own, `${JSON.stringify(cut, null, 2)}\n`);
+    for (const extra of ['README.md', '.gitignore']) rmSync(path.join(dir, extra), { force: true });
+    exports[`./${name}`] = entry(`${name}/`);
+    files.add(name);
+  }
+  pkg.exports = exports;
+  pkg.files = [...files];
+  writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
+  return names;
+}
+
 /** Adds `snippets` to package.json's `files` when the package has snippets. */
 export function fixPackageJson(pkgDir) {
   const file = path.join(pkgDir, 'package.json');
@@ -550,6 +588,14 @@ export async function packageDir(pkgDir, { outName = 'cometkit', minifyJs = true
 
 async function main(argv) {
   const args = [...argv];
+  if (args[0] === '--subpaths') {
+    // node scripts/package.mjs --subpaths <pkgdir> <name>...: after each <pkgdir>/<name> is packaged.
+    const [, pkgDir, ...names] = args;
+    if (!pkgDir || names.length === 0) throw new Error('usage: node scripts/package.mjs --subpaths <pkgdir> <name>...');
+    addSubpaths(pkgDir, names);
+    console.error(`[package] ${pkgDir}: subpaths ${names.map((n) => `./${n}`).join(', ')}`);
+    return;
+  }
   let outName = 'cometkit';
   let minifyJs = true;
   const dirs = [];

@@ -11,7 +11,7 @@ import { ROOT, startServer, launchBrowser, screenshot } from './harness.mjs';
 const DIST = path.join(ROOT, 'target', 'vite-app');
 const EXPECTED_CHECKS = [
   'corsSupport', 'request', 'request error kind', 'xdrRequest', 'jsonp', 'ping', 'openWebSocket',
-  'openEventSource', 'Socket',
+  'openEventSource', 'Socket', 'Socket from cometkit/socket', 'request from cometkit/xhr',
 ];
 
 let server;
@@ -42,11 +42,12 @@ test('the Vite-built app runs every export against the server', async () => {
   const failed = results.filter((r) => !r.ok).map((r) => r.text);
   assert.deepEqual(failed, [], 'failed checks');
   assert.equal(await page.evaluate(() => document.body.dataset.done), 'passed');
-  // The wasm came from the bundle's own hashed asset, not from pkg/.
+  // The wasm came from the bundle's own hashed assets, not from pkg/: one for the full build,
+  // one each for the cometkit/socket and cometkit/xhr subpaths.
   const wasm = await page.evaluate(() =>
     performance.getEntriesByType('resource').map((r) => r.name).filter((n) => n.endsWith('.wasm')));
-  assert.equal(wasm.length, 1);
-  assert.match(wasm[0], /\/assets\/cometkit_bg-[\w-]+\.wasm$/);
+  assert.equal(new Set(wasm).size, 3, wasm.join(' '));
+  for (const url of wasm) assert.match(url, /\/assets\/cometkit_bg-[\w-]+\.wasm$/);
   assert.deepEqual(errors, []);
   await page.close();
 });

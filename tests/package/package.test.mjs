@@ -5,12 +5,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { DISPOSABLE_REFERENCE, dropDeadImports, packageDir, snippetExports } from '../../scripts/package.mjs';
+import { DISPOSABLE_REFERENCE, addSubpaths, dropDeadImports, packageDir, snippetExports } from '../../scripts/package.mjs';
 
 /** A package directory shaped like wasm-pack's `--target web` output (`bundler`: its
  * `--target bundler` output, with `cometkit_bg.js`), with two marked snippets and two unmarked. */
@@ -145,6 +146,83 @@ test('a malformed marker fails the packaging', async () => {
     await assert.rejects(packageDir(dir), /malformed cometkit-export/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('single-capability packages become subpaths in exports and files', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cometkit-subpaths-'));
+  try {
+    const write = (rel, text) => {
+      mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      writeFileSync(path.join(dir, rel), text);
+    };
+    write('package.json', JSON.stringify({ name: 'cometkit', files: ['cometkit.js', 'snippets'], main: 'cometkit.js' }));
+    write('cometkit.js', 'export const full = 1;\n');
+    for (const name of ['socket', 'xhr']) {
+      write(`${name}/cometkit.js`, `export const only = ${JSON.stringify(name)};\n`);
+      write(`${name}/README.md`, 'the whole README again');
+      write(`${name}/.gitignore`, '*');
+      write(`${name}/package.json`, JSON.stringify({
+        name: 'cometkit', version: '0.1.0', files: ['cometkit.js'], main: 'cometkit.js',
+        sideEffects: ['./cometkit.js', './snippets/*'],
+      }));
+    }
+    // Twice: the second run leaves what the first made.
+    for (let run = 0; run < 2; run++) addSubpaths(dir, ['socket', 'xhr']);
+    const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    assert.deepEqual(pkg.files, ['cometkit.js', 'snippets', 'socket', 'xhr']);
+    assert.deepEqual(Object.keys(pkg.exports), ['.', './package.json', './socket', './xhr']);
+    assert.deepEqual(pkg.exports['./socket'], { types: './socket/cometkit.d.ts', default: './socket/cometkit.js' });
+    assert.deepEqual(JSON.parse(readFileSync(path.join(dir, 'socket', 'package.json'), 'utf8')), {
+      type: 'module', main: 'cometkit.js', types: 'cometkit.d.ts', sideEffects: ['./cometkit.js', './snippets/*'],
+    });
+    assert.ok(!existsSync(path.join(dir, 'socket', 'README.md')) && !existsSync(path.join(dir, 'xhr', '.gitignore')));
+    // A subpath whose build is missing fails instead of being published half.
+    assert.throws(() => addSubpaths(dir, ['socket', 'ping']), /ping holds no cometkit\.js/);
+    assert.throws(() => addSubpaths(dir, ['../x']), /not a plain name/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The real bundler package (pkg/, from scripts/build.sh) resolved by Node as an installed
+// dependency: each subpath reaches its own single-capability build, with its own wasm and
+// declarations; paths the exports do not name stay private.
+const PKG = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'pkg');
+
+test('the built npm package resolves every subpath to its own build', { skip: !existsSync(path.join(PKG, 'package.json')) && 'no pkg/: run scripts/build.sh' }, () => {
+  const pkg = JSON.parse(readFileSync(path.join(PKG, 'package.json'), 'utf8'));
+  const subpaths = Object.keys(pkg.exports ?? {}).filter((k) => k !== '.' && k !== './package.json');
+  if (subpaths.length === 0) return; // built with PKG_SUBPATHS= (none)
+  const app = mkdtempSync(path.join(tmpdir(), 'cometkit-app-'));
+  try {
+    mkdirSync(path.join(app, 'node_modules'));
+    symlinkSync(PKG, path.join(app, 'node_modules', 'cometkit'), 'dir');
+    const specifiers = ['cometkit', ...subpaths.map((s) => `cometkit/${s.slice(2)}`)];
+    const script = `for (const s of ${JSON.stringify([...specifiers, 'cometkit/cometkit_bg.wasm'])}) {
+      try { console.log(import.meta.resolve(s)); } catch (e) { console.log(e.code); } }`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: app, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const resolved = run.stdout.trim().split('\n');
+    assert.equal(resolved.pop(), 'ERR_PACKAGE_PATH_NOT_EXPORTED');
+    const wasmSizes = new Set();
+    specifiers.forEach((specifier, i) => {
+      const file = new URL(resolved[i]).pathname;
+      const dir = path.dirname(file);
+      assert.equal(path.basename(file), 'cometkit.js', specifier);
+      assert.equal(path.relative(PKG, dir), specifier === 'cometkit' ? '' : specifier.slice('cometkit/'.length));
+      for (const own of ['cometkit_bg.wasm', 'cometkit.d.ts', 'cometkit_bg.js']) {
+        assert.ok(existsSync(path.join(dir, own)), `${specifier}: ${own}`);
+      }
+      assert.ok(pkg.files.includes(path.relative(PKG, dir) || 'cometkit.js'), `${specifier} is in files`);
+      wasmSizes.add(readFileSync(path.join(dir, 'cometkit_bg.wasm')).length);
+    });
+    assert.equal(wasmSizes.size, specifiers.length, 'every subpath has a wasm of its own');
+    // A subpath's build is smaller than the full one.
+    const full = readFileSync(path.join(PKG, 'cometkit_bg.wasm')).length;
+    for (const s of subpaths) assert.ok(readFileSync(path.join(PKG, s, 'cometkit_bg.wasm')).length < full, s);
+  } finally {
+    rmSync(app, { recursive: true, force: true });
   }
 });
 

@@ -13,6 +13,9 @@ import {
   xdrRequest,
 } from 'cometkit';
 import type { CometkitError } from 'cometkit';
+// Single-capability subpaths: each its own, smaller wasm beside the full one.
+import { Socket as SocketOnly } from 'cometkit/socket';
+import * as xhrOnly from 'cometkit/xhr';
 
 interface Echo {
   method: string;
@@ -133,6 +136,33 @@ const checks: Record<string, () => Promise<string>> = {
     } finally {
       socket.free();
     }
+  },
+
+  async 'Socket from cometkit/socket'() {
+    if ((SocketOnly as unknown) === Socket) fail('cometkit/socket gave the full build\'s Socket');
+    const socket = new SocketOnly('/sockjs/echo', { transports: ['xhr-streaming'] });
+    try {
+      const echoed = collect<MessageEvent<string>>((on, onError) => {
+        socket.addEventListener('message', on);
+        socket.addEventListener('close', onError);
+      }, 1);
+      socket.send('from the socket-only build');
+      const [message] = await echoed;
+      if (message?.data !== 'from the socket-only build') fail(String(message?.data));
+      if (message.target !== socket) fail('event.target is not the socket');
+      return `${message.data} (over ${socket.transport ?? 'nothing'})`;
+    } finally {
+      socket.free();
+    }
+  },
+
+  async 'request from cometkit/xhr'() {
+    // Only what the xhr build has: no Socket, no io().
+    const extra = ['Socket', 'io', 'openWebSocket'].filter((name) => name in xhrOnly);
+    if (extra.length > 0) fail(`cometkit/xhr also exports ${extra.join(', ')}`);
+    const res = await xhrOnly.request<Echo>({ url: '/echo?from=xhr-only', method: 'PUT', body: 'only' });
+    if (res.data?.method !== 'PUT' || res.data.body !== 'only') fail(JSON.stringify(res.data));
+    return `${res.status} ${res.data.method} ${res.data.body}`;
   },
 };
 
