@@ -453,6 +453,19 @@ async fn polyfill_sends_headers_method_and_body_and_resumes_with_the_header() {
 }
 
 #[wasm_bindgen_test]
+async fn a_starting_last_event_id_in_latin_1_still_goes_out_as_utf8() {
+    // ü fits a byte string as one byte (FC), which is not what the server should read: the
+    // header carries its UTF-8 (C3 BC), as for the IDs a server sends.
+    let opts = EventSourceOptions::default()
+        .last_event_id("ü")
+        .event_type("hello");
+    let mut es = open("/sse?hello=1&events=1&end=1&retry=20", opts);
+    assert!(es.is_polyfill());
+    let h = hello(&mut es).await;
+    assert_eq!(prop(&h, "lastEventId").as_string().as_deref(), Some("ü"));
+}
+
+#[wasm_bindgen_test]
 async fn last_event_id_query_parameter_avoids_the_preflight() {
     let key = common::unique_key("param");
     let path = ["/sse?hello=1&events=4&close_after=1&retry=20&key=", &key].concat();

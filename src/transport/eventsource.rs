@@ -2,7 +2,7 @@
 //! as one Rust type over two engines:
 //!
 //! - **native**: the browser's `EventSource`, with its own reconnection;
-//! - **polyfill**: XHR streaming ([`crate::transport::xhr::Request::stream`]) parsed by
+//! - **polyfill**: an XHR's streamed response ([`crate::transport::exchange`]) parsed by
 //!   [`crate::protocol::sse`], which can do what the native object cannot: custom headers, a
 //!   method and body (POST), a starting `Last-Event-ID`, and sending the last event ID as a
 //!   query parameter so a cross-origin resume needs no CORS preflight. Its connection policy
@@ -35,14 +35,16 @@ use futures_channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use futures_util::stream::{Stream, StreamExt};
 use gloo_timers::callback::Timeout;
 use js_sys::Reflect;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Event, MessageEvent};
 
 use crate::protocol::eventsource::{Action, Config, Event as MachineEvent, Machine, RequestId};
 use crate::protocol::headers;
 use crate::security::SecureOnly;
+use crate::transport::exchange::Exchange;
 use crate::transport::listener::Listener;
-use crate::transport::xhr::{Body, Driver, Request, Step};
+use crate::transport::pending::Pending;
 use crate::Error;
 
 pub use crate::protocol::eventsource::{ReadyState, DEFAULT_MAX_RETRY_DELAY_MS, DEFAULT_RETRY_MS};
@@ -440,6 +442,7 @@ pub(crate) fn polyfill(
             timer: None,
             done: false,
         }),
+        inbox: RefCell::default(),
         busy: Cell::new(false),
         again: Cell::new(false),
         timer_fired: Cell::new(false),
@@ -765,33 +768,54 @@ impl Drop for Native {
 use crate::transport::page::now_ms as now;
 
 /// What every request of the polyfill carries besides what the machine decides (the URL and
-/// the `Last-Event-ID` header).
+/// the `Last-Event-ID` header). The URL's scheme was checked against the secure-only policy once,
+/// by [`prepare`]: every request goes to that URL, at most with another query.
 struct RequestConfig {
     method: String,
     headers: Vec<(String, String)>,
     body: Option<String>,
     with_credentials: bool,
-    secure_only: SecureOnly,
 }
 
 impl RequestConfig {
-    fn request(&self, url: &str, last_event_id: Option<&str>) -> Request {
-        let mut request = Request::new(&self.method, url)
-            .header("Accept", "text/event-stream")
-            .with_credentials(self.with_credentials)
-            .secure_only(self.secure_only)
-            // The event stream is UTF-8 whatever its charset parameter says.
-            .override_mime_type("text/event-stream; charset=utf-8");
+    /// Starts the request of `url`: each piece of its response text (the first, `""`, once the
+    /// status and headers are in) goes to `on_text`. `Invalid` for a `Last-Event-ID` that cannot
+    /// be a header value (NUL, CR or LF), nothing sent then.
+    fn start(
+        &self,
+        url: &str,
+        last_event_id: Option<&str>,
+        on_text: &js_sys::Function,
+    ) -> Result<Exchange, Error> {
+        // Checked by `check_options` but for the ID, which the server chose; the machine gives
+        // it as a byte string already (its UTF-8, as the native EventSource sends it).
+        if let Some(id) = last_event_id {
+            headers::validate_header("Last-Event-ID", id)?;
+        }
+        let list = js_sys::Array::new();
+        let add = |name: &str, value: &str| {
+            list.push(&JsValue::from_str(name));
+            list.push(&JsValue::from_str(value));
+        };
+        add("Accept", "text/event-stream");
         for (name, value) in &self.headers {
-            request = request.header(name, value);
+            add(name, value);
         }
         if let Some(id) = last_event_id {
-            request = request.header("Last-Event-ID", id);
+            add("Last-Event-ID", id);
         }
-        if let Some(body) = &self.body {
-            request = request.body(Body::Text(body.clone()));
-        }
-        request
+        let body = self
+            .body
+            .as_deref()
+            .map_or(JsValue::UNDEFINED, JsValue::from_str);
+        Exchange::event_stream(
+            &self.method,
+            url,
+            &body,
+            self.with_credentials,
+            &list,
+            on_text,
+        )
     }
 }
 
@@ -810,7 +834,6 @@ fn split_options(url: String, o: EventSourceOptions) -> (RequestConfig, Machine)
         headers: o.headers,
         body: o.body,
         with_credentials: o.with_credentials,
-        secure_only: o.secure_only.unwrap_or_default(),
     };
     (
         request,
@@ -843,6 +866,8 @@ struct Poly {
     shared: Rc<Shared>,
     out: Out,
     st: RefCell<PolyState>,
+    /// What the requests did since the last turn, in order.
+    inbox: RefCell<std::collections::VecDeque<(RequestId, Inbound)>>,
     /// A turn is running up the stack ([`Poly::turn`]).
     busy: Cell<bool>,
     /// Something happened during that turn: it goes round again.
@@ -855,11 +880,30 @@ struct Poly {
 struct PolyState {
     machine: Machine,
     /// The request under way.
-    conn: Option<(RequestId, Driver)>,
+    conn: Option<Conn>,
     /// The armed timer and the machine deadline it stands for.
     timer: Option<(u64, Timeout)>,
     /// Closed: nothing runs any more.
     done: bool,
+}
+
+/// A request of the polyfill. Dropping it aborts the request; its callbacks then find nothing.
+struct Conn {
+    id: RequestId,
+    // Dropped first: aborting the request detaches its handlers before the callbacks go.
+    exchange: Exchange,
+    _done: Pending,
+    _on_text: Closure<dyn Fn(JsValue)>,
+    /// The machine was told the status and headers.
+    head: bool,
+}
+
+/// What a request did, queued for the next turn.
+enum Inbound {
+    /// A piece of the response text; the first (`""` or more) comes once the headers are in.
+    Text(String),
+    /// The request ended: what its `done` promise resolved to ([`Exchange::outcome`]).
+    Done(JsValue),
 }
 
 /// What one step of [`Poly::turn`] hands over for delivery, outside the state's borrow.
@@ -867,11 +911,19 @@ struct Turned {
     events: Vec<MachineEvent>,
     last_event_id: String,
     closed: bool,
-    /// Finished or aborted requests and a fired timer, dropped with no borrow held.
-    _released: Vec<Driver>,
+    /// Finished or aborted requests, dropped with no borrow held.
+    _released: Vec<Conn>,
 }
 
 impl Poly {
+    /// Queues what request `id` did and turns.
+    fn push(&self, id: RequestId, inbound: Inbound) {
+        if let Ok(mut inbox) = self.inbox.try_borrow_mut() {
+            inbox.push_back((id, inbound));
+        }
+        self.turn();
+    }
+
     /// Feeds the machine what the request and the timer did, carries out its actions,
     /// delivers its events and re-arms the timer, until nothing is left. Called by every
     /// callback; a call while a turn runs up the stack (a listener's doing) only asks that turn
@@ -918,17 +970,33 @@ impl Poly {
             st.timer = None;
             st.machine.handle_timeout(now);
         }
-        while let Some((id, driver)) = &st.conn {
-            let id = *id;
-            match driver.step() {
-                Step::Pending => break,
-                Step::Headers => {
-                    let head = driver.head();
+        while let Some((id, inbound)) = self
+            .inbox
+            .try_borrow_mut()
+            .ok()
+            .and_then(|mut inbox| inbox.pop_front())
+        {
+            // A request replaced or aborted since: what it did no longer counts.
+            let Some(conn) = st.conn.as_mut().filter(|c| c.id == id) else {
+                continue;
+            };
+            if !conn.head {
+                let head = conn.exchange.head();
+                // No status: the request failed before a response (its end tells how).
+                if head.status() != 0 {
+                    conn.head = true;
                     st.machine.handle_response(now, id, head);
                 }
-                Step::Chunk(text) => st.machine.handle_chunk(now, id, &text),
-                Step::Done(result) => {
-                    released.extend(st.conn.take().map(|(_, d)| d));
+            }
+            match inbound {
+                Inbound::Text(text) => {
+                    if !text.is_empty() {
+                        st.machine.handle_chunk(now, id, &text);
+                    }
+                }
+                Inbound::Done(outcome) => {
+                    let result = conn.exchange.outcome(&outcome);
+                    released.extend(st.conn.take());
                     match result {
                         Ok(_) => st.machine.handle_end(now, id),
                         Err(error) => st.machine.handle_error(now, id, error),
@@ -943,22 +1011,15 @@ impl Poly {
                     url,
                     last_event_id_header,
                 } => {
-                    released.extend(st.conn.take().map(|(_, d)| d));
-                    let request = self.config.request(&url, last_event_id_header.as_deref());
-                    let me = self.me.clone();
-                    let on_change = Rc::new(move || {
-                        if let Some(poly) = me.upgrade() {
-                            poly.turn();
-                        }
-                    });
-                    match request.start_driven(true, on_change) {
-                        Ok(driver) => st.conn = Some((id, driver)),
+                    released.extend(st.conn.take());
+                    match self.open(id, &url, last_event_id_header.as_deref()) {
+                        Ok(conn) => st.conn = Some(conn),
                         Err(error) => st.machine.handle_error(now, id, error),
                     }
                 }
                 Action::Abort { id } => {
-                    if st.conn.as_ref().is_some_and(|(current, _)| *current == id) {
-                        released.extend(st.conn.take().map(|(_, d)| d));
+                    if st.conn.as_ref().is_some_and(|c| c.id == id) {
+                        released.extend(st.conn.take());
                     }
                 }
             }
@@ -990,6 +1051,32 @@ impl Poly {
             last_event_id: st.machine.last_event_id().to_owned(),
             closed,
             _released: released,
+        })
+    }
+
+    /// Starts request `id` of `url`, its text and its end queued for the turns.
+    fn open(&self, id: RequestId, url: &str, last_event_id: Option<&str>) -> Result<Conn, Error> {
+        let me = self.me.clone();
+        let on_text = Closure::<dyn Fn(JsValue)>::new(move |text: JsValue| {
+            if let Some(poly) = me.upgrade() {
+                poly.push(id, Inbound::Text(text.as_string().unwrap_or_default()));
+            }
+        });
+        let exchange = self
+            .config
+            .start(url, last_event_id, on_text.as_ref().unchecked_ref())?;
+        let me = self.me.clone();
+        let done = exchange.when_done(move |outcome| {
+            if let Some(poly) = me.upgrade() {
+                poly.push(id, Inbound::Done(outcome));
+            }
+        });
+        Ok(Conn {
+            id,
+            exchange,
+            _done: done,
+            _on_text: on_text,
+            head: false,
         })
     }
 

@@ -1,12 +1,14 @@
 //! A bare HTTP exchange: an
 //! [`XMLHttpRequest`](https://developer.mozilla.org/docs/Web/API/XMLHttpRequest), or the page's
 //! `XDomainRequest` when it has one and the exchange keeps to XDR's limits. It carries the
-//! SockJS `Socket`'s XHR and XDR transports and the [`XdrRequest`](super::xdr::XdrRequest).
+//! SockJS `Socket`'s XHR and XDR transports, the Socket.IO polling transports, the
+//! [`XdrRequest`](super::xdr::XdrRequest) and the EventSource polyfill's event stream.
 //!
-//! Why not [`crate::transport::xhr::Request`]: these need a GET or POST with a text body and
+//! Why not [`crate::transport::xhr::Request`]: these need a request with a text body and
 //! the response text, nothing of what makes `Request` general (bodies of every type, forms,
 //! progress, response types, per-call options). Going through it cost the socket build about
-//! 20 KB of wasm, and copied every received frame into wasm and back out. Here the browser half
+//! 20 KB of wasm, and copied every received frame into wasm and back out; the eventsource build
+//! carried about 5 KB gzip of it. Here the browser half
 //! is a few lines of JavaScript (`js/exchange.js`), which can also split the response into
 //! frames (one per line) and hand each to the caller as a JavaScript string; Rust decides the
 //! URL, the credentials, the CSRF header and what an outcome means.
@@ -54,6 +56,14 @@ extern "C" {
 
     #[wasm_bindgen(method)]
     fn abort(this: &JsExchange);
+
+    #[cfg(feature = "_eventsource")]
+    #[wasm_bindgen(method)]
+    fn status(this: &JsExchange) -> u16;
+
+    #[cfg(feature = "_eventsource")]
+    #[wasm_bindgen(method)]
+    fn headers(this: &JsExchange) -> String;
 }
 
 /// How an exchange is made.
@@ -72,6 +82,8 @@ pub(crate) enum Mode {
 const WITH_CREDENTIALS: u32 = 1;
 const XDR_LIMITS: u32 = 2;
 const STREAMING: u32 = 4;
+#[cfg(feature = "_eventsource")]
+const EVENT_STREAM: u32 = 8;
 
 /// One request in flight; dropping it aborts it.
 pub(crate) struct Exchange {
@@ -105,6 +117,10 @@ impl Exchange {
     /// checked request headers, or `undefined`) on a [`Mode::Cors`] request; [`Mode::Xdr`]
     /// carries none. (The Socket.IO driver's `extraHeaders`.)
     #[allow(clippy::too_many_arguments)]
+    #[cfg_attr(
+        not(any(feature = "_socket", feature = "_xdr", feature = "_socketio")),
+        allow(dead_code)
+    )]
     pub(crate) fn start_with_headers(
         method: &str,
         url: &str,
@@ -115,7 +131,50 @@ impl Exchange {
         on_frame: Option<&Function>,
         timeout_ms: u32,
     ) -> Result<Exchange, Error> {
-        let mut flags = if streaming { STREAMING } else { 0 };
+        let flags = if streaming { STREAMING } else { 0 };
+        Exchange::open(
+            method, url, body, mode, headers, flags, on_frame, timeout_ms,
+        )
+    }
+
+    /// An event stream's request (the EventSource polyfill's): a CORS XHR with `headers` (as
+    /// for [`start_with_headers`](Exchange::start_with_headers)) and a text `body` (or
+    /// `undefined`), its response decoded as UTF-8 whatever its charset says. `on_text` gets the
+    /// response text as JavaScript strings, whatever the status: first `""` once the status and
+    /// headers are in ([`head`](Exchange::head)), then each new piece as it arrives, split
+    /// anywhere. Fails only when the page's CSRF setting is invalid.
+    #[cfg(feature = "_eventsource")]
+    pub(crate) fn event_stream(
+        method: &str,
+        url: &str,
+        body: &JsValue,
+        credentials: bool,
+        headers: &JsValue,
+        on_text: &Function,
+    ) -> Result<Exchange, Error> {
+        Exchange::open(
+            method,
+            url,
+            body,
+            Mode::Cors(credentials),
+            headers,
+            EVENT_STREAM,
+            Some(on_text),
+            0,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        method: &str,
+        url: &str,
+        body: &JsValue,
+        mode: Mode,
+        headers: &JsValue,
+        mut flags: u32,
+        on_frame: Option<&Function>,
+        timeout_ms: u32,
+    ) -> Result<Exchange, Error> {
         let none = JsValue::UNDEFINED;
         let mut extra = headers;
         let xsrf = match mode {
@@ -179,6 +238,17 @@ impl Exchange {
         })
     }
 
+    /// Runs `then` with what `done` resolved to (read it with [`outcome`](Self::outcome)) once
+    /// the exchange has finished, for a caller that keeps the exchange itself. Dropping the
+    /// returned [`Pending`] drops `then` unrun.
+    #[cfg(feature = "_eventsource")]
+    pub(crate) fn when_done(
+        &self,
+        then: impl FnOnce(JsValue) + 'static,
+    ) -> crate::transport::pending::Pending {
+        crate::transport::pending::Pending::new(&self.js.done(), then)
+    }
+
     /// The status (2xx) or the error, from what `done` resolved to.
     pub(crate) fn outcome(&self, outcome: &JsValue) -> Result<u16, Error> {
         let outcome = outcome.as_f64().unwrap_or(0.0);
@@ -218,6 +288,19 @@ impl Exchange {
     #[cfg_attr(not(feature = "_socketio"), allow(dead_code))]
     pub(crate) fn body(&self) -> js_sys::JsString {
         self.js.text_js()
+    }
+
+    /// The status line and headers of an [`event_stream`](Exchange::event_stream)'s response,
+    /// once its first text (`""`) was told; no body.
+    #[cfg(feature = "_eventsource")]
+    pub(crate) fn head(&self) -> HttpResponse {
+        HttpResponse::new(
+            self.js.status(),
+            self.js.status_text(),
+            Headers::parse(&self.js.headers()),
+            "",
+            None,
+        )
     }
 
     /// The status text (`"OK"` on an `XDomainRequest`).

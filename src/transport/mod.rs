@@ -4,7 +4,7 @@
 pub mod cors;
 #[cfg(feature = "_eventsource")]
 pub mod eventsource;
-#[cfg(any(feature = "_xdr", feature = "_socketio"))]
+#[cfg(any(feature = "_xdr", feature = "_socketio", feature = "_eventsource"))]
 pub(crate) mod exchange;
 #[cfg(feature = "_jsonp")]
 pub mod jsonp;
@@ -18,6 +18,7 @@ pub(crate) mod page;
 #[cfg(any(
     feature = "_socket",
     feature = "_socketio",
+    feature = "_eventsource",
     all(feature = "js", any(feature = "xdr", feature = "jsonp"))
 ))]
 pub(crate) mod pending;

@@ -105,8 +105,9 @@ impl ResponseType {
 /// # Ok(()) }
 /// ```
 ///
-/// With the `_xhr` primitive alone (the EventSource polyfill's, in an `eventsource` or `socket`
-/// build) only `Text` exists: the other kinds come with the `xhr` feature.
+/// With the `_xhr` primitive alone (in an `eventsource`, `socket` or `socketio` build, which
+/// share its security and header rules but send through `transport::exchange`) only `Text`
+/// exists: the other kinds come with the `xhr` feature.
 pub enum Body {
     /// A string; `Content-Type: text/plain;charset=UTF-8` unless a Content-Type header is set.
     Text(String),
@@ -440,7 +441,7 @@ impl Request {
     /// from the XHR's event handlers after each change of its state, and
     /// [`Driver::step`] then says what happened. Dropping the driver aborts the request.
     /// Streaming needs [`ResponseType::Text`].
-    #[cfg(any(all(feature = "js", feature = "xhr"), feature = "_eventsource"))]
+    #[cfg(all(feature = "js", feature = "xhr"))]
     pub(crate) fn start_driven(
         self,
         streaming: bool,
@@ -711,10 +712,7 @@ const EVENTS: [&str; 6] = [
 struct Shared {
     xhr: XmlHttpRequest,
     streaming: bool,
-    #[cfg_attr(
-        not(any(all(feature = "js", feature = "xhr"), feature = "_eventsource")),
-        allow(dead_code)
-    )]
+    #[cfg_attr(not(all(feature = "js", feature = "xhr")), allow(dead_code))]
     response_type: ResponseType,
     /// Called after every change of `st` (a driven request: [`Request::start_driven`]).
     on_change: Option<Rc<dyn Fn()>>,
@@ -728,10 +726,7 @@ struct State {
     /// Status and headers are known (readyState >= HEADERS_RECEIVED with a real status).
     headers: bool,
     /// [`Step::Headers`] was told (driven requests).
-    #[cfg_attr(
-        not(any(all(feature = "js", feature = "xhr"), feature = "_eventsource")),
-        allow(dead_code)
-    )]
+    #[cfg_attr(not(all(feature = "js", feature = "xhr")), allow(dead_code))]
     head_told: bool,
     /// The `load` event fired.
     done: bool,
@@ -874,11 +869,11 @@ fn on_event(shared: &Shared, event: &Event) {
 }
 
 /// What a driven request ([`Request::start_driven`]) has come to.
-#[cfg(any(all(feature = "js", feature = "xhr"), feature = "_eventsource"))]
+#[cfg(all(feature = "js", feature = "xhr"))]
 pub(crate) enum Step {
     /// Nothing new.
     Pending,
-    /// A stream's status (2xx or 304) and headers have arrived ([`Driver::head`]): told once,
+    /// A stream's status (2xx or 304) and headers have arrived: told once,
     /// before its first chunk.
     Headers,
     /// The next piece of a streamed body.
@@ -899,7 +894,7 @@ impl Driver {
     /// The next step of a driven request. A stream's chunks come before its end; the body of
     /// a status other than 2xx/304 is not streamed but waited for, as [`Request::stream`]
     /// does.
-    #[cfg(any(all(feature = "js", feature = "xhr"), feature = "_eventsource"))]
+    #[cfg(all(feature = "js", feature = "xhr"))]
     pub(crate) fn step(&self) -> Step {
         let Ok(mut st) = self.shared.st.try_borrow_mut() else {
             return Step::Pending;
@@ -929,20 +924,6 @@ impl Driver {
             xhr,
             self.shared.response_type,
         )))
-    }
-
-    /// The status line and headers of the response (once [`Step::Headers`] was told), without
-    /// a body.
-    #[cfg(feature = "_eventsource")]
-    pub(crate) fn head(&self) -> HttpResponse {
-        let xhr = &self.shared.xhr;
-        HttpResponse::new(
-            xhr.status().unwrap_or(0),
-            xhr.status_text().unwrap_or_default(),
-            Headers::parse(&xhr.get_all_response_headers().unwrap_or_default()),
-            "",
-            None,
-        )
     }
 
     /// Ready when the request finished (or, with `headers`, once status and headers are in);
