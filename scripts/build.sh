@@ -4,9 +4,9 @@
 # (minified JS, snippet re-exports, declarations that check under any `lib`). See
 # scripts/release.sh for the toolchain. Extra arguments go to cargo (e.g. features).
 #
-# pkg/ also holds one single-capability package per subpath (pkg/socket/, pkg/xhr/, ...: what
-# `import { Socket } from 'cometkit/socket'` loads), each its own wasm with only that capability,
-# and pkg/package.json's `exports` names them. PKG_SUBPATHS="socket xhr" limits them,
+# Each also holds one single-capability package per subpath (pkg/socket/, pkg-web/xhr/, ...:
+# what `import { Socket } from 'cometkit/socket'` loads), each its own wasm with only that
+# capability, named in package.json's `exports`. PKG_SUBPATHS="socket xhr" limits them,
 # PKG_SUBPATHS= (empty) builds none; with extra cargo arguments none are built either, since
 # those arguments choose the features themselves.
 set -euo pipefail
@@ -23,13 +23,17 @@ if [ -n "$JS_FEATURE" ]; then cargo_args+=(--features "$JS_FEATURE"); fi
 # wasm-pack writes into its output folder without emptying it: a subpath dropped from the list
 # must not stay behind.
 rm -rf pkg pkg-web
-release_package bundler pkg -- "${cargo_args[@]}"
-for f in $subpaths; do
-  RELEASE_QUIET=1 release_package bundler "pkg/$f" -- --no-default-features \
-    --features "$f${JS_FEATURE:+ $JS_FEATURE}"
+for target in bundler web; do
+  dir=pkg
+  if [ "$target" = web ]; then dir=pkg-web; fi
+  release_package "$target" "$dir" -- "${cargo_args[@]}"
+  # The same cargo builds for both targets: the second only runs wasm-bindgen and wasm-opt again.
+  for f in $subpaths; do
+    RELEASE_QUIET=1 release_package "$target" "$dir/$f" -- --no-default-features \
+      --features "$f${JS_FEATURE:+ $JS_FEATURE}"
+  done
+  if [ -n "$subpaths" ]; then
+    # shellcheck disable=SC2086 # one argument per subpath
+    node scripts/package.mjs --subpaths "$dir" $subpaths
+  fi
 done
-if [ -n "$subpaths" ]; then
-  # shellcheck disable=SC2086 # one argument per subpath
-  node scripts/package.mjs --subpaths pkg $subpaths
-fi
-release_package web pkg-web -- "${cargo_args[@]}"

@@ -254,6 +254,33 @@ test('the built web package links and its calls cross both ways', { skip: !exist
   }
 });
 
+// Each single-capability web package (pkg-web/<name>/, as pages load `/pkg-web/socket/cometkit.js`)
+// links on its own and exports its capability and nothing of the others.
+const WEB_SUBPATHS = {
+  xhr: ['request'],
+  xdr: ['xdrRequest', 'corsSupport', 'request'],
+  eventsource: ['openEventSource', 'CometEventSource'],
+  websocket: ['openWebSocket', 'CometWebSocket'],
+  jsonp: ['jsonp'],
+  ping: ['ping'],
+  socket: ['Socket'],
+  socketio: ['io', 'Manager', 'SocketIO'],
+};
+
+test('each built single-capability web package links and exports only its capability', { skip: !existsSync(path.join(PKG_WEB, 'socket', 'cometkit.js')) && 'no pkg-web/socket/: run scripts/build.sh' }, async () => {
+  const everything = new Set(Object.values(WEB_SUBPATHS).flat());
+  for (const [name, own] of Object.entries(WEB_SUBPATHS)) {
+    const dir = path.join(PKG_WEB, name);
+    const wasm = readFileSync(path.join(dir, 'cometkit_bg.wasm'));
+    const mod = await import(pathToFileURL(path.join(dir, 'cometkit.js')).href);
+    mod.initSync({ module: wasm });
+    for (const e of own) assert.equal(typeof mod[e], 'function', `${name} exports ${e}`);
+    const foreign = [...everything].filter((e) => !own.includes(e) && e in mod);
+    assert.deepEqual(foreign, [], `${name} exports only its own capability`);
+    assert.equal(typeof mod.setDefaults, 'function', `${name} has its own setDefaults`);
+  }
+});
+
 test('glue imports the optimised wasm no longer has are dropped, the rest kept whole', () => {
   const glue = [
     'function __wbg_get_imports() {',
