@@ -302,6 +302,34 @@ function loopbackSection(r) {
     }
   }
   out.push('');
+  // The Socket.IO clients on their own in-page server (hook sioloopback).
+  if (lb.some((x) => x.lib === 'ckio' || x.lib === 'socketio')) {
+    out.push(
+      'The Socket.IO clients, each forced to the `websocket` transport, get the same treatment on an '
+        + 'in-page Engine.IO v4 / Socket.IO v5 echo server: it sends the open packet, accepts the main '
+        + 'namespace and sends every event packet `42[...]` back as it came. What is timed is `send(m)` '
+        + '(an event `message`) and its `message` listener: for `io()`, the emit crosses into wasm, which '
+        + 'frames it (the arguments stay a JavaScript string) and hands it to `WebSocket.send`; the echoed '
+        + 'packet crosses in, and its arguments are parsed by the browser\'s `JSON.parse` on the way out.',
+      '',
+      '| client | size | msgs/s (pipelined, window 256) | spread | µs per message | ÷ socket.io-client µs | round trip µs (sequential, mean) | spread | send() µs |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const size of [...new Set(lb.map((x) => x.size))]) {
+      const peer = lb.find((x) => x.lib === 'socketio' && x.size === size);
+      const peerUs = ok(med(peer?.msgsPerS)) ? 1e6 / med(peer.msgsPerS) : null;
+      for (const lib of ['socketio', 'ckio']) {
+        const x = lb.find((y) => y.lib === lib && y.size === size);
+        if (!x) continue;
+        const us = ok(med(x.msgsPerS)) ? 1e6 / med(x.msgsPerS) : null;
+        out.push(`| ${lib === 'ckio' ? '**cometkit `io()`**' : LIB_NAMES[lib]}${x.errors.length ? ` (${x.errors.join('; ')})` : ''} | ${sizeName(size)} `
+          + `| ${num(med(x.msgsPerS))} | ${spr(x.msgsPerS, 0)} | ${num(us)} | ${lib === 'ckio' && ok(us) && ok(peerUs) ? `${(us / peerUs).toFixed(2)}×` : ''} `
+          + `| ${num(med(x.rttUs))} | ${spr(x.rttUs)} `
+          + `| ${num(med(x.sendUs))} |`);
+      }
+    }
+    out.push('');
+  }
   return out.join('\n');
 }
 
@@ -528,10 +556,12 @@ function chart(r) {
     { lib: 'null', label: 'hand-written floor', color: COLORS['raw/rust'] },
     { lib: 'cometkit', label: 'cometkit', color: COLORS['cometkit/rust'] },
     { lib: 'sockjs', label: 'sockjs-client', color: COLORS['sockjs/rust'] },
-  ];
+    { lib: 'ckio', label: 'cometkit io()', color: COLORS['cometkit/npm'] },
+    { lib: 'socketio', label: 'socket.io-client', color: COLORS.socketio },
+  ].filter((x) => (lb || []).some((y) => y.lib === x.lib));
   panels.push(panel({
     x: 0, y: 2 * (PH + 20), w: PW, h: PH, title: 'Client cost per message, no network (µs; lower is better)',
-    subtitle: 'in-page loopback WebSocket, pipelined echo (log scale)', series: lbSeries, log: true,
+    subtitle: 'in-page loopback WebSocket (SockJS or Socket.IO echo), pipelined echo (log scale)', series: lbSeries, log: true,
     groups: [...new Set((lb || []).map((x) => x.size))].map((s) => ({ id: s, label: sizeName(s) })),
     value: (g, s) => {
       const x = lb?.find((y) => y.lib === s.lib && y.size === g.id);

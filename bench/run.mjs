@@ -9,7 +9,8 @@
 //   BENCH_QUICK=1          one round, smaller counts (a smoke run)
 //   BENCH_ROUNDS=N         rounds per measurement (default 3; the report gives the median)
 //   BENCH_ONLY=a,b         sections to run: native,echo,connect,fallback,loopback,memory,size
-//   BENCH_LIBS=a,b         echo cells of these libraries only: raw,cometkit,sockjs,socketio,ckio
+//   BENCH_LIBS=a,b         echo cells and loopback rows of these libraries only:
+//                          raw,null,cometkit,sockjs,socketio,ckio
 //   BENCH_PROFILE=DIR      a Chromium CPU profile of each echo cell and loopback row, written to
 //                          DIR as <lib>-<server>-<transport>.cpuprofile or loopback-<lib>-<size>.cpuprofile,
 //                          each with a self-time summary (.txt)
@@ -478,9 +479,12 @@ async function fallbackSection(pageUrl, rust, silentPort, refusedPort) {
 }
 
 async function loopbackSection(pageUrl, rust) {
-  const libs = ['null', 'cometkit', 'sockjs'];
+  // The SockJS clients on an in-page SockJS echo server; the Socket.IO clients on an in-page
+  // Socket.IO echo server (bench/www/bench.js, LOOPBACK_SERVERS).
+  const hooks = { null: 'loopback', cometkit: 'loopback', sockjs: 'loopback', socketio: 'sioloopback', ckio: 'sioloopback' };
+  const libs = Object.keys(hooks).filter((l) => LIBS.size === 0 || LIBS.has(l));
   const pages = {};
-  for (const lib of libs) pages[lib] = await openPage(pageUrl, lib, 'loopback');
+  for (const lib of libs) pages[lib] = await openPage(pageUrl, lib, hooks[lib]);
   const cases = [
     { size: 16, count: scale(20000), window: 256, rtt: scale(2000) },
     { size: 1024, count: scale(10000), window: 256, rtt: scale(1000) },
@@ -492,7 +496,9 @@ async function loopbackSection(pageUrl, rust) {
     for (const row of rows) {
       const profiler = PROFILE_DIR ? await startProfile(pages[row.lib].page) : null;
       const res = await call(pages[row.lib].page, 'loopback', {
-        url: `${rust}/sockjs/echo`, size: row.size, count: row.count, window: row.window, rtt: row.rtt,
+        // The Socket.IO clients only need a URL that parses: the in-page server answers.
+        url: hooks[row.lib] === 'loopback' ? `${rust}/sockjs/echo` : rust,
+        size: row.size, count: row.count, window: row.window, rtt: row.rtt,
       });
       if (profiler) await stopProfile(profiler, `loopback-${row.lib}-${row.size}`);
       row.runs.push(res);

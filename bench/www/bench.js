@@ -13,6 +13,9 @@
 //                  listener) when it is set: a network that refuses or black-holes WebSockets
 //        loopback  WebSocket is replaced by an in-page SockJS echo server: no network at all,
 //                  so what is left is the client's own cost per message
+//        sioloopback  the same with an in-page Engine.IO v4 / Socket.IO v5 echo server (for
+//                  socketio and ckio): it opens the session and the main namespace and sends
+//                  every event packet back as it came
 // The hook is installed before the library loads (sockjs-client captures window.WebSocket when
 // its script runs; cometkit's glue looks it up at each call).
 //
@@ -42,7 +45,25 @@ function installRedirect() {
   window.WebSocket = RedirectingWebSocket;
 }
 
-function installLoopback() {
+// The in-page servers of the loopback hooks: what a new connection is sent, and the frame (or
+// null) answering each frame the client sends.
+const LOOPBACK_SERVERS = {
+  // SockJS: the open frame, then a payload ["m1","m2"] comes back as the frame a["m1","m2"].
+  loopback: { greeting: 'o', reply: (data) => `a${data}` },
+  // Engine.IO v4 open packet (no upgrades, no pings within a run), then Socket.IO v5: the
+  // connect of the main namespace is accepted, and an event packet 42[...] comes back as is
+  // (socket.io's echo server emits what it receives).
+  sioloopback: {
+    greeting: '0{"sid":"loopback","upgrades":[],"pingInterval":600000,"pingTimeout":600000,"maxPayload":1000000}',
+    reply: (data) => {
+      if (typeof data !== 'string') return null;
+      if (data === '40' || data.startsWith('40{')) return '40{"sid":"loopback-nsp"}';
+      return data.startsWith('42') ? data : null;
+    },
+  },
+};
+
+function installLoopback(server) {
   // Each event is its own task, as a browser delivers WebSocket events; a MessageChannel gives
   // tasks without setTimeout's clamping.
   const queue = [];
@@ -74,7 +95,7 @@ function installLoopback() {
         this.fire(new Event('open'));
       });
       post(() => {
-        if (this.readyState === 1) this.fire(new MessageEvent('message', { data: 'o' }));
+        if (this.readyState === 1) this.fire(new MessageEvent('message', { data: server.greeting }));
       });
     }
 
@@ -87,8 +108,8 @@ function installLoopback() {
     send(data) {
       if (this.readyState === 0) throw new DOMException('Still in CONNECTING state.', 'InvalidStateError');
       if (this.readyState !== 1) return;
-      // The echo server's whole job: a payload ["m1","m2"] comes back as the frame a["m1","m2"].
-      const frame = `a${data}`;
+      const frame = server.reply(data);
+      if (frame === null) return;
       post(() => {
         if (this.readyState === 1) this.fire(new MessageEvent('message', { data: frame }));
       });
@@ -111,7 +132,7 @@ function installLoopback() {
 }
 
 if (HOOK === 'redirect') installRedirect();
-if (HOOK === 'loopback') installLoopback();
+if (LOOPBACK_SERVERS[HOOK]) installLoopback(LOOPBACK_SERVERS[HOOK]);
 
 // ---------------------------------------------------------------------------------------------
 // Libraries behind one connection shape:
@@ -538,7 +559,7 @@ const B = {
   },
 
   /**
-   * The cost of sending and receiving with no network (hook=loopback): pipelined echo, round
+   * The cost of sending and receiving with no network (hook=loopback or sioloopback): pipelined echo, round
    * trips, and `sends` synchronous send() calls timed alone.
    */
   async loopback({ url, size, count, window, rtt, sends = Math.min(1000, Math.floor((1 << 19) / size)), capMs = 5000 }) {
