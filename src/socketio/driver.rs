@@ -300,6 +300,9 @@ pub(crate) struct Inner<F: Face> {
     /// [`Settings::headers`] as the flat `[name, value, ...]` array the XHR takes, or
     /// `undefined`.
     headers: JsValue,
+    /// A turn is running ([`Shared::with`]), and the time read in it, if any ([`Inner::now`]).
+    in_turn: Cell<bool>,
+    clock: Cell<Option<u64>>,
 }
 
 fn new_engine(settings: &Settings, websocket_first: bool) -> Result<Engine<JsMsg>, Error> {
@@ -341,6 +344,8 @@ impl<F: Face> Shared<F> {
                 closing: false,
                 dead: false,
                 headers,
+                in_turn: Cell::new(false),
+                clock: Cell::new(None),
             }),
             deferred: RefCell::new(VecDeque::new()),
             delivering: Cell::new(false),
@@ -351,6 +356,7 @@ impl<F: Face> Shared<F> {
     /// is already borrowed up the stack.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Inner<F>) -> R) -> Option<R> {
         let mut inner = self.inner.try_borrow_mut().ok()?;
+        inner.in_turn.set(true);
         let result = f(&mut inner);
         loop {
             let next = self.deferred.borrow_mut().pop_front();
@@ -359,6 +365,8 @@ impl<F: Face> Shared<F> {
                 None => break,
             }
         }
+        inner.in_turn.set(false);
+        inner.clock.set(None);
         Some(result)
     }
 
@@ -431,6 +439,24 @@ fn header_array(settings: &Settings) -> Result<JsValue, Error> {
 }
 
 impl<F: Face> Inner<F> {
+    /// The time the state machines are given. Within a turn (one entry through
+    /// [`Shared::with`], which runs no page code) the clock is read once: every step of the turn
+    /// sees the same instant, and an emit or a received frame costs one `performance.now()`
+    /// rather than two. Outside a turn, a fresh reading each time.
+    fn now(&self) -> u64 {
+        if !self.in_turn.get() {
+            return now();
+        }
+        match self.clock.get() {
+            Some(t) => t,
+            None => {
+                let t = now();
+                self.clock.set(Some(t));
+                t
+            }
+        }
+    }
+
     /// Opens the connection (socket.io-client's `manager.open()`) if it is not open or
     /// opening; `target` is the face the notes go to. Starts a new engine when the last one
     /// was closed. (The JavaScript manager's; the Rust facade opens with its first namespace.)
@@ -459,7 +485,7 @@ impl<F: Face> Inner<F> {
     /// to `target`.
     fn go(&mut self, target: F) {
         self.target = Some(target);
-        self.engine.connect(now());
+        self.engine.connect(self.now());
         self.pump();
     }
 
@@ -472,7 +498,7 @@ impl<F: Face> Inner<F> {
             let engine = new_engine(&self.settings, self.websocket_worked)?;
             if !self.engine.is_closed() {
                 self.client
-                    .handle_engine_closed(now(), CloseReason::Client, false);
+                    .handle_engine_closed(self.now(), CloseReason::Client, false);
             }
             self.engine = engine;
             self.links.clear();
@@ -503,7 +529,7 @@ impl<F: Face> Inner<F> {
         self.pump();
         if self.client.is_idle() && !self.closing {
             self.closing = true;
-            self.engine.close(now());
+            self.engine.close(self.now());
         }
         self.pump();
     }
@@ -512,7 +538,7 @@ impl<F: Face> Inner<F> {
     pub(crate) fn close(&mut self) {
         if !self.closing {
             self.closing = true;
-            self.engine.close(now());
+            self.engine.close(self.now());
         }
         self.pump();
     }
@@ -521,7 +547,7 @@ impl<F: Face> Inner<F> {
     /// than the server's `maxPayload` (checked here, before it is given an ack id).
     pub(crate) fn emit(&mut self, nsp: &str, args: F::Args, how: Emit) -> Result<Emitted, Error> {
         self.check_size(nsp, &args)?;
-        let result = self.client.emit(now(), nsp, args, how);
+        let result = self.client.emit(self.now(), nsp, args, how);
         self.pump();
         result
     }
@@ -582,7 +608,7 @@ impl<F: Face> Inner<F> {
         if self.dead {
             return;
         }
-        let now = now();
+        let now = self.now();
         match input {
             Input::Polled(id, Ok(body)) => match decode_payload(&body) {
                 Ok(packets) => self.engine.handle_poll(now, id, packets),
@@ -651,7 +677,8 @@ impl<F: Face> Inner<F> {
         if self.timer.as_ref().is_some_and(|(at, _)| *at <= due) {
             return;
         }
-        let delay = u32::try_from(due.saturating_sub(now()).saturating_add(1)).unwrap_or(u32::MAX);
+        let delay =
+            u32::try_from(due.saturating_sub(self.now()).saturating_add(1)).unwrap_or(u32::MAX);
         let sink = self.sink.clone();
         self.timer = Some((due, Timeout::new(delay, move || sink.input(Input::Timer))));
     }
@@ -776,7 +803,7 @@ impl<F: Face> Inner<F> {
         let sink = self.sink.clone();
         let pending = if transport == Transport::JsonpPolling {
             if let Err(e) = crate::security::check_jsonp_url(&url, None) {
-                return self.engine.handle_poll_failed(now(), id, e);
+                return self.engine.handle_poll_failed(self.now(), id, e);
             }
             let frame = match self.link(id).frame.clone() {
                 Some(frame) => frame,
@@ -786,7 +813,7 @@ impl<F: Face> Inner<F> {
                         self.link(id).frame = Some(frame.clone());
                         frame
                     }
-                    Err(e) => return self.engine.handle_poll_failed(now(), id, e),
+                    Err(e) => return self.engine.handle_poll_failed(self.now(), id, e),
                 },
             };
             let index = self.settings.engine.jsonp_index;
@@ -812,7 +839,7 @@ impl<F: Face> Inner<F> {
                 Ok(exchange) => exchange.on_finish(move |result| {
                     sink.input(Input::Polled(id, result.map(Exchange::body)))
                 }),
-                Err(e) => return self.engine.handle_poll_failed(now(), id, e),
+                Err(e) => return self.engine.handle_poll_failed(self.now(), id, e),
             }
         };
         self.link(id).poll = Some(pending);
@@ -831,7 +858,7 @@ impl<F: Face> Inner<F> {
         });
         match Conn::connect_with(url, &[], on) {
             Ok(conn) => self.link(id).ws = Some(conn),
-            Err(e) => self.engine.handle_transport_closed(now(), id, Some(e)),
+            Err(e) => self.engine.handle_transport_closed(self.now(), id, Some(e)),
         }
     }
 
@@ -887,11 +914,11 @@ impl<F: Face> Inner<F> {
             } else {
                 Err(Error::network("the WebSocket refused the send"))
             };
-            return self.engine.handle_send_done(now(), id, result);
+            return self.engine.handle_send_done(self.now(), id, result);
         }
         let Some(url) = url else {
             return self.engine.handle_send_done(
-                now(),
+                self.now(),
                 id,
                 Err(Error::invalid("no URL to POST to")),
             );
@@ -908,7 +935,7 @@ impl<F: Face> Inner<F> {
                 Ok(exchange) => {
                     exchange.on_finish(move |result| sink.input(Input::Sent(id, result.map(drop))))
                 }
-                Err(e) => return self.engine.handle_send_done(now(), id, Err(e)),
+                Err(e) => return self.engine.handle_send_done(self.now(), id, Err(e)),
             }
         };
         self.link(id).send = Some(pending);
@@ -925,7 +952,7 @@ impl<F: Face> Inner<F> {
                     self.websocket_worked = false;
                 }
                 self.reassembly = Reassembly::new(socketio::DEFAULT_MAX_ATTACHMENTS);
-                self.client.handle_engine_open(now());
+                self.client.handle_engine_open(self.now());
                 self.notes.push_back(Note::Open(transport));
             }
             E::Message(message) => self.incoming(message),
@@ -936,7 +963,7 @@ impl<F: Face> Inner<F> {
             E::UpgradeFailed(_) => {}
             E::Error(e) | E::Rejected { error: e, .. } => self.notes.push_back(Note::Error(e)),
             E::Disconnected { reason, .. } => {
-                self.client.handle_engine_closed(now(), reason, false);
+                self.client.handle_engine_closed(self.now(), reason, false);
                 // The namespaces' disconnect notes before the reconnect attempt's.
                 while let Some(event) = self.client.poll_event() {
                     self.client_event(event);
@@ -946,7 +973,7 @@ impl<F: Face> Inner<F> {
                 self.notes.push_back(Note::ReconnectAttempt(attempt))
             }
             E::Closed { reason, .. } => {
-                self.client.handle_engine_closed(now(), reason, true);
+                self.client.handle_engine_closed(self.now(), reason, true);
                 // The namespaces' disconnect notes come first; then the manager lets go.
                 while let Some(event) = self.client.poll_event() {
                     self.client_event(event);
@@ -979,7 +1006,7 @@ impl<F: Face> Inner<F> {
             Some((header, json, bins)) => decode_incoming::<F>(header, json, bins).map(Some),
             None => Ok(None),
         }) {
-            Ok(Some(packet)) => self.client.handle_packet(now(), packet),
+            Ok(Some(packet)) => self.client.handle_packet(self.now(), packet),
             Ok(None) => {}
             Err(e) => self.notes.push_back(Note::Error(e)),
         }
@@ -1016,7 +1043,7 @@ impl<F: Face> Inner<F> {
         });
         if ended && self.client.is_idle() && !self.closing {
             self.closing = true;
-            self.engine.close(now());
+            self.engine.close(self.now());
         }
     }
 }
