@@ -75,12 +75,20 @@ the note crosses out to the listeners. A CPU profile of 2,700 sequential websock
 client (2026-12-01, a build with function names) measured about 95 µs of CPU per round trip for
 cometkit, about 50 of them in JavaScript and 45 in wasm and the crossings, against 50 to 65 µs for
 socket.io-client. The wasm half is spread over about a dozen crossings and the machines' own code,
-no function above a fifth of it. So throughput and round trips come out within noise of
-socket.io-client but not reliably above it. What it would take: one crossing per frame each way (a
-JavaScript pre-parse that hands the engine the packet type, namespace, ack id and parsed arguments
-in one call). Two smaller changes were measured and not kept: reading the clock once per browser
-callback, and sending WebSocket frames without the packet array (0.3 KB of wasm, no difference
-outside the noise).`,
+no function above a fifth of it. Against a server the round trip is mostly the server's, so
+throughput and round trips come out within noise of socket.io-client but not reliably above it;
+the loopback section (an in-page Socket.IO echo, no server) shows the client's own cost alone:
+about 1.3-1.5× socket.io-client's per message at 16 B and 1 KiB, and 2× at 64 KiB, where about
+half the gap is \`emit\` counting the arguments' UTF-8 bytes (\`TextEncoder.encodeInto\`, about
+50 µs for 64 KiB) because \`maxPayload\` and the buffer bounds are in bytes; socket.io-client does
+not count. What it would
+take: one crossing per frame each way (a JavaScript pre-parse that hands the engine the packet
+type, namespace, ack id and parsed arguments in one call), and counting bytes only when a bound
+could be reached (a string's UTF-16 length bounds its UTF-8 size from both sides). The clock is
+read once per turn of the driver (one \`performance.now()\` per emit and per frame instead of two;
+about 0.3 µs per send in a micro-benchmark, within the noise of the cells above). Sending
+WebSocket frames without the packet array was measured and not kept (0.3 KB of wasm, no
+difference outside the noise).`,
   },
   jsonp: {
     title: 'jsonp-polling connect',
