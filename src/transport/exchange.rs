@@ -7,11 +7,11 @@
 //! Why not [`crate::transport::xhr::Request`]: these need a request with a text body and
 //! the response text, nothing of what makes `Request` general (bodies of every type, forms,
 //! progress, response types, per-call options). Going through it cost the socket build about
-//! 20 KB of wasm, and copied every received frame into wasm and back out; the eventsource build
-//! carried about 5 KB gzip of it. Here the browser half
-//! is a few lines of JavaScript (`js/exchange.js`), which can also split the response into
-//! frames (one per line) and hand each to the caller as a JavaScript string; Rust decides the
-//! URL, the credentials, the CSRF header and what an outcome means.
+//! 20 KB of wasm and the eventsource build about 3 KB gzip, and copied every received frame
+//! into wasm and back out. Here the browser half is a few lines of JavaScript
+//! (`js/exchange.js`), which can also split the response into frames (one per line) and hand
+//! each to the caller as a JavaScript string; Rust decides the URL, the credentials, the CSRF
+//! header and what an outcome means.
 //!
 //! The request is aborted, and its handlers removed, when the [`Exchange`] is dropped before it
 //! finished.
