@@ -288,20 +288,27 @@ function loopbackSection(r) {
     '| client | size | msgs/s (pipelined, window 256) | spread | µs per message | overhead vs floor µs/msg | round trip µs (sequential, mean) | spread | send() µs |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const size of [...new Set(lb.map((x) => x.size))]) {
-    const floor = lb.find((x) => x.lib === 'null' && x.size === size);
-    const floorUs = ok(med(floor?.msgsPerS)) ? 1e6 / med(floor.msgsPerS) : null;
-    for (const lib of ['null', 'cometkit', 'sockjs']) {
-      const x = lb.find((y) => y.lib === lib && y.size === size);
-      if (!x) continue;
-      const us = ok(med(x.msgsPerS)) ? 1e6 / med(x.msgsPerS) : null;
-      out.push(`| ${lib === 'cometkit' ? '**cometkit**' : LIB_NAMES[lib]}${x.errors.length ? ` (${x.errors.join('; ')})` : ''} | ${sizeName(size)} `
-        + `| ${num(med(x.msgsPerS))} | ${spr(x.msgsPerS, 0)} | ${num(us)} | ${lib === 'null' ? '' : num(ok(us) && ok(floorUs) ? us - floorUs : null)} `
-        + `| ${num(med(x.rttUs))} | ${spr(x.rttUs)} `
-        + `| ${num(med(x.sendUs))} |`);
+  // µs per message of a row (null without a rate).
+  const usOf = (x) => (ok(med(x?.msgsPerS)) ? 1e6 / med(x.msgsPerS) : null);
+  // One table: for each size, a row per client in `libs`, the fifth column `compare(us, size)`
+  // where the client is not `base`.
+  const rows = (libs, bold, base, compare) => {
+    for (const size of [...new Set(lb.map((x) => x.size))]) {
+      const baseUs = usOf(lb.find((x) => x.lib === base && x.size === size));
+      for (const lib of libs) {
+        const x = lb.find((y) => y.lib === lib && y.size === size);
+        if (!x) continue;
+        const us = usOf(x);
+        out.push(`| ${lib === bold[0] ? bold[1] : LIB_NAMES[lib]}${x.errors.length ? ` (${x.errors.join('; ')})` : ''} | ${sizeName(size)} `
+          + `| ${num(med(x.msgsPerS))} | ${spr(x.msgsPerS, 0)} | ${num(us)} | ${lib === base ? '' : compare(us, baseUs)} `
+          + `| ${num(med(x.rttUs))} | ${spr(x.rttUs)} `
+          + `| ${num(med(x.sendUs))} |`);
+      }
     }
-  }
-  out.push('');
+    out.push('');
+  };
+  rows(['null', 'cometkit', 'sockjs'], ['cometkit', '**cometkit**'], 'null',
+    (us, floorUs) => num(ok(us) && ok(floorUs) ? us - floorUs : null));
   // The Socket.IO clients on their own in-page server (hook sioloopback).
   if (lb.some((x) => x.lib === 'ckio' || x.lib === 'socketio')) {
     out.push(
@@ -315,20 +322,8 @@ function loopbackSection(r) {
       '| client | size | msgs/s (pipelined, window 256) | spread | µs per message | ÷ socket.io-client µs | round trip µs (sequential, mean) | spread | send() µs |',
       '|---|---|---:|---:|---:|---:|---:|---:|---:|',
     );
-    for (const size of [...new Set(lb.map((x) => x.size))]) {
-      const peer = lb.find((x) => x.lib === 'socketio' && x.size === size);
-      const peerUs = ok(med(peer?.msgsPerS)) ? 1e6 / med(peer.msgsPerS) : null;
-      for (const lib of ['socketio', 'ckio']) {
-        const x = lb.find((y) => y.lib === lib && y.size === size);
-        if (!x) continue;
-        const us = ok(med(x.msgsPerS)) ? 1e6 / med(x.msgsPerS) : null;
-        out.push(`| ${lib === 'ckio' ? '**cometkit `io()`**' : LIB_NAMES[lib]}${x.errors.length ? ` (${x.errors.join('; ')})` : ''} | ${sizeName(size)} `
-          + `| ${num(med(x.msgsPerS))} | ${spr(x.msgsPerS, 0)} | ${num(us)} | ${lib === 'ckio' && ok(us) && ok(peerUs) ? `${(us / peerUs).toFixed(2)}×` : ''} `
-          + `| ${num(med(x.rttUs))} | ${spr(x.rttUs)} `
-          + `| ${num(med(x.sendUs))} |`);
-      }
-    }
-    out.push('');
+    rows(['socketio', 'ckio'], ['ckio', '**cometkit `io()`**'], 'socketio',
+      (us, peerUs) => (ok(us) && ok(peerUs) ? `${(us / peerUs).toFixed(2)}×` : ''));
   }
   return out.join('\n');
 }

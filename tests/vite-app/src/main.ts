@@ -46,6 +46,22 @@ function collect<E extends Event>(
   });
 }
 
+/** Sends `text` on `socket` (the full build's `Socket` or a subpath's) and resolves with its
+ * echo; fails on a close first or on any other data. */
+async function echo(
+  socket: Pick<Socket, 'addEventListener' | 'send'>,
+  text: string,
+): Promise<MessageEvent<string>> {
+  const echoed = collect<MessageEvent<string>>((on, onError) => {
+    socket.addEventListener('message', on);
+    socket.addEventListener('close', onError);
+  }, 1);
+  socket.send(text);
+  const [message] = await echoed;
+  if (message?.data !== text) fail(String(message?.data));
+  return message;
+}
+
 const checks: Record<string, () => Promise<string>> = {
   async corsSupport() {
     const support = corsSupport();
@@ -125,13 +141,7 @@ const checks: Record<string, () => Promise<string>> = {
   async Socket() {
     const socket = new Socket('/sockjs/echo');
     try {
-      const echoed = collect<MessageEvent<string>>((on, onError) => {
-        socket.addEventListener('message', on);
-        socket.addEventListener('close', onError);
-      }, 1);
-      socket.send('queued before open');
-      const [message] = await echoed;
-      if (message?.data !== 'queued before open') fail(String(message?.data));
+      const message = await echo(socket, 'queued before open');
       return `${message.data} (over ${socket.transport ?? 'nothing'})`;
     } finally {
       socket.free();
@@ -142,13 +152,7 @@ const checks: Record<string, () => Promise<string>> = {
     if ((SocketOnly as unknown) === Socket) fail('cometkit/socket gave the full build\'s Socket');
     const socket = new SocketOnly('/sockjs/echo', { transports: ['xhr-streaming'] });
     try {
-      const echoed = collect<MessageEvent<string>>((on, onError) => {
-        socket.addEventListener('message', on);
-        socket.addEventListener('close', onError);
-      }, 1);
-      socket.send('from the socket-only build');
-      const [message] = await echoed;
-      if (message?.data !== 'from the socket-only build') fail(String(message?.data));
+      const message = await echo(socket, 'from the socket-only build');
       if (message.target !== socket) fail('event.target is not the socket');
       return `${message.data} (over ${socket.transport ?? 'nothing'})`;
     } finally {
