@@ -118,6 +118,12 @@ pub trait Message {
     fn is_binary(&self) -> bool;
     /// The size in bytes: UTF-8 bytes of a text (what the server counts), bytes of binary.
     fn size(&self) -> usize;
+    /// A bound no smaller than [`size`](Message::size), for a handle whose exact size costs
+    /// a walk over the text (a JavaScript string's UTF-8 length: 3 bytes per UTF-16 unit at
+    /// most). The engine asks [`size`](Message::size) only when this bound would break a limit.
+    fn size_at_most(&self) -> usize {
+        self.size()
+    }
 }
 
 /// A message natively: text or bytes.
@@ -163,12 +169,22 @@ impl From<Vec<u8>> for Data {
 /// type digit or `b` plus the text or the base64, on WebSocket the type digit plus the text, or
 /// the raw bytes of a binary frame.
 pub fn encoded_len<M: Message>(message: &M, websocket: bool) -> usize {
-    let n = message.size();
+    framed_len(message, message.size(), websocket)
+}
+
+fn framed_len<M: Message>(message: &M, n: usize, websocket: bool) -> usize {
     match (message.is_binary(), websocket) {
         (true, true) => n,
         (true, false) => 1 + base64_len(n),
         (false, _) => 1 + n,
     }
+}
+
+/// Whether `message` encoded fits in `max` bytes; the exact size is asked only when its bound
+/// does not settle it.
+fn fits<M: Message>(message: &M, websocket: bool, max: u64) -> bool {
+    framed_len(message, message.size_at_most(), websocket) as u64 <= max
+        || encoded_len(message, websocket) as u64 <= max
 }
 
 /// Decodes one text packet: a polling payload's segment or a WebSocket text frame.
@@ -868,12 +884,17 @@ pub struct Engine<M: Message = Data> {
     phase: Phase,
     probe: Option<Probe>,
     handshake: Option<Handshake>,
-    queue: VecDeque<Packet<M>>,
+    /// Each packet with the bytes it adds to `queued_bytes`: a message's size or its bound
+    /// ([`Message::size_at_most`]), which `send` tightens when the bound would refuse one.
+    queue: VecDeque<(Packet<M>, usize)>,
     queued_bytes: usize,
     retries: Option<Retries>,
     next_id: u32,
     stamp: (u64, u32),
     clock: u64,
+    /// A message came on the open link by [`Engine::handle_message`], with no time, since the
+    /// silent deadline was last set: at that deadline the connection is alive after all.
+    heard: bool,
     actions: VecDeque<Action<M>>,
     events: VecDeque<Event<M>>,
 }
@@ -941,6 +962,7 @@ impl<M: Message> Engine<M> {
             next_id: 0,
             stamp: (u64::MAX, 0),
             clock: 0,
+            heard: false,
             actions: VecDeque::new(),
             events: VecDeque::new(),
         })
@@ -979,7 +1001,13 @@ impl<M: Message> Engine<M> {
 
     /// Bytes queued and not yet handed to a transport.
     pub fn queued_bytes(&self) -> usize {
-        self.queued_bytes
+        let mut n = 0;
+        for (packet, _) in &self.queue {
+            if let Packet::Message(m) = packet {
+                n += m.size();
+            }
+        }
+        n
     }
 
     /// New reconnection policy and open deadline, taking effect at the next failed attempt or
@@ -1020,18 +1048,31 @@ impl<M: Message> Engine<M> {
             return Err(Error::invalid("the Engine.IO connection is closed"));
         }
         if let (Some(max), Some(kind)) = (self.max_payload(), self.transport()) {
-            if encoded_len(&message, kind == Transport::WebSocket) as u64 > max {
+            if !fits(&message, kind == Transport::WebSocket, max) {
                 return Err(too_large());
             }
         }
-        let size = message.size();
-        if self.queue.len() >= self.config.max_queued_messages
-            || self.queued_bytes.saturating_add(size) > self.config.max_queued_bytes
-        {
-            return Err(Error::invalid("the Engine.IO send queue is full"));
+        if self.queue.len() >= self.config.max_queued_messages {
+            return Err(queue_full());
         }
-        self.queued_bytes += size;
-        self.queue.push_back(Packet::Message(message));
+        let max = self.config.max_queued_bytes;
+        let mut charge = message.size_at_most();
+        if self.queued_bytes.saturating_add(charge) > max {
+            // Bounds may refuse what exact sizes allow: count this message and the queue.
+            charge = message.size();
+            self.queued_bytes = 0;
+            for (packet, n) in &mut self.queue {
+                if let Packet::Message(m) = packet {
+                    *n = m.size();
+                    self.queued_bytes += *n;
+                }
+            }
+            if self.queued_bytes.saturating_add(charge) > max {
+                return Err(queue_full());
+            }
+        }
+        self.queued_bytes += charge;
+        self.queue.push_back((Packet::Message(message), charge));
         Ok(())
     }
 
@@ -1042,7 +1083,7 @@ impl<M: Message> Engine<M> {
         match self.phase {
             Phase::Open { link, .. } => {
                 self.abandon_probe(None);
-                self.queue.push_back(Packet::Close);
+                self.queue.push_back((Packet::Close, 0));
                 self.phase = Phase::Closing {
                     link,
                     deadline: now + u64::from(self.config.open_timeout_ms),
@@ -1121,6 +1162,28 @@ impl<M: Message> Engine<M> {
         }
     }
 
+    /// A message from the open connection's WebSocket, taken without the time (reading the
+    /// browser's clock for every frame costs more than the rest of the engine's work on it).
+    /// Any packet proves the connection alive; for this one the proof is kept until the silent
+    /// deadline, which it then moves a full `pingInterval + pingTimeout` past that instant. A
+    /// connection that dies after such a message is noticed at most that period later than it
+    /// would be had the message come with its time; pings and every other packet still come
+    /// with it.
+    ///
+    /// Gives the message back, to be handed to [`Engine::handle_packet`] with the time, when
+    /// the engine needs the time for it: `id` is not the open connection's link (a probe, a
+    /// stale transport), or the connection is not open.
+    pub fn handle_message(&mut self, id: TransportId, message: M) -> Result<(), M> {
+        match self.phase {
+            Phase::Open { link, .. } if link.id == id => {
+                self.heard = true;
+                self.events.push_back(Event::Message(message));
+                Ok(())
+            }
+            _ => Err(message),
+        }
+    }
+
     /// A frame or response the driver could not decode: a parse error that ends the
     /// connection (or the attempt, or the probe).
     pub fn handle_malformed(&mut self, now: u64, id: TransportId, error: Error) {
@@ -1196,7 +1259,13 @@ impl<M: Message> Engine<M> {
             Phase::Open {
                 link,
                 silent_deadline,
-            } if now >= silent_deadline => self.lose(now, link.id, CloseReason::PingTimeout, None),
+            } if now >= silent_deadline => {
+                if std::mem::take(&mut self.heard) {
+                    self.set_silent_deadline(now);
+                } else {
+                    self.lose(now, link.id, CloseReason::PingTimeout, None)
+                }
+            }
             Phase::Closing { link, deadline } if now >= deadline => {
                 self.actions
                     .push_back(Action::CloseTransport { id: link.id });
@@ -1350,6 +1419,20 @@ impl<M: Message> Engine<M> {
         }
     }
 
+    /// On the open connection: silence is a drop from `now` + `pingInterval + pingTimeout`.
+    fn set_silent_deadline(&mut self, now: u64) {
+        if let Phase::Open {
+            silent_deadline, ..
+        } = &mut self.phase
+        {
+            if let Some(h) = &self.handshake {
+                *silent_deadline =
+                    now.saturating_add(h.ping_interval.saturating_add(h.ping_timeout));
+                self.heard = false;
+            }
+        }
+    }
+
     fn on_packet(&mut self, now: u64, id: TransportId, packet: Packet<M>) {
         if let Phase::Opening { link, .. } = self.phase {
             let Packet::Open(json) = packet else {
@@ -1363,19 +1446,11 @@ impl<M: Message> Engine<M> {
                 Err(error) => self.attempt_failed(now, error),
             };
         }
-        if let Phase::Open {
-            silent_deadline, ..
-        } = &mut self.phase
-        {
-            if let Some(h) = &self.handshake {
-                *silent_deadline =
-                    now.saturating_add(h.ping_interval.saturating_add(h.ping_timeout));
-            }
-        }
+        self.set_silent_deadline(now);
         match packet {
             Packet::Ping(_) => {
                 if matches!(self.phase, Phase::Open { .. }) {
-                    self.queue.push_back(Packet::Pong(false));
+                    self.queue.push_back((Packet::Pong(false), 0));
                     self.flush();
                 }
             }
@@ -1410,6 +1485,7 @@ impl<M: Message> Engine<M> {
             link,
             silent_deadline: silent,
         };
+        self.heard = false;
         if let Some(r) = &mut self.retries {
             r.reset();
         }
@@ -1531,15 +1607,18 @@ impl<M: Message> Engine<M> {
         let max = self.max_payload().unwrap_or(u64::MAX);
         let mut packets = Vec::new();
         let mut total: u64 = 0;
-        while let Some(packet) = self.queue.pop_front() {
-            let len = match &packet {
-                Packet::Message(m) => encoded_len(m, websocket) as u64,
+        while let Some((packet, charge)) = self.queue.pop_front() {
+            let small = match &packet {
                 Packet::Ping(true) | Packet::Pong(true) => 6,
                 _ => 1,
             };
-            if len > max {
+            let fit = match &packet {
+                Packet::Message(m) => fits(m, websocket, max),
+                _ => small <= max,
+            };
+            if !fit {
                 if let Packet::Message(message) = packet {
-                    self.queued_bytes -= message.size();
+                    self.queued_bytes -= charge;
                     self.events.push_back(Event::Rejected {
                         message,
                         error: too_large(),
@@ -1547,15 +1626,21 @@ impl<M: Message> Engine<M> {
                 }
                 continue;
             }
-            let sep = u64::from(!packets.is_empty());
-            if !websocket && !packets.is_empty() && total + sep + len > max {
-                self.queue.push_front(packet);
-                break;
+            // Polling batches packets up to `max` bytes, which needs their exact lengths; a
+            // WebSocket frame carries one packet.
+            if !websocket {
+                let len = match &packet {
+                    Packet::Message(m) => encoded_len(m, false) as u64,
+                    _ => small,
+                };
+                let sep = u64::from(!packets.is_empty());
+                if !packets.is_empty() && total + sep + len > max {
+                    self.queue.push_front((packet, charge));
+                    break;
+                }
+                total += sep + len;
             }
-            total += sep + len;
-            if let Packet::Message(m) = &packet {
-                self.queued_bytes -= m.size();
-            }
+            self.queued_bytes -= charge;
             packets.push(packet);
         }
         if packets.is_empty() {
@@ -1661,7 +1746,7 @@ impl<M: Message> Engine<M> {
         self.queued_bytes = 0;
         // By pop_front: `VecDeque::drain` costs 1.2 KB of wasm, an iterator chain 0.7 KB.
         let mut out = Vec::new();
-        while let Some(p) = self.queue.pop_front() {
+        while let Some((p, _)) = self.queue.pop_front() {
             if let Packet::Message(m) = p {
                 out.push(m);
             }
@@ -1694,6 +1779,10 @@ impl Engine<Data> {
             Err(error) => self.handle_malformed(now, id, error),
         }
     }
+}
+
+fn queue_full() -> Error {
+    Error::invalid("the Engine.IO send queue is full")
 }
 
 fn too_large() -> Error {

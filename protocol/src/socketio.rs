@@ -247,7 +247,8 @@ pub fn parse_header(text: &str) -> Result<(Header, usize), Error> {
 /// [`Payload`] or a JSON `String`; in the browser a JavaScript value). `Clone` because a
 /// namespace's `auth` goes out again with every reconnection (cheap for a `JsValue`).
 pub trait Args: Clone {
-    /// The size counted against [`Config::max_buffered_bytes`].
+    /// The size counted against [`Config::max_buffered_bytes`]; asked only for an event
+    /// buffered while the namespace is not connected.
     fn size(&self) -> usize;
     /// How many binary attachments the arguments carry (placeholders in the JSON).
     fn attachments(&self) -> u32 {
@@ -1263,11 +1264,11 @@ struct Buffered<P> {
 /// assert_eq!(emitted, Emitted::Buffered(Some(0)));
 /// c.handle_engine_open(10);
 /// assert!(matches!(c.poll_transmit(), Some(Outgoing::Connect { auth: Some(_), .. })));
-/// c.handle_packet(20, decode(r#"0{"sid":"s1"}"#)?);
+/// c.handle_packet(decode(r#"0{"sid":"s1"}"#)?);
 /// assert!(matches!(c.poll_event(), Some(Event::Connect { recovered: false, .. })));
 /// // The buffered event goes out on connect; the server acks it.
 /// assert!(matches!(c.poll_transmit(), Some(Outgoing::Event { id: Some(0), .. })));
-/// c.handle_packet(30, decode(r#"30["ok"]"#)?);
+/// c.handle_packet(decode(r#"30["ok"]"#)?);
 /// assert!(matches!(c.poll_event(), Some(Event::Ack { id: 0, .. })));
 /// assert_eq!(c.poll_timeout(), None); // no deadline left
 /// # Ok::<(), cometkit_protocol::Error>(())
@@ -1391,7 +1392,8 @@ impl<P: Args> Client<P> {
         self.buffer.len()
     }
 
-    /// Emits `args` (the event name first) on `nsp` at time `now`.
+    /// Emits `args` (the event name first) on `nsp` at time `now`, which is read only for an
+    /// event with an ack (its deadline): a driver may pass its last reading otherwise.
     ///
     /// Fails with [`Error::invalid`] when `nsp` was never connected (or was disconnected), or
     /// when the event would have to be buffered beyond [`Config`]'s bounds.
@@ -1404,7 +1406,8 @@ impl<P: Args> Client<P> {
         if !connected && how.volatile {
             return Ok(Emitted::Dropped);
         }
-        let size = args.size();
+        // Only a buffered event is counted: a size can cost a walk over the text.
+        let size = if connected { 0 } else { args.size() };
         if !connected
             && (self.buffer.len() >= self.config.max_buffered_packets
                 || self.buffered_bytes.saturating_add(size) > self.config.max_buffered_bytes)
@@ -1517,8 +1520,9 @@ impl<P: Args> Client<P> {
         }
     }
 
-    /// A packet from the server (decoded by the driver).
-    pub fn handle_packet(&mut self, _now: u64, packet: Incoming<P>) {
+    /// A packet from the server (decoded by the driver). It needs no time: a driver need not
+    /// read its clock for a received event.
+    pub fn handle_packet(&mut self, packet: Incoming<P>) {
         match packet {
             Incoming::Connect { nsp, sid, pid } => {
                 let Some(ns) = self.namespaces.iter_mut().find(|n| n.name == nsp) else {

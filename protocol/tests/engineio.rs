@@ -41,11 +41,11 @@ fn engine(config: Config) -> Engine {
     Engine::new("http://localhost:3000/socket.io/", config, Box::new(|| 0)).unwrap()
 }
 
-fn actions(e: &mut Engine) -> Vec<Action> {
+fn actions<M: Message>(e: &mut Engine<M>) -> Vec<Action<M>> {
     std::iter::from_fn(|| e.poll_action()).collect()
 }
 
-fn events(e: &mut Engine) -> Vec<Event> {
+fn events<M: Message>(e: &mut Engine<M>) -> Vec<Event<M>> {
     std::iter::from_fn(|| e.poll_event()).collect()
 }
 
@@ -949,4 +949,140 @@ fn broken_poll_bodies_and_stale_news() {
     e.handle_frame(6, ws, Frame::Text("".into()));
     assert!(matches!(&events(&mut e)[..], [Event::UpgradeFailed(err)] if err.is_protocol()));
     assert!(e.is_open());
+}
+
+// --- sizes counted only when needed -------------------------------------------------------
+
+/// A message whose exact size costs a count (as a JavaScript string's UTF-8 length does): the
+/// bound is 3 bytes per character, and every count is recorded.
+#[derive(Debug, Clone)]
+struct Counted {
+    text: String,
+    counts: std::rc::Rc<std::cell::Cell<u32>>,
+}
+
+impl Message for Counted {
+    fn is_binary(&self) -> bool {
+        false
+    }
+    fn size(&self) -> usize {
+        self.counts.set(self.counts.get() + 1);
+        self.text.len()
+    }
+    fn size_at_most(&self) -> usize {
+        3 * self.text.chars().count()
+    }
+}
+
+#[test]
+fn exact_sizes_are_counted_only_when_a_bound_would_break_a_limit() {
+    let counts = std::rc::Rc::new(std::cell::Cell::new(0));
+    let msg = |n: usize| Counted {
+        text: "x".repeat(n),
+        counts: counts.clone(),
+    };
+    let mut c = config(&[Transport::WebSocket]);
+    c.max_queued_bytes = 5_000;
+    let mut e: Engine<Counted> =
+        Engine::new("http://localhost:3000/socket.io/", c, Box::new(|| 0)).unwrap();
+    // Queued before the connection: 1,000 bytes each, bounded by 3,000.
+    e.send(msg(1_000)).unwrap(); // charged 3,000: no count
+    assert_eq!(counts.get(), 0);
+    e.send(msg(1_000)).unwrap(); // 6,000 by bounds: both counted, 2,000 exactly
+    assert_eq!(counts.get(), 2);
+    e.send(msg(1_000)).unwrap(); // 2,000 + 3,000 fits by its bound
+    e.send(msg(1_000)).unwrap(); // counted again: 3,000 + 1,000
+    e.send(msg(1_000)).unwrap(); // 4,000 + 1,000 = the bound exactly
+    let err = e.send(msg(1)).unwrap_err(); // 5,001: full whichever way it is counted
+    assert!(
+        err.is_invalid() && err.message().contains("queue is full"),
+        "{err}"
+    );
+    assert_eq!(e.queued_bytes(), 5_000);
+
+    // Open on WebSocket with a maxPayload of 100.
+    e.connect(0);
+    let acts = actions(&mut e);
+    let [Action::OpenWebSocket { id, .. }] = acts[..] else {
+        panic!("{acts:?}")
+    };
+    e.handle_ws_open(1, id);
+    e.handle_packet(
+        2,
+        id,
+        Packet::Open(
+            r#"{"sid":"s","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":100}"#
+                .into(),
+        ),
+    );
+    assert!(e.is_open());
+    // The five queued messages (1,001 bytes framed) are each over maxPayload: rejected, and
+    // the queue is empty after.
+    let rejected = events(&mut e)
+        .iter()
+        .filter(|ev| matches!(ev, Event::Rejected { .. }))
+        .count();
+    assert_eq!(rejected, 5);
+    assert_eq!(e.queued_bytes(), 0);
+    actions(&mut e);
+
+    // On the open WebSocket: a bound within maxPayload sends without a count.
+    let before = counts.get();
+    e.send(msg(30)).unwrap(); // framed at most 91
+    let acts = actions(&mut e);
+    assert!(
+        matches!(&acts[..], [Action::Send { packets, .. }] if packets.len() == 1),
+        "{acts:?}"
+    );
+    assert_eq!(counts.get(), before);
+    e.handle_send_done(3, id, Ok(()));
+    // A bound over maxPayload is counted: 60 fits (61 framed), 100 does not (101).
+    e.send(msg(60)).unwrap();
+    assert!(counts.get() > before);
+    let err = e.send(msg(100)).unwrap_err();
+    assert!(
+        err.is_invalid() && err.message().contains("maxPayload"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_message_taken_without_the_time_keeps_the_connection_alive_one_more_period() {
+    let mut e = engine(config(&[Transport::WebSocket]));
+    e.connect(0);
+    let acts = actions(&mut e);
+    let [Action::OpenWebSocket { id, .. }] = acts[..] else {
+        panic!("{acts:?}")
+    };
+    // Not open yet: the message comes back, to be given with the time.
+    assert_eq!(
+        e.handle_message(id, Data::from("early")),
+        Err(Data::from("early"))
+    );
+    e.handle_ws_open(1, id);
+    e.handle_frame(10, id, Frame::Text(OPEN_NO_UPGRADE.into())); // silence allowed: 300 + 200
+    events(&mut e);
+    assert_eq!(e.poll_timeout(), Some(510));
+    e.handle_message(id, Data::from("hello")).unwrap();
+    assert_eq!(events(&mut e), [Event::Message(Data::from("hello"))]);
+    // At the deadline the message counts: one more period from then, not a ping timeout.
+    e.handle_timeout(510);
+    assert!(e.is_open());
+    assert_eq!(e.poll_timeout(), Some(1_010));
+    assert!(events(&mut e).is_empty());
+    // Nothing more: the connection is lost at the next deadline.
+    e.handle_timeout(1_010);
+    assert!(
+        matches!(
+            &events(&mut e)[..],
+            [
+                Event::Disconnected {
+                    reason: CloseReason::PingTimeout,
+                    ..
+                },
+                ..
+            ]
+        ),
+        "ping timeout expected"
+    );
 }

@@ -21,7 +21,7 @@ use crate::js::Cores;
 use crate::protocol::engineio::{self, Transport};
 use crate::protocol::session::Reconnect;
 use crate::protocol::socketio::{self, Emit, Emitted};
-use crate::socketio::driver::{Face, JsArgs, Note, Settings, Shared};
+use crate::socketio::driver::{Face, JsArgs, Note, Settings, Shared, Utf8Size};
 use crate::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -349,7 +349,7 @@ impl Face for JsManager {
     }
 
     fn no_args() -> JsArgs {
-        JsArgs::new(JsValue::UNDEFINED, None, 0)
+        JsArgs::new(JsValue::UNDEFINED, None, Utf8Size::exact(0))
     }
 
     fn deliver(&self, note: Note<JsArgs>) {
@@ -524,7 +524,7 @@ impl SioCore {
     pub fn connect(&self, nsp: &str, auth: Option<String>, target: JsValue) -> Result<(), JsValue> {
         let auth = auth.map(|a| {
             let size = a.len();
-            JsArgs::new(JsValue::from(a), None, size)
+            JsArgs::new(JsValue::from(a), None, Utf8Size::exact(size))
         });
         let target = JsManager(target);
         let result = self
@@ -567,7 +567,7 @@ impl SioCore {
         Ok(())
     }
 
-    /// Emits the event whose arguments are `json` (`size` UTF-8 bytes) with binary
+    /// Emits the event whose arguments are `json` (`units` UTF-16 code units) with binary
     /// attachments `bins` (an array, or undefined). Returns the ack id, -1 without an ack, -2
     /// when a volatile event was dropped.
     #[allow(clippy::too_many_arguments)]
@@ -576,12 +576,12 @@ impl SioCore {
         nsp: &str,
         json: JsString,
         bins: JsValue,
-        size: u32,
+        units: u32,
         ack: bool,
         timeout: Option<u32>,
         volatile: bool,
     ) -> Result<f64, JsValue> {
-        let args = JsArgs::new(json.into(), bins_of(bins), size as usize);
+        let args = JsArgs::new(json.into(), bins_of(bins), Utf8Size::units(units as usize));
         let how = Emit {
             ack,
             timeout_ms: timeout,
@@ -605,9 +605,9 @@ impl SioCore {
         id: f64,
         json: JsString,
         bins: JsValue,
-        size: u32,
+        units: u32,
     ) -> Result<(), JsValue> {
-        let args = JsArgs::new(json.into(), bins_of(bins), size as usize);
+        let args = JsArgs::new(json.into(), bins_of(bins), Utf8Size::units(units as usize));
         let result = self
             .shared
             .with(|inner| inner.ack(nsp, id as u64, args))

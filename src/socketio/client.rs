@@ -19,7 +19,7 @@ use futures_util::stream::{Stream, StreamExt};
 use js_sys::{Array, JsString, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::driver::{Face, JsArgs, Note, Settings, Shared};
+use super::driver::{Face, JsArgs, Note, Settings, Shared, Utf8Size};
 use crate::error::concat;
 use crate::protocol::engineio::{self, CloseReason, Transport};
 use crate::protocol::session::Reconnect;
@@ -110,7 +110,11 @@ impl Wire {
                 .collect::<Array>()
         });
         Wire {
-            out: JsArgs::new(JsString::from(json).into(), bins, json.len()),
+            out: JsArgs::new(
+                JsString::from(json).into(),
+                bins,
+                Utf8Size::exact(json.len()),
+            ),
             event: String::new(),
             args: Args::new(String::new()),
         }
@@ -566,7 +570,7 @@ impl Face for Rc<Hub> {
             })
             .collect::<Result<_, _>>()?;
         Ok(Wire {
-            out: JsArgs::new(JsValue::UNDEFINED, None, 0),
+            out: JsArgs::new(JsValue::UNDEFINED, None, Utf8Size::exact(0)),
             event,
             args: Args { json, attachments },
         })
@@ -574,7 +578,7 @@ impl Face for Rc<Hub> {
 
     fn no_args() -> Wire {
         Wire {
-            out: JsArgs::new(JsValue::UNDEFINED, None, 0),
+            out: JsArgs::new(JsValue::UNDEFINED, None, Utf8Size::exact(0)),
             event: String::new(),
             args: Args::new(String::new()),
         }

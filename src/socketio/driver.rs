@@ -55,6 +55,8 @@ extern "C" {
     fn ws_send(ws: &web_sys::WebSocket, prefix: &str, value: &JsValue) -> bool;
     #[wasm_bindgen(js_name = byteLength)]
     pub(crate) fn byte_length(v: &JsValue) -> f64;
+    #[wasm_bindgen(js_name = utf8Length)]
+    fn utf8_length(s: &JsValue) -> f64;
     #[wasm_bindgen(js_name = headLength)]
     fn head_length(s: &JsString) -> u32;
     #[cfg(feature = "js")]
@@ -72,12 +74,78 @@ extern "C" {
     fn cancel(this: &InFlight);
 }
 
+/// The UTF-8 size of a JavaScript string, counted when first asked and then kept. Counting
+/// walks the whole text (about 60 µs for 64 KiB in Chromium), and on an open WebSocket no
+/// bound needs it: 3 bytes per UTF-16 unit bounds it, and only a bound that would break a
+/// limit (`maxPayload`, the queue and buffer bounds, a polling batch) asks for the count.
+#[derive(Clone, Debug)]
+pub(crate) struct Utf8Size {
+    units: usize,
+    /// `usize::MAX` until counted.
+    bytes: Cell<usize>,
+}
+
+impl Utf8Size {
+    /// A size already known.
+    pub(crate) fn exact(bytes: usize) -> Utf8Size {
+        Utf8Size {
+            units: bytes,
+            bytes: Cell::new(bytes),
+        }
+    }
+
+    /// The size of a string of `units` UTF-16 code units, not counted yet.
+    pub(crate) fn units(units: usize) -> Utf8Size {
+        Utf8Size {
+            units,
+            bytes: Cell::new(usize::MAX),
+        }
+    }
+
+    fn known(&self) -> Option<usize> {
+        Some(self.bytes.get()).filter(|&b| b != usize::MAX)
+    }
+
+    fn at_most(&self) -> usize {
+        self.known().unwrap_or(self.units.saturating_mul(3))
+    }
+
+    /// The size of `text`, the string this describes.
+    fn get(&self, text: &JsValue) -> usize {
+        self.known().unwrap_or_else(|| {
+            let n = utf8_length(text) as usize;
+            self.bytes.set(n);
+            n
+        })
+    }
+}
+
 /// An Engine.IO message as the driver holds it: a JavaScript string (text) or binary value.
 #[derive(Clone, Debug)]
 pub(crate) struct JsMsg {
     value: JsValue,
-    size: usize,
+    /// Of the text; a binary value's byte length is exact from the start.
+    size: Utf8Size,
     binary: bool,
+}
+
+impl JsMsg {
+    fn text(value: JsValue, size: Utf8Size) -> JsMsg {
+        JsMsg {
+            value,
+            size,
+            binary: false,
+        }
+    }
+
+    fn binary(value: JsValue) -> JsMsg {
+        let size = Utf8Size::exact(byte_length(&value) as usize);
+        JsMsg {
+            value,
+            size,
+            binary: true,
+        }
+    }
 }
 
 impl Message for JsMsg {
@@ -85,7 +153,10 @@ impl Message for JsMsg {
         self.binary
     }
     fn size(&self) -> usize {
-        self.size
+        self.size.get(&self.value)
+    }
+    fn size_at_most(&self) -> usize {
+        self.size.at_most()
     }
 }
 
@@ -95,12 +166,13 @@ impl Message for JsMsg {
 pub(crate) struct JsArgs {
     value: JsValue,
     bins: Option<Array>,
-    size: usize,
+    /// Of the JSON text going out.
+    size: Utf8Size,
 }
 
 impl JsArgs {
-    /// Outgoing arguments: `json` with `size` UTF-8 bytes, and the binary attachments.
-    pub(crate) fn new(json: JsValue, bins: Option<Array>, size: usize) -> JsArgs {
+    /// Outgoing arguments: `json` of `size`, and the binary attachments.
+    pub(crate) fn new(json: JsValue, bins: Option<Array>, size: Utf8Size) -> JsArgs {
         JsArgs {
             value: json,
             bins: bins.filter(|b| b.length() > 0),
@@ -126,7 +198,7 @@ impl JsArgs {
         Ok(JsArgs {
             value,
             bins: None,
-            size: 0,
+            size: Utf8Size::exact(0),
         })
     }
 
@@ -146,7 +218,7 @@ impl JsArgs {
 
 impl Args for JsArgs {
     fn size(&self) -> usize {
-        self.size
+        self.size.get(&self.value)
     }
     fn attachments(&self) -> u32 {
         self.bins.as_ref().map_or(0, |b| b.length())
@@ -303,6 +375,8 @@ pub(crate) struct Inner<F: Face> {
     /// A turn is running ([`Shared::with`]), and the time read in it, if any ([`Inner::now`]).
     in_turn: Cell<bool>,
     clock: Cell<Option<u64>>,
+    /// The last reading, whenever it was.
+    last: Cell<u64>,
 }
 
 fn new_engine(settings: &Settings, websocket_first: bool) -> Result<Engine<JsMsg>, Error> {
@@ -346,6 +420,7 @@ impl<F: Face> Shared<F> {
                 headers,
                 in_turn: Cell::new(false),
                 clock: Cell::new(None),
+                last: Cell::new(0),
             }),
             deferred: RefCell::new(VecDeque::new()),
             delivering: Cell::new(false),
@@ -444,17 +519,15 @@ impl<F: Face> Inner<F> {
     /// sees the same instant, and an emit or a received frame costs one `performance.now()`
     /// rather than two. Outside a turn, a fresh reading each time.
     fn now(&self) -> u64 {
-        if !self.in_turn.get() {
-            return now();
+        if let Some(t) = self.clock.get() {
+            return t;
         }
-        match self.clock.get() {
-            Some(t) => t,
-            None => {
-                let t = now();
-                self.clock.set(Some(t));
-                t
-            }
+        let t = now();
+        if self.in_turn.get() {
+            self.clock.set(Some(t));
         }
+        self.last.set(t);
+        t
     }
 
     /// Opens the connection (socket.io-client's `manager.open()`) if it is not open or
@@ -547,7 +620,9 @@ impl<F: Face> Inner<F> {
     /// than the server's `maxPayload` (checked here, before it is given an ack id).
     pub(crate) fn emit(&mut self, nsp: &str, args: F::Args, how: Emit) -> Result<Emitted, Error> {
         self.check_size(nsp, &args)?;
-        let result = self.client.emit(self.now(), nsp, args, how);
+        // The client reads the time only for an ack's deadline: no clock reading otherwise.
+        let now = if how.ack { self.now() } else { self.last.get() };
+        let result = self.client.emit(now, nsp, args, how);
         self.pump();
         result
     }
@@ -588,7 +663,8 @@ impl<F: Face> Inner<F> {
         let websocket = self.engine.transport() == Some(Transport::WebSocket);
         // The header: type, attachment count, namespace, ack id.
         let head = 2 + 11 + nsp.len() + 21;
-        if (args.size + head) as u64 > max {
+        let fits = |n: usize| n.saturating_add(head) as u64 <= max;
+        if !fits(args.size.at_most()) && !fits(args.size.get(&args.value)) {
             return Err(too_large());
         }
         for n in args.attachment_bytes() {
@@ -608,21 +684,32 @@ impl<F: Face> Inner<F> {
         if self.dead {
             return;
         }
-        let now = self.now();
         match input {
             Input::Polled(id, Ok(body)) => match decode_payload(&body) {
-                Ok(packets) => self.engine.handle_poll(now, id, packets),
-                Err(e) => self.engine.handle_poll_failed(now, id, e),
+                Ok(packets) => self.engine.handle_poll(self.now(), id, packets),
+                Err(e) => self.engine.handle_poll_failed(self.now(), id, e),
             },
-            Input::Polled(id, Err(e)) => self.engine.handle_poll_failed(now, id, e),
-            Input::Sent(id, result) => self.engine.handle_send_done(now, id, result),
-            Input::WsOpen(id) => self.engine.handle_ws_open(now, id),
+            Input::Polled(id, Err(e)) => self.engine.handle_poll_failed(self.now(), id, e),
+            Input::Sent(id, result) => self.engine.handle_send_done(self.now(), id, result),
+            Input::WsOpen(id) => self.engine.handle_ws_open(self.now(), id),
+            // A message on the open WebSocket is taken without reading the clock
+            // (`Engine::handle_message`): at thousands of frames a second, the reading is a
+            // good part of the driver's own cost per frame.
             Input::WsMessage(id, data) => match decode_frame(data) {
-                Ok(packet) => self.engine.handle_packet(now, id, packet),
-                Err(e) => self.engine.handle_malformed(now, id, e),
+                Ok(Packet::Message(m)) => {
+                    if let Err(m) = self.engine.handle_message(id, m) {
+                        self.engine
+                            .handle_packet(self.now(), id, Packet::Message(m));
+                    }
+                }
+                Ok(packet) => self.engine.handle_packet(self.now(), id, packet),
+                Err(e) => self.engine.handle_malformed(self.now(), id, e),
             },
-            Input::WsClosed(id, error) => self.engine.handle_transport_closed(now, id, error),
+            Input::WsClosed(id, error) => {
+                self.engine.handle_transport_closed(self.now(), id, error)
+            }
             Input::Timer => {
+                let now = self.now();
                 self.timer = None;
                 self.engine.handle_timeout(now);
                 self.client.handle_timeout(now);
@@ -684,11 +771,10 @@ impl<F: Face> Inner<F> {
     }
 
     fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.engine.send(JsMsg {
-            value: JsValue::from_str(text),
-            size: text.len(),
-            binary: false,
-        })
+        self.engine.send(JsMsg::text(
+            JsValue::from_str(text),
+            Utf8Size::exact(text.len()),
+        ))
     }
 
     fn transmit(&mut self, out: Outgoing<F::Args>) {
@@ -732,21 +818,16 @@ impl<F: Face> Inner<F> {
         let args = F::js(&args);
         let mut text = String::new();
         header.encode(&mut text);
-        let size = text.len() + args.size;
+        // The header is ASCII: its bytes are its units.
+        let size = match args.size.known() {
+            Some(n) => Utf8Size::exact(text.len() + n),
+            None => Utf8Size::units(text.len() + args.size.units),
+        };
         let value = JsString::from(text.as_str()).concat(&args.value);
-        self.engine.send(JsMsg {
-            value: value.into(),
-            size,
-            binary: false,
-        })?;
+        self.engine.send(JsMsg::text(value.into(), size))?;
         if let Some(bins) = &args.bins {
             for bin in bins.iter() {
-                let size = byte_length(&bin) as usize;
-                self.engine.send(JsMsg {
-                    value: bin,
-                    size,
-                    binary: true,
-                })?;
+                self.engine.send(JsMsg::binary(bin))?;
             }
         }
         Ok(())
@@ -1006,7 +1087,7 @@ impl<F: Face> Inner<F> {
             Some((header, json, bins)) => decode_incoming::<F>(header, json, bins).map(Some),
             None => Ok(None),
         }) {
-            Ok(Some(packet)) => self.client.handle_packet(self.now(), packet),
+            Ok(Some(packet)) => self.client.handle_packet(packet),
             Ok(None) => {}
             Err(e) => self.notes.push_back(Note::Error(e)),
         }
@@ -1094,11 +1175,10 @@ fn decode_text(text: &JsString, polling: bool) -> Result<Packet<JsMsg>, Error> {
         0x31 => Packet::Close,
         0x32 => Packet::Ping(is_probe(text)),
         0x33 => Packet::Pong(is_probe(text)),
-        0x34 => Packet::Message(JsMsg {
-            value: rest().into(),
-            size: n.saturating_sub(1) as usize,
-            binary: false,
-        }),
+        0x34 => Packet::Message(JsMsg::text(
+            rest().into(),
+            Utf8Size::units(n.saturating_sub(1) as usize),
+        )),
         0x35 => Packet::Upgrade,
         0x36 => Packet::Noop,
         0x62 if polling => {
@@ -1106,12 +1186,7 @@ fn decode_text(text: &JsString, polling: bool) -> Result<Packet<JsMsg>, Error> {
             if value.is_null() {
                 return Err(Error::protocol("Engine.IO: a binary packet is not base64"));
             }
-            let size = byte_length(&value) as usize;
-            Packet::Message(JsMsg {
-                value,
-                size,
-                binary: true,
-            })
+            Packet::Message(JsMsg::binary(value))
         }
         _ => return Err(Error::protocol("Engine.IO: unknown packet type")),
     })
@@ -1134,10 +1209,5 @@ fn decode_frame(data: JsValue) -> Result<Packet<JsMsg>, Error> {
     if let Some(text) = data.dyn_ref::<JsString>() {
         return decode_text(text, false);
     }
-    let size = byte_length(&data) as usize;
-    Ok(Packet::Message(JsMsg {
-        value: data,
-        size,
-        binary: true,
-    }))
+    Ok(Packet::Message(JsMsg::binary(data)))
 }
