@@ -47,12 +47,17 @@ export function join(prefixes, values) {
   return out;
 }
 
-// One WebSocket frame: binary values go as they are, text as prefix + value. False when the
-// browser refuses it.
-export function wsSend(ws, prefix, value) {
+// One WebSocket frame of a packet of type `kind` (a character code: "0".."6", or "b" for
+// binary): binary values go as they are, text as the type digit + value. The type comes as a
+// number, since a string from wasm costs a decode per frame. False when the browser refuses
+// it.
+export function wsSend(ws, kind, value) {
   try {
-    if (typeof value === "object" && value !== null) ws.send(value);
-    else ws.send(value === undefined ? prefix : prefix + value);
+    if (kind === 98) ws.send(value);
+    else {
+      const prefix = String.fromCharCode(kind);
+      ws.send(value === undefined ? prefix : prefix + value);
+    }
     return true;
   } catch {
     return false;

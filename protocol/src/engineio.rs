@@ -1197,7 +1197,9 @@ impl<M: Message> Engine<M> {
     }
 
     /// A POST (or the WebSocket's sends) finished: `Ok` once the server (or the browser, for
-    /// a WebSocket) took it.
+    /// a WebSocket) took it. `now` matters only for an error (the connection is lost then): a
+    /// driver may pass its last reading with `Ok`, as the browser one does for each WebSocket
+    /// frame.
     pub fn handle_send_done(&mut self, now: u64, id: TransportId, result: Result<(), Error>) {
         self.clock = self.clock.max(now);
         let Some(mut link) = self.link_of(id) else {

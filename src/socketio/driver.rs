@@ -52,7 +52,7 @@ extern "C" {
     fn from_base64(text: &JsString) -> JsValue;
     fn join(prefixes: &str, values: &Array) -> JsString;
     #[wasm_bindgen(js_name = wsSend)]
-    fn ws_send(ws: &web_sys::WebSocket, prefix: &str, value: &JsValue) -> bool;
+    fn ws_send(ws: &web_sys::WebSocket, kind: u32, value: &JsValue) -> bool;
     #[wasm_bindgen(js_name = byteLength)]
     pub(crate) fn byte_length(v: &JsValue) -> f64;
     #[wasm_bindgen(js_name = utf8Length)]
@@ -377,6 +377,9 @@ pub(crate) struct Inner<F: Face> {
     clock: Cell<Option<u64>>,
     /// The last reading, whenever it was.
     last: Cell<u64>,
+    /// The last Socket.IO header sent, and as a JavaScript string: a flood of events on one
+    /// namespace without acks repeats it, and a string from wasm costs a decode each time.
+    header: Option<(String, JsString)>,
 }
 
 fn new_engine(settings: &Settings, websocket_first: bool) -> Result<Engine<JsMsg>, Error> {
@@ -421,6 +424,7 @@ impl<F: Face> Shared<F> {
                 in_turn: Cell::new(false),
                 clock: Cell::new(None),
                 last: Cell::new(0),
+                header: None,
             }),
             deferred: RefCell::new(VecDeque::new()),
             delivering: Cell::new(false),
@@ -823,7 +827,15 @@ impl<F: Face> Inner<F> {
             Some(n) => Utf8Size::exact(text.len() + n),
             None => Utf8Size::units(text.len() + args.size.units),
         };
-        let value = JsString::from(text.as_str()).concat(&args.value);
+        let head = match &self.header {
+            Some((last, js)) if *last == text => js.clone(),
+            _ => {
+                let js = JsString::from(text.as_str());
+                self.header = Some((text, js.clone()));
+                js
+            }
+        };
+        let value = head.concat(&args.value);
         self.engine.send(JsMsg::text(value.into(), size))?;
         if let Some(bins) = &args.bins {
             for bin in bins.iter() {
@@ -950,52 +962,34 @@ impl<F: Face> Inner<F> {
         url: Option<String>,
         packets: Vec<Packet<JsMsg>>,
     ) {
-        let mut prefixes = String::with_capacity(packets.len());
-        let values = Array::new();
-        for packet in packets {
-            let probe = |p: bool| {
-                if p {
-                    JsValue::from_str("probe")
-                } else {
-                    JsValue::UNDEFINED
-                }
-            };
-            let (prefix, value) = match packet {
-                Packet::Open(_) => continue,
-                Packet::Close => ('1', JsValue::UNDEFINED),
-                Packet::Ping(p) => ('2', probe(p)),
-                Packet::Pong(p) => ('3', probe(p)),
-                Packet::Message(m) => (if m.binary { 'b' } else { '4' }, m.value),
-                Packet::Upgrade => ('5', JsValue::UNDEFINED),
-                Packet::Noop => ('6', JsValue::UNDEFINED),
-            };
-            prefixes.push(prefix);
-            values.push(&value);
-        }
         if transport == Transport::WebSocket {
+            // One frame per packet, each straight to the socket.
             let ws = self
                 .links
                 .iter()
                 .find(|l| l.id == id)
                 .and_then(|l| l.ws.as_ref());
-            let ok = match ws {
-                Some(ws) => prefixes.chars().zip(values.iter()).all(|(p, v)| {
-                    let mut buf = [0u8; 4];
-                    let prefix = if p == 'b' {
-                        ""
-                    } else {
-                        p.encode_utf8(&mut buf)
-                    };
-                    ws_send(ws.raw(), prefix, &v)
-                }),
-                None => false,
-            };
-            let result = if ok {
-                Ok(())
+            let ok = ws.is_some_and(|ws| {
+                packets
+                    .into_iter()
+                    .all(|packet| match packet_parts(packet) {
+                        Some((kind, value)) => ws_send(ws.raw(), u32::from(kind), &value),
+                        None => true,
+                    })
+            });
+            // The engine reads the time only for a failure: no clock reading per frame sent.
+            return if ok {
+                self.engine.handle_send_done(self.last.get(), id, Ok(()))
             } else {
-                Err(Error::network("the WebSocket refused the send"))
+                let error = Error::network("the WebSocket refused the send");
+                self.engine.handle_send_done(self.now(), id, Err(error))
             };
-            return self.engine.handle_send_done(self.now(), id, result);
+        }
+        let mut prefixes = String::with_capacity(packets.len());
+        let values = Array::new();
+        for (kind, value) in packets.into_iter().filter_map(packet_parts) {
+            prefixes.push(char::from(kind));
+            values.push(&value);
         }
         let Some(url) = url else {
             return self.engine.handle_send_done(
@@ -1159,6 +1153,27 @@ fn decode_incoming<F: Face>(
         Some(id) => Ok(Incoming::Ack { nsp, id, args }),
         None => Err(Error::protocol("Socket.IO: an ACK without an id")),
     }
+}
+
+/// A packet to send as its type (`b'1'`..`b'6'`, or `b'b'` for binary data) and its value
+/// (undefined when the type says it all); `None` for the handshake, which a client never sends.
+fn packet_parts(packet: Packet<JsMsg>) -> Option<(u8, JsValue)> {
+    let probe = |p: bool| {
+        if p {
+            JsValue::from_str("probe")
+        } else {
+            JsValue::UNDEFINED
+        }
+    };
+    Some(match packet {
+        Packet::Open(_) => return None,
+        Packet::Close => (b'1', JsValue::UNDEFINED),
+        Packet::Ping(p) => (b'2', probe(p)),
+        Packet::Pong(p) => (b'3', probe(p)),
+        Packet::Message(m) => (if m.binary { b'b' } else { b'4' }, m.value),
+        Packet::Upgrade => (b'5', JsValue::UNDEFINED),
+        Packet::Noop => (b'6', JsValue::UNDEFINED),
+    })
 }
 
 fn is_probe(text: &JsString) -> bool {
