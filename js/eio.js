@@ -102,13 +102,13 @@ export function utf8Length(s) {
   return n;
 }
 
-// Where a Socket.IO packet's JSON starts: after the type, the attachment count, the namespace
-// and the ack id. Rust parses the header (this prefix) itself.
-export function headLength(s) {
-  let i = 1;
+// Where a Socket.IO packet's JSON starts in `s`, its header starting at `i`: after the type,
+// the attachment count, the namespace and the ack id. Rust parses the header itself.
+function headEnd(s, i) {
   const n = s.length;
+  const type = s[i++];
   // Only the binary types (5, 6) carry an attachment count.
-  if ((s[0] === "5" || s[0] === "6") && i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) {
+  if ((type === "5" || type === "6") && i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) {
     const dash = s.indexOf("-", i);
     if (dash > 0 && /^\d+$/.test(s.slice(i, dash))) i = dash + 1;
   }
@@ -118,6 +118,35 @@ export function headLength(s) {
   }
   while (i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
   return i;
+}
+
+// An Engine.IO text packet (a WebSocket frame or a polling segment) split for the driver in one
+// call: what Rust reads is returned (copied into wasm), the payload is kept for frameRest().
+// A message ("4") returns its type and Socket.IO header ("42", "43/admin,7") and keeps the
+// JSON; a base64 binary packet returns "b" and keeps the base64; anything else is short and
+// returned whole. Undefined for a binary frame.
+let rest;
+export function frameHead(data) {
+  rest = undefined;
+  if (typeof data !== "string") return undefined;
+  const kind = data[0];
+  if (kind === "4") {
+    const n = headEnd(data, 1);
+    rest = data.slice(n);
+    return data.slice(0, n);
+  }
+  if (kind === "b") {
+    rest = data.slice(1);
+    return "b";
+  }
+  return data;
+}
+
+// The payload frameHead() kept, taken once.
+export function frameRest() {
+  const r = rest;
+  rest = undefined;
+  return r;
 }
 
 // The arguments of an event or ack: the JSON array parsed, binary placeholders replaced by

@@ -52,6 +52,15 @@ const isBinary = (v) =>
   ArrayBuffer.isView(v) ||
   (typeof Blob !== "undefined" && v instanceof Blob);
 
+// The flags of an emit without `timeout(ms)` or `volatile`; never changed.
+const NO_FLAGS = Object.freeze({});
+
+// No argument is an object (nothing to scan: the common case of strings and numbers).
+function plain(args) {
+  for (let i = 0; i < args.length; i++) if (args[i] !== null && typeof args[i] === "object") return false;
+  return true;
+}
+
 // Walks the arguments once: throws for a cycle, tells whether they hold binary values (and
 // Blobs, which must be read first).
 function scan(v, path, found) {
@@ -173,7 +182,9 @@ class Emitter {
   _fire(event, args) {
     const list = this.#listeners.get(event);
     if (!list) return;
-    for (const fn of list.slice()) call(this, fn, args);
+    // A copy, so that a listener added or removed by one of them changes the next event only.
+    if (list.length === 1) call(this, list[0], args);
+    else for (const fn of list.slice()) call(this, fn, args);
   }
 }
 
@@ -342,7 +353,8 @@ export class SocketIO extends Emitter {
   #acks = new Map();
   #any = [];
   #anyOut = [];
-  #flags = {};
+  // The flags of the next emit (`timeout(ms)`, `volatile`), or null for none.
+  #flags = null;
   #queue = null;
   // Emits waiting for their ack with `retries` on, oldest first; only the first is in flight.
   #retry = [];
@@ -422,13 +434,13 @@ export class SocketIO extends Emitter {
 
   /** Sets an ack deadline for the next emit: its callback gets an error first. */
   timeout(ms) {
-    this.#flags.timeout = ms;
+    (this.#flags ||= {}).timeout = ms;
     return this;
   }
 
   /** The next emit is dropped rather than buffered when not connected. */
   get volatile() {
-    this.#flags.volatile = true;
+    (this.#flags ||= {}).volatile = true;
     return this;
   }
 
@@ -470,8 +482,8 @@ export class SocketIO extends Emitter {
   emit(event, ...args) {
     if (typeof event !== "string") throw error("invalid", "emit: the event name must be a string");
     if (RESERVED.has(event)) throw error("invalid", `emit: "${event}" is a reserved event name`);
-    const flags = this.#flags;
-    this.#flags = {};
+    const flags = this.#flags || NO_FLAGS;
+    this.#flags = null;
     let ack;
     if (typeof args[args.length - 1] === "function") ack = args.pop();
     if (this._retries && !flags.fromQueue && !flags.volatile) {
@@ -481,7 +493,7 @@ export class SocketIO extends Emitter {
     const timeout = flags.timeout === undefined ? this._ackTimeout : flags.timeout;
     const all = [event, ...args];
     const found = { binary: false, blob: false };
-    scan(all, new Set(), found);
+    if (!plain(args)) scan(all, new Set(), found);
     if (found.blob || this.#queue) {
       // Blobs are read first; later emits wait behind them so the order holds.
       const run = () =>
@@ -540,7 +552,7 @@ export class SocketIO extends Emitter {
       this.emit(packet.event, ...packet.args, packet.done);
     } catch (e) {
       // Refused by the core (a message over maxPayload): no try can succeed.
-      this.#flags = {};
+      this.#flags = null;
       packet.tries = Infinity;
       packet.done(e);
     }
@@ -551,14 +563,15 @@ export class SocketIO extends Emitter {
     const id = this.io._emit(this.nsp, json, bins, units, !!ack, timeout, !!volatile);
     // A retried emit's own callback always takes the error first.
     if (id >= 0) this.#acks.set(id, { fn: ack, withError: timeout !== undefined || !!fromQueue });
-    for (const fn of this.#anyOut) call(this, fn, all);
+    if (this.#anyOut.length) for (const fn of this.#anyOut.slice()) call(this, fn, all);
   }
 
   emitWithAck(event, ...args) {
     // With `retries` every callback takes the error first, as in socket.io-client.
+    const flags = this.#flags || NO_FLAGS;
     const withError =
-      (this.#flags.timeout === undefined ? this._ackTimeout : this.#flags.timeout) !== undefined ||
-      (!!this._retries && !this.#flags.volatile);
+      (flags.timeout === undefined ? this._ackTimeout : flags.timeout) !== undefined ||
+      (!!this._retries && !flags.volatile);
     return new Promise((resolve, reject) => {
       args.push(withError ? (err, v) => (err ? reject(err) : resolve(v)) : (v) => resolve(v));
       try {
@@ -609,7 +622,7 @@ export class SocketIO extends Emitter {
             this.io._ack(this.nsp, b, answer);
           });
         }
-        for (const fn of this.#any.slice()) call(this, fn, args);
+        if (this.#any.length) for (const fn of this.#any.slice()) call(this, fn, args);
         this._fire(args[0], args.slice(1));
         break;
       }

@@ -57,8 +57,10 @@ extern "C" {
     pub(crate) fn byte_length(v: &JsValue) -> f64;
     #[wasm_bindgen(js_name = utf8Length)]
     fn utf8_length(s: &JsValue) -> f64;
-    #[wasm_bindgen(js_name = headLength)]
-    fn head_length(s: &JsString) -> u32;
+    #[wasm_bindgen(js_name = frameHead)]
+    fn frame_head(data: &JsValue) -> Option<String>;
+    #[wasm_bindgen(js_name = frameRest)]
+    fn frame_rest() -> JsValue;
     #[cfg(feature = "js")]
     #[wasm_bindgen(js_name = decodeArgs)]
     fn decode_args(json: &JsValue, bins: &Array, is_event: bool) -> JsValue;
@@ -102,6 +104,11 @@ impl Utf8Size {
         }
     }
 
+    /// The size of a string of unknown length, not counted yet (no bound).
+    fn unknown() -> Utf8Size {
+        Utf8Size::units(usize::MAX)
+    }
+
     fn known(&self) -> Option<usize> {
         Some(self.bytes.get()).filter(|&b| b != usize::MAX)
     }
@@ -124,9 +131,12 @@ impl Utf8Size {
 #[derive(Clone, Debug)]
 pub(crate) struct JsMsg {
     value: JsValue,
-    /// Of the text; a binary value's byte length is exact from the start.
+    /// Of the text (of `value`); a binary value's byte length is exact from the start.
     size: Utf8Size,
     binary: bool,
+    /// A received text message split by `frameHead`: its type and Socket.IO header ("42"),
+    /// `value` being the JSON after it.
+    head: Option<String>,
 }
 
 impl JsMsg {
@@ -135,6 +145,7 @@ impl JsMsg {
             value,
             size,
             binary: false,
+            head: None,
         }
     }
 
@@ -144,7 +155,22 @@ impl JsMsg {
             value,
             size,
             binary: true,
+            head: None,
         }
+    }
+
+    fn received(head: String, json: JsValue) -> JsMsg {
+        JsMsg {
+            value: json,
+            size: Utf8Size::unknown(),
+            binary: false,
+            head: Some(head),
+        }
+    }
+
+    /// The bytes before `value`: a received message's Socket.IO header.
+    fn head_len(&self) -> usize {
+        self.head.as_ref().map_or(0, |h| h.len().saturating_sub(1))
     }
 }
 
@@ -153,10 +179,10 @@ impl Message for JsMsg {
         self.binary
     }
     fn size(&self) -> usize {
-        self.size.get(&self.value)
+        self.head_len() + self.size.get(&self.value)
     }
     fn size_at_most(&self) -> usize {
-        self.size.at_most()
+        self.head_len().saturating_add(self.size.at_most())
     }
 }
 
@@ -1062,12 +1088,12 @@ impl<F: Face> Inner<F> {
         let complete = if message.binary {
             self.reassembly.binary(message.value)
         } else {
-            let text: JsString = message.value.unchecked_into();
-            let start = head_length(&text);
-            let head = String::from(text.slice(0, start));
-            match socketio::parse_header(&head) {
+            // Every received text message was split (`decode_head`); the header after the
+            // Engine.IO type is Socket.IO's.
+            let head = message.head.as_deref().unwrap_or_default();
+            match socketio::parse_header(head.get(1..).unwrap_or_default()) {
                 Ok((header, _)) => {
-                    let json: JsValue = text.slice(start, text.length()).into();
+                    let json = message.value;
                     if header.attachments > 0 {
                         self.reassembly.text(header, json)
                     } else {
@@ -1176,28 +1202,20 @@ fn packet_parts(packet: Packet<JsMsg>) -> Option<(u8, JsValue)> {
     })
 }
 
-fn is_probe(text: &JsString) -> bool {
-    text.length() == 6 && text.slice(1, 6) == "probe"
-}
-
-/// One text packet of a polling payload (`polling`) or a WebSocket text frame.
-fn decode_text(text: &JsString, polling: bool) -> Result<Packet<JsMsg>, Error> {
-    let n = text.length();
-    let code = text.char_code_at(0);
-    let rest = || text.slice(1, n);
-    Ok(match if code.is_nan() { 0 } else { code as u32 } {
-        0x30 => Packet::Open(String::from(rest())),
-        0x31 => Packet::Close,
-        0x32 => Packet::Ping(is_probe(text)),
-        0x33 => Packet::Pong(is_probe(text)),
-        0x34 => Packet::Message(JsMsg::text(
-            rest().into(),
-            Utf8Size::units(n.saturating_sub(1) as usize),
-        )),
-        0x35 => Packet::Upgrade,
-        0x36 => Packet::Noop,
-        0x62 if polling => {
-            let value = from_base64(&rest());
+/// One Engine.IO text packet of a polling payload (`polling`) or a WebSocket frame, as
+/// `frameHead` split it: `head` is the whole packet, or for a message its type and Socket.IO
+/// header (the JSON taken with `frameRest`), or for base64 binary "b" (the base64 taken so).
+fn decode_head(head: String, polling: bool) -> Result<Packet<JsMsg>, Error> {
+    Ok(match head.as_bytes().first() {
+        Some(b'0') => Packet::Open(head.get(1..).unwrap_or_default().to_owned()),
+        Some(b'1') => Packet::Close,
+        Some(b'2') => Packet::Ping(head == "2probe"),
+        Some(b'3') => Packet::Pong(head == "3probe"),
+        Some(b'4') => Packet::Message(JsMsg::received(head, frame_rest())),
+        Some(b'5') => Packet::Upgrade,
+        Some(b'6') => Packet::Noop,
+        Some(b'b') if polling => {
+            let value = from_base64(frame_rest().unchecked_ref());
             if value.is_null() {
                 return Err(Error::protocol("Engine.IO: a binary packet is not base64"));
             }
@@ -1215,14 +1233,15 @@ fn decode_payload(body: &JsString) -> Result<Vec<Packet<JsMsg>>, Error> {
     let segments = split(body);
     let mut out = Vec::new();
     for i in 0..segments.length() {
-        out.push(decode_text(segments.get(i).unchecked_ref(), true)?);
+        let head = frame_head(&segments.get(i)).unwrap_or_default();
+        out.push(decode_head(head, true)?);
     }
     Ok(out)
 }
 
 fn decode_frame(data: JsValue) -> Result<Packet<JsMsg>, Error> {
-    if let Some(text) = data.dyn_ref::<JsString>() {
-        return decode_text(text, false);
+    match frame_head(&data) {
+        Some(head) => decode_head(head, false),
+        None => Ok(Packet::Message(JsMsg::binary(data))),
     }
-    Ok(Packet::Message(JsMsg::binary(data)))
 }
