@@ -112,12 +112,12 @@ connect path (the method in bench/README.md).`,
   cold: {
     title: 'Cold start',
     text: `Before the first connection cometkit fetches, compiles and instantiates its wasm module and
-runs wasm-bindgen's start-up; the bench page loads the full build (every capability), while
-sockjs-client is plain JavaScript that V8 parses lazily. What it would take: a page that needs only
-the socket loads the \`socket\` build (about half the bytes; the size table has it), serves the
+runs wasm-bindgen's start-up, while sockjs-client is plain JavaScript that V8 parses lazily. The
+bench page loads the \`socket\` package, as \`import { Socket } from 'cometkit/socket'\` does (the
+full build's row shows what the other capabilities add). What else it would take: serving the
 .wasm cacheably so the browser keeps the compiled module (it does for \`instantiateStreaming\`
-responses), and starts \`init()\` early (a \`<link rel="modulepreload">\` for the glue and a preload
-of the .wasm).`,
+responses), and starting \`init()\` early (a \`<link rel="modulepreload">\` for the glue and a
+preload of the .wasm).`,
   },
   fallback: {
     title: 'Fallback',

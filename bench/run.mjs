@@ -15,7 +15,11 @@
 //                          DIR as <lib>-<server>-<transport>.cpuprofile or loopback-<lib>-<size>.cpuprofile,
 //                          each with a self-time summary (.txt)
 //   BENCH_SKIP_BUILD=1     use the builds already in target/ (release server, target/bench/pkg)
-//   BENCH_PKG=DIR          another --target web package of cometkit (with BENCH_SKIP_BUILD=1)
+//   BENCH_PKG=DIR          another --target web package of cometkit (with BENCH_SKIP_BUILD=1);
+//                          its socket/ and socketio/ subfolders are used when present
+//
+// Pages load what a user of each client imports: the `socket` package (`cometkit/socket`) for
+// `Socket`, the `socketio` package for `io()`; the cold start also times the full build.
 //   COMETKIT_SERVER_BIN=P  another cometkit-server binary (default: target/release/cometkit-server)
 //   BENCH_SIZE=run         run scripts/size.sh (all single-feature builds, minutes) instead of
 //                          reusing target/size/report.md
@@ -162,11 +166,13 @@ function pageServer(port) {
     }
     res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream', 'Cache-Control': 'no-store' });
     let body = readFileSync(file);
-    if (p === '/bench.html' && new URL(req.url, 'http://x').searchParams.get('preload') === '1') {
+    const q = new URL(req.url, 'http://x').searchParams;
+    if (p === '/bench.html' && q.get('preload') === '1') {
       // As README's "Loading" section advises a page: the wasm is fetched beside the modules,
       // not after them.
+      const sub = ['socket', 'socketio'].includes(q.get('build')) ? `${q.get('build')}/` : '';
       body = body.toString('utf8').replace('<head>',
-        '<head>\n  <link rel="preload" href="/pkg/cometkit_bg.wasm" as="fetch" type="application/wasm" crossorigin>');
+        `<head>\n  <link rel="preload" href="/pkg/${sub}cometkit_bg.wasm" as="fetch" type="application/wasm" crossorigin>`);
     }
     res.end(body);
   });
@@ -231,11 +237,17 @@ function pooled(samples) {
 let browser;
 const pageErrors = [];
 
-async function openPage(pageUrl, lib, hook = 'none', extra = '') {
+// The single-capability package each cometkit client loads, when the package has it.
+const SUBPATH = { cometkit: 'socket', ckio: 'socketio' };
+const subpathOf = (lib) => (existsSync(path.join(PKG, SUBPATH[lib] ?? '-', 'cometkit_bg.wasm')) ? SUBPATH[lib] : null);
+
+// `full`: a cometkit page loads the full build even when its subpath package exists.
+async function openPage(pageUrl, lib, hook = 'none', extra = '', full = false) {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(`${lib}/${hook}: ${e}`));
-  await page.goto(`${pageUrl}/bench.html?lib=${lib}&hook=${hook}${extra}`, { timeout: 20_000 });
+  const sub = full ? null : subpathOf(lib);
+  await page.goto(`${pageUrl}/bench.html?lib=${lib}&hook=${hook}${sub ? `&build=${sub}` : ''}${extra}`, { timeout: 20_000 });
   await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 20_000 });
   const ready = await page.evaluate(() => document.body.dataset.ready);
   if (ready !== 'true') throw new Error(`bench page ${lib}/${hook} failed: ${await page.textContent('#status')}`);
@@ -367,12 +379,14 @@ async function connectSection(pageUrl, servers, sio) {
     await call(pages[lib].page, 'connect', { url, transport: null, n: 1 }); // warm-up, not counted
   }
   // Cold start: a fresh page, the library loaded and initialised, then its first connection.
-  // `cometkitPreload`: the same page with the wasm preloaded by a <link> in its head.
+  // `cometkitPreload`: the same page with the wasm preloaded by a <link> in its head;
+  // `cometkitFull`: the full build (every capability) instead of the `socket` package.
   const cold = { cometkit: { ready: [], first: [] }, cometkitPreload: { ready: [], first: [] }, sockjs: { ready: [], first: [] } };
+  if (subpathOf('cometkit')) cold.cometkitFull = { ready: [], first: [] };
   for (let r = 0; r < ROUNDS; r++) {
     for (const key of Object.keys(cold)) {
       const lib = key === 'sockjs' ? 'sockjs' : 'cometkit';
-      const p = await openPage(pageUrl, lib, 'none', key === 'cometkitPreload' ? '&preload=1' : '');
+      const p = await openPage(pageUrl, lib, 'none', key === 'cometkitPreload' ? '&preload=1' : '', key === 'cometkitFull');
       const info = await call(p.page, 'info');
       const first = await call(p.page, 'connect', { url: servers[0].echo, transport: null, n: 1 });
       cold[key].ready.push(info.readyAt);
@@ -620,12 +634,17 @@ async function build() {
   log('bootstrap + builds (release cometkit-server, wasm package for --target web, native benches)');
   await run('bash', ['scripts/bootstrap.sh'], { name: 'bootstrap' });
   await run('cargo', ['build', '--release', '-q', '-p', 'cometkit-server'], { name: 'build-server' });
-  const wasmFile = path.join(OUT, 'pkg', 'cometkit_bg.wasm');
-  if (!existsSync(wasmFile) || statSync(wasmFile).mtimeMs < newestSource()) {
+  const wasmFiles = ['', 'socket', 'socketio'].map((d) => path.join(OUT, 'pkg', d, 'cometkit_bg.wasm'));
+  const newest = newestSource();
+  if (wasmFiles.some((f) => !existsSync(f) || statSync(f).mtimeMs < newest)) {
     // The release package exactly as shipped: scripts/release.sh (toolchain, `js` feature) and
     // scripts/package.mjs (snippet class re-exports, minified JS).
+    // Then the two single-capability packages the pages load (`cometkit/socket`,
+    // `cometkit/socketio`), into its subfolders.
     await run('bash', ['-c', 'source scripts/wasm-opt.sh && source scripts/release.sh && '
-      + 'release_package web target/bench/pkg --no-pack -- ${JS_FEATURE:+--features $JS_FEATURE}'], { name: 'build-wasm' });
+      + 'release_package web target/bench/pkg --no-pack -- ${JS_FEATURE:+--features $JS_FEATURE} && '
+      + 'for f in socket socketio; do release_package web target/bench/pkg/$f --no-pack -- '
+      + '--no-default-features --features "$f${JS_FEATURE:+ $JS_FEATURE}"; done'], { name: 'build-wasm' });
   } else {
     log('wasm package up to date (target/bench/pkg is newer than its sources: src/, js/, protocol/, the manifests and the release scripts)');
   }

@@ -1,7 +1,8 @@
 // In-page half of `npm run bench` (bench/run.mjs drives it with Playwright).
 //
 // The page is opened as bench.html?lib=L&hook=H:
-//   lib  cometkit  the wasm package's `Socket` (target/bench/pkg, served at /pkg/)
+//   lib  cometkit  the wasm package's `Socket` (target/bench/pkg, served at /pkg/; with
+//                  build=socket, the `socket`-only package at /pkg/socket/)
 //        sockjs    the official sockjs-client (served at /vendor/sockjs.min.js)
 //        socketio  socket.io-client (served at /vendor/socket.io.min.js)
 //        ckio      the wasm package's `io()` (the Socket.IO client), used as socket.io-client is
@@ -25,6 +26,10 @@
 const params = new URLSearchParams(location.search);
 const LIB = params.get('lib') || 'raw';
 const HOOK = params.get('hook') || 'none';
+// Which cometkit build the page loads: `socket` or `socketio`, the single-capability package a
+// user imports as `cometkit/socket` or `cometkit/socketio` (served at /pkg/<name>/), or the full
+// build (/pkg/, every capability) when absent.
+const BUILD = ['socket', 'socketio'].includes(params.get('build')) ? params.get('build') : null;
 const now = () => performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -696,7 +701,7 @@ function killSockjs(url, timeoutMs) {
 
 async function boot() {
   if (LIB === 'cometkit' || LIB === 'ckio') {
-    const mod = await import('/pkg/cometkit.js');
+    const mod = await import(BUILD ? `/pkg/${BUILD}/cometkit.js` : '/pkg/cometkit.js');
     wasm = await mod.default();
     Socket = mod.Socket;
     ckIo = mod.io;
