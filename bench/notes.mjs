@@ -70,25 +70,20 @@ remove that floor for cometkit.`,
     text: `Per message both clients turn the arguments into JSON with \`JSON.stringify\`, check them
 for binary values and parse the answer with \`JSON.parse\`; cometkit also crosses into wasm, where
 the Engine.IO and Socket.IO state machines decide each packet, and back out to \`WebSocket.send\`,
-and on receipt the frame crosses in, its header is read through a few calls back to JavaScript, and
-the note crosses out to the listeners. A CPU profile of 2,700 sequential websocket round trips per
-client (2026-12-01, a build with function names) measured about 95 µs of CPU per round trip for
-cometkit, about 50 of them in JavaScript and 45 in wasm and the crossings, against 50 to 65 µs for
-socket.io-client. The wasm half is spread over about a dozen crossings and the machines' own code,
-no function above a fifth of it. Against a server the round trip is mostly the server's, so
-throughput and round trips come out within noise of socket.io-client but not reliably above it;
-the loopback section (an in-page Socket.IO echo, no server) shows the client's own cost alone:
-about 1.3-1.5× socket.io-client's per message at 16 B and 1 KiB, and 2× at 64 KiB, where about
-half the gap is \`emit\` counting the arguments' UTF-8 bytes (\`TextEncoder.encodeInto\`, about
-50 µs for 64 KiB) because \`maxPayload\` and the buffer bounds are in bytes; socket.io-client does
-not count. What it would
-take: one crossing per frame each way (a JavaScript pre-parse that hands the engine the packet
-type, namespace, ack id and parsed arguments in one call), and counting bytes only when a bound
-could be reached (a string's UTF-16 length bounds its UTF-8 size from both sides). The clock is
-read once per turn of the driver (one \`performance.now()\` per emit and per frame instead of two;
-about 0.3 µs per send in a micro-benchmark, within the noise of the cells above). Sending
-WebSocket frames without the packet array was measured and not kept (0.3 KB of wasm, no
-difference outside the noise).`,
+and on receipt the frame crosses in (split in one call into the header Rust reads and the JSON
+it leaves in JavaScript), and the note crosses out to the listeners. Against a server the round
+trip is mostly the server's, which shares this machine's two cores with the browser, so the echo
+cells move by tens of percent from run to run; the loopback section (an in-page Socket.IO echo,
+no server) is the client's own cost. What brought that down (2026-12-01, loopback ÷
+socket.io-client before: 1.46 / 1.34 / 1.99× at 16 B / 1 KiB / 64 KiB): UTF-8 bytes are counted
+only when a bound could be broken (3 bytes per UTF-16 unit bounds them; at 64 KiB the count was
+about 60 µs of \`TextEncoder.encodeInto\` per emit); no clock reading for a received message or
+an emit without ack (a \`performance.now()\` through the glue cost about half a microsecond);
+no string made in wasm per emit (each costs a \`TextDecoder\` call: the Engine.IO type goes out as
+a number, the Socket.IO header string is reused while it repeats); one call to split a received
+packet instead of eight. In a page timing 20,000 emits on a fake WebSocket, \`io()\`'s own cost
+per emit went from 2.2 to about 0.8 µs. What is left is spread over the crossings each way, the
+machines' own code and the listeners' dispatch.`,
   },
   jsonp: {
     title: 'jsonp-polling connect',

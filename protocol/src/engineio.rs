@@ -43,7 +43,9 @@
 //! # Messages are opaque
 //!
 //! The machine carries messages as [`Message`] handles and only asks their size and whether
-//! they are binary (for `maxPayload` and the queue bounds). Natively the handle is [`Data`]; a
+//! they are binary (for `maxPayload` and the queue bounds); it asks a cheap bound first
+//! ([`Message::size_at_most`]) and the exact size only when the bound would break a limit, or to
+//! batch a polling payload. Natively the handle is [`Data`]; a
 //! browser driver can keep JavaScript strings and `ArrayBuffer`s and encode packets itself with
 //! the rules above. The codec functions here ([`decode_payload`], [`encode_payload`],
 //! [`encode_frame`], ...) are the native reference.
