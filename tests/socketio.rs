@@ -113,6 +113,7 @@ async fn bad_input_is_a_clear_error() {
 async fn buffered_before_connect_bounded_and_volatile_dropped() {
     scenario("buffering", &["websocket"]).await;
     scenario("buffering", &["polling"]).await;
+    scenario("buffered_bytes_are_utf8", &["websocket"]).await;
 }
 
 #[wasm_bindgen_test]

@@ -341,6 +341,34 @@ const scenarios = {
     }
   },
 
+  // The buffer's byte bound counts UTF-8 bytes (what the server counts), not UTF-16 units nor
+  // their 3-bytes-a-unit bound: the count is made only when that bound would break it.
+  async buffered_bytes_are_utf8(io, url, transports) {
+    const s = open(io, url, transports, { maxBufferedBytes: 100 });
+    try {
+      check(!s.connected, "not connected yet");
+      const full = (f, what) => {
+        let e = null;
+        try {
+          f();
+        } catch (err) {
+          e = err;
+        }
+        check(e && e.kind === "invalid" && /buffer is full/.test(e.message), what + ": " + e);
+      };
+      // ["ack","é…"] is 10 bytes of JSON around the string; é is 2 bytes and 1 unit.
+      const acks = [s.emitWithAck("ack", "é".repeat(30))]; // 70 bytes
+      // 50 more bytes (30 units): over 100 in UTF-8, though not in units.
+      full(() => s.emit("ack", "é".repeat(20)), "120 bytes");
+      // 30 more (bounded by 90): exactly 100.
+      acks.push(s.emitWithAck("ack", "x".repeat(20)));
+      full(() => s.emit("ack", "x"), "101 bytes");
+      eq(await Promise.all(acks), ["é".repeat(30), "x".repeat(20)], "the two buffered emits delivered");
+    } finally {
+      s.io.free();
+    }
+  },
+
   // The server disconnects the namespace: no reconnection.
   async kicked(io, url, transports) {
     const s = open(io, url, transports);
