@@ -546,8 +546,10 @@ fn header_array(settings: &Settings) -> Result<JsValue, Error> {
 impl<F: Face> Inner<F> {
     /// The time the state machines are given. Within a turn (one entry through
     /// [`Shared::with`], which runs no page code) the clock is read once: every step of the turn
-    /// sees the same instant, and an emit or a received frame costs one `performance.now()`
-    /// rather than two. Outside a turn, a fresh reading each time.
+    /// sees the same instant. Outside a turn, a fresh reading each time. Each reading is kept in
+    /// `last`, given where a time is only read on a path not taken (an emit without ack, a
+    /// WebSocket send the browser took), so that a received message, an emit and a send read no
+    /// clock at all.
     fn now(&self) -> u64 {
         if let Some(t) = self.clock.get() {
             return t;
