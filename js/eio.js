@@ -150,14 +150,14 @@ export function frameRest() {
 }
 
 // The arguments of an event or ack: the JSON array parsed, binary placeholders replaced by
-// the attachments (an array, or undefined when there are none). Null when the JSON is no array (or, for an event, has no string name
+// the attachments. Null when the JSON is no array (or, for an event, has no string name
 // first) or a placeholder names a missing attachment.
 export function decodeArgs(json, bins, isEvent) {
   let bad = false;
   let args;
   try {
     args =
-      bins === undefined
+      bins.length === 0
         ? JSON.parse(json)
         : JSON.parse(json, (k, v) => {
             if (v !== null && typeof v === "object" && v._placeholder === true) {

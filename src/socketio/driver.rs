@@ -63,7 +63,7 @@ extern "C" {
     fn frame_rest() -> JsValue;
     #[cfg(feature = "js")]
     #[wasm_bindgen(js_name = decodeArgs)]
-    fn decode_args(json: &JsValue, bins: &JsValue, is_event: bool) -> JsValue;
+    fn decode_args(json: &JsValue, bins: &Array, is_event: bool) -> JsValue;
     #[wasm_bindgen(js_name = lastString)]
     fn last_string(args: &JsValue) -> Option<String>;
 
@@ -214,12 +214,7 @@ impl JsArgs {
         bins: Vec<JsValue>,
         is_event: bool,
     ) -> Result<JsArgs, Error> {
-        // No array for the common case of no attachments: one call less per event.
-        let bins = if bins.is_empty() {
-            JsValue::UNDEFINED
-        } else {
-            bins.into_iter().collect::<Array>().into()
-        };
+        let bins: Array = bins.into_iter().collect();
         let value = decode_args(&json, &bins, is_event);
         if value.is_null() {
             return Err(Error::protocol(
