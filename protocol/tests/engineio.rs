@@ -1086,3 +1086,56 @@ fn a_message_taken_without_the_time_keeps_the_connection_alive_one_more_period()
         "ping timeout expected"
     );
 }
+
+#[test]
+fn bounds_then_exact_counts_decide_as_exact_sizes_alone_would() {
+    // A small xorshift: the same scripts every run.
+    let mut seed = 0x2545_f491_u32;
+    let mut rand = move |n: u32| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed % n
+    };
+    for round in 0..200 {
+        let mut c = config(&[Transport::XhrPolling]);
+        c.max_queued_bytes = 20 + rand(400) as usize;
+        c.max_queued_messages = 2 + rand(40) as usize;
+        let counts = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut exact = engine(c.clone());
+        let mut bounded: Engine<Counted> =
+            Engine::new("http://localhost:3000/socket.io/", c, Box::new(|| 0)).unwrap();
+        for _ in 0..60 {
+            // 1-, 2- and 3-byte characters: the bound (3 per character) is loose for most.
+            let text: String = (0..rand(50))
+                .map(|_| ['a', 'é', '€'][rand(3) as usize])
+                .collect();
+            let a = exact.send(Data::from(text.as_str()));
+            let b = bounded.send(Counted {
+                text: text.clone(),
+                counts: counts.clone(),
+            });
+            assert_eq!(
+                a.is_ok(),
+                b.is_ok(),
+                "round {round}: {text:?}: {a:?} vs {b:?}"
+            );
+            assert_eq!(
+                exact.queued_bytes(),
+                bounded.queued_bytes(),
+                "round {round}"
+            );
+        }
+        exact.close(0);
+        bounded.close(0);
+        let a = match &events(&mut exact)[..] {
+            [Event::Closed { unsent, .. }] => unsent.len(),
+            other => panic!("round {round}: {other:?}"),
+        };
+        let b = match &events(&mut bounded)[..] {
+            [Event::Closed { unsent, .. }] => unsent.len(),
+            other => panic!("round {round}: {other:?}"),
+        };
+        assert_eq!(a, b, "round {round}: messages handed back");
+    }
+}
