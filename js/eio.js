@@ -102,10 +102,12 @@ export function utf8Length(s) {
   return n;
 }
 
-// Where a Socket.IO packet's JSON starts in `s`, its header starting at `i`: after the type,
-// the attachment count, the namespace and the ack id. Rust parses the header itself.
-function headEnd(s, i) {
+// Where the JSON of an Engine.IO message `s` ("4" and a Socket.IO packet) starts: after the
+// Socket.IO type, the attachment count, the namespace and the ack id. Rust parses the header
+// itself.
+function headEnd(s) {
   const n = s.length;
+  let i = 1;
   const type = s[i++];
   // Only the binary types (5, 6) carry an attachment count.
   if ((type === "5" || type === "6") && i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) {
@@ -131,7 +133,7 @@ export function frameHead(data) {
   if (typeof data !== "string") return undefined;
   const kind = data[0];
   if (kind === "4") {
-    const n = headEnd(data, 1);
+    const n = headEnd(data);
     rest = data.slice(n);
     return data.slice(0, n);
   }

@@ -65,6 +65,16 @@ fn opened(e: &mut Engine, open: &str) -> TransportId {
     id
 }
 
+/// Connects a WebSocket-only engine; returns the id of the WebSocket it opens.
+fn websocket_id<M: Message + std::fmt::Debug>(e: &mut Engine<M>) -> TransportId {
+    e.connect(0);
+    let acts = actions(e);
+    let [Action::OpenWebSocket { id, .. }] = acts[..] else {
+        panic!("expected one WebSocket, got {acts:?}")
+    };
+    id
+}
+
 // --- codec ---------------------------------------------------------------------------------
 
 #[test]
@@ -525,11 +535,7 @@ fn websocket_first_when_it_worked_before_and_falls_back_to_polling() {
 #[test]
 fn websocket_only_connection_sends_frames_without_batching() {
     let mut e = engine(config(&[Transport::WebSocket]));
-    e.connect(0);
-    let acts = actions(&mut e);
-    let [Action::OpenWebSocket { id, .. }] = acts[..] else {
-        panic!()
-    };
+    let id = websocket_id(&mut e);
     e.handle_ws_open(1, id);
     e.handle_frame(2, id, Frame::Text(OPEN_NO_UPGRADE.into()));
     assert!(e.is_open());
@@ -1001,11 +1007,7 @@ fn exact_sizes_are_counted_only_when_a_bound_would_break_a_limit() {
     assert_eq!(e.queued_bytes(), 5_000);
 
     // Open on WebSocket with a maxPayload of 100.
-    e.connect(0);
-    let acts = actions(&mut e);
-    let [Action::OpenWebSocket { id, .. }] = acts[..] else {
-        panic!("{acts:?}")
-    };
+    let id = websocket_id(&mut e);
     e.handle_ws_open(1, id);
     e.handle_packet(
         2,
@@ -1049,11 +1051,7 @@ fn exact_sizes_are_counted_only_when_a_bound_would_break_a_limit() {
 #[test]
 fn a_message_taken_without_the_time_keeps_the_connection_alive_one_more_period() {
     let mut e = engine(config(&[Transport::WebSocket]));
-    e.connect(0);
-    let acts = actions(&mut e);
-    let [Action::OpenWebSocket { id, .. }] = acts[..] else {
-        panic!("{acts:?}")
-    };
+    let id = websocket_id(&mut e);
     // Not open yet: the message comes back, to be given with the time.
     assert_eq!(
         e.handle_message(id, Data::from("early")),
